@@ -1,0 +1,93 @@
+"""The backend contract: what every attack library adapter provides and promises.
+
+Following Foolbox 3's split of attack and criterion, an adapter only *produces* adversarial
+inputs; :mod:`advcompare.metrics` decides success and computes every metric, so no library
+grades itself. Adapters must leave the caller's model as they found it (train/eval mode of
+every module, ``requires_grad`` of every parameter, hooks and weights); :func:`model_guard`
+enforces the first three and the tests check all four.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from advcompare.spec import AttackSpec
+
+NATIVE, EMULATED = "native", "emulated"
+
+
+@dataclass(frozen=True)
+class Capability:
+    """How a backend provides one attack: the library class and whether parts are emulated."""
+
+    attack: str
+    support: str  # NATIVE or EMULATED
+    library_class: str
+    note: str = ""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An attack library behind advcompare's one interface."""
+
+    name: str
+    library: str
+
+    def capabilities(self) -> dict[str, Capability]:
+        """Attack name → how this backend provides it."""
+        ...
+
+    def check(self, spec: AttackSpec, num_classes: int) -> list[str]:
+        """Raise UnsupportedSpecError if ``spec`` cannot be honoured; else return notes
+        naming what is emulated or differs from the canonical meaning (empty if nothing)."""
+        ...
+
+    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+            spec: AttackSpec) -> torch.Tensor:
+        """Adversarial versions of ``x`` (same shape, dtype, device; values in [0, 1])."""
+        ...
+
+
+@contextlib.contextmanager
+def model_guard(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for an attack, then restore exactly what the caller had.
+
+    Restores every module's training flag and every parameter's ``requires_grad``, and
+    removes any hook a library registered and left behind.
+    """
+    modes = {m: m.training for m in model.modules()}
+    grads = {p: p.requires_grad for p in model.parameters()}
+    hook_dicts = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
+                  "_backward_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks")
+    hooks = {(m, attr): set(getattr(m, attr, {}).keys())
+             for m in model.modules() for attr in hook_dicts}
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, was_training in modes.items():
+            module.training = was_training
+        for param, flag in grads.items():
+            param.requires_grad_(flag)
+        for (module, attr), keys in hooks.items():
+            registered = getattr(module, attr, None)
+            if registered is None:
+                continue
+            for key in set(registered.keys()) - keys:
+                del registered[key]
+
+
+def as_adversarial(x_adv: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Bring a library's output to the contract: ``x``'s shape, dtype and device, in [0, 1].
+
+    Non-finite values (a library dividing by an all-zero gradient, say) are replaced by the
+    clean input's, so a numerical failure reads as a failed attack, not as a NaN image.
+    """
+    out = torch.as_tensor(x_adv).detach().to(device=x.device, dtype=x.dtype).reshape(x.shape)
+    out = torch.where(torch.isfinite(out), out, x.detach())
+    return out.clamp(0.0, 1.0)

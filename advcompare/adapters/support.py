@@ -1,0 +1,18 @@
+"""Checks shared by adapters: refusing specs a backend does not provide."""
+
+from __future__ import annotations
+
+from advcompare.adapters.base import Backend
+from advcompare.errors import UnsupportedSpecError
+from advcompare.spec import AttackSpec
+
+
+def require_capability(backend: Backend, spec: AttackSpec) -> None:
+    """Fail, naming the backends that do, when ``backend`` does not provide ``spec.attack``."""
+    if spec.attack not in backend.capabilities():
+        from advcompare.adapters import backends_supporting
+
+        others = ", ".join(backends_supporting(spec.attack)) or "none"
+        raise UnsupportedSpecError(
+            f"backend '{backend.name}' does not provide attack '{spec.attack}'; "
+            f"backends that do: {others}")

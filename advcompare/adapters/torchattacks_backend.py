@@ -1,0 +1,163 @@
+"""The ``torchattacks`` backend (torchattacks 3.x, Kim 2020, arXiv:2010.01950).
+
+Canonical parameters → torchattacks:
+- ``ifgsm``: ``MIFGSM(eps, alpha=step_size, steps, decay)``; decay 0 uses ``BIM``.
+- ``deepfool``: ``DeepFool(steps, overshoot)``; torchattacks always uses every class as a
+  candidate and the *true label* as reference class, so ``candidates`` below the number of
+  classes is refused rather than silently ignored.
+- ``cw``: ``CW(c, kappa=confidence, steps, lr)``. torchattacks has no binary search over c
+  (its docstring says so); for ``binary_search_steps > 1`` the adapter emulates the search
+  of Carlini & Wagner (2017): it runs CW once per distinct c, keeps each sample's smallest
+  successful perturbation and moves each sample's c as the paper does. The result records
+  that the search was emulated.
+
+  torchattacks' CW objective picks the best "other" class with ``max((1 - onehot) * z)``,
+  which is only right when every output is positive: on log-probabilities (this CNN's
+  outputs, all <= 0) the masked zero wins, f is 0 everywhere and the attack never moves.
+  The adapter therefore shows CW the outputs shifted per sample by a constant so that all
+  are >= 1; logit differences, and so CW's margins and gradients, are unchanged.
+
+  torchattacks also starts CW from ``atanh(2x - 1)``, which is infinite at exactly 0 and 1,
+  so saturated pixels (MNIST's black background) get zero gradient and never move. ART and
+  Foolbox squeeze the box by 1 - 1e-6 first; the adapter does the same (the model still sees
+  the original pixel values, and results are mapped back).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from advcompare.adapters.base import EMULATED, NATIVE, Capability, as_adversarial, model_guard
+from advcompare.adapters.support import require_capability
+from advcompare.errors import UnsupportedSpecError
+from advcompare.spec import AttackSpec
+
+C_UPPER_LIMIT = 1e10  # paper §2.2.3: c is searched over [1e-3, 1e10]
+
+
+class TorchattacksBackend:
+    """Gradient attacks from torchattacks."""
+
+    name = "torchattacks"
+    library = "torchattacks"
+
+    def capabilities(self) -> dict[str, Capability]:
+        return {
+            "ifgsm": Capability("ifgsm", NATIVE, "torchattacks.MIFGSM / torchattacks.BIM"),
+            "deepfool": Capability("deepfool", NATIVE, "torchattacks.DeepFool",
+                                   "true label as reference; all classes as candidates"),
+            "cw": Capability("cw", EMULATED, "torchattacks.CW",
+                             "binary search over c emulated by advcompare"),
+        }
+
+    def check(self, spec: AttackSpec, num_classes: int) -> list[str]:
+        require_capability(self, spec)
+        notes: list[str] = []
+        if spec.attack == "deepfool":
+            candidates = spec["candidates"]
+            if candidates is not None and candidates < num_classes:
+                raise UnsupportedSpecError(
+                    f"torchattacks DeepFool always uses all {num_classes} classes; "
+                    f"set deepfool candidates to none (or {num_classes}) for this backend")
+            notes.append("reference class is the true label (not the prediction)")
+        if spec.attack == "cw":
+            notes.append("outputs shifted per sample to be positive (torchattacks CW masks "
+                         "logits by multiplication); box squeezed by 1e-6 so atanh stays "
+                         "finite at 0 and 1")
+        if spec.attack == "cw" and spec["binary_search_steps"] > 1:
+            notes.append(f"binary search over c emulated "
+                         f"({spec['binary_search_steps']} runs of torchattacks.CW)")
+        return notes
+
+    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+            spec: AttackSpec) -> torch.Tensor:
+        import torchattacks
+
+        with model_guard(model):
+            p = spec.params
+            if spec.attack == "ifgsm":
+                if p["decay"] == 0:
+                    attack = torchattacks.BIM(model, eps=p["eps"], alpha=p["step_size"],
+                                              steps=p["steps"])
+                else:
+                    attack = torchattacks.MIFGSM(model, eps=p["eps"], alpha=p["step_size"],
+                                                 steps=p["steps"], decay=p["decay"])
+                x_adv = attack(x, y)
+            elif spec.attack == "deepfool":
+                x_adv = torchattacks.DeepFool(model, steps=p["steps"],
+                                              overshoot=p["overshoot"])(x, y)
+            elif spec.attack == "cw":
+                x_adv = cw_binary_search(model, x, y, spec)
+            else:
+                require_capability(self, spec)
+        return as_adversarial(x_adv, x)
+
+
+TANH_SQUEEZE = 1e-6  # as Foolbox's and ART's CW: keep atanh finite at the box edges
+
+
+def _squeeze(x: torch.Tensor) -> torch.Tensor:
+    return x * (1 - 2 * TANH_SQUEEZE) + TANH_SQUEEZE
+
+
+def _unsqueeze(x: torch.Tensor) -> torch.Tensor:
+    return ((x - TANH_SQUEEZE) / (1 - 2 * TANH_SQUEEZE)).clamp(0.0, 1.0)
+
+
+class CWView(nn.Module):
+    """What torchattacks.CW is shown: squeezed inputs in, positive-shifted outputs out.
+
+    The wrapped model receives the unsqueezed (original) pixels; outputs are shifted per
+    sample so the smallest is 1, which leaves every margin unchanged.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(_unsqueeze(x))
+        return out - out.min(dim=1, keepdim=True).values.detach() + 1.0
+
+
+def _cw_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: float,
+             spec: AttackSpec) -> torch.Tensor:
+    import torchattacks
+
+    attack = torchattacks.CW(CWView(model), c=c, kappa=spec["confidence"],
+                             steps=spec["steps"], lr=spec["lr"])
+    return _unsqueeze(attack(_squeeze(x), y))
+
+
+def cw_binary_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                     spec: AttackSpec) -> torch.Tensor:
+    """CW L2 with Carlini & Wagner's per-sample binary search over c, on torchattacks.CW.
+
+    Each round runs torchattacks.CW once per distinct c among the samples. A sample that
+    succeeds lowers its upper bound to c; one that fails raises its lower bound, and c becomes
+    the midpoint, or ×10 while no success bounds it from above. Each sample keeps its
+    smallest successful perturbation; samples never fooled come back unchanged.
+    """
+    n = len(x)
+    const = torch.full((n,), float(spec["c"]), dtype=torch.float64)
+    lower = torch.zeros(n, dtype=torch.float64)
+    upper = torch.full((n,), C_UPPER_LIMIT, dtype=torch.float64)
+    best_l2 = torch.full((n,), float("inf"))
+    best = x.detach().clone()
+    for _ in range(spec["binary_search_steps"]):
+        adv = torch.empty_like(x)
+        for c in torch.unique(const).tolist():
+            idx = torch.nonzero(const == c).flatten().to(x.device)
+            adv[idx] = _cw_once(model, x[idx], y[idx], c, spec).to(x.dtype)
+        with torch.no_grad():
+            success = (model(adv).argmax(1) != y).cpu()
+        l2 = (adv - x).flatten(1).norm(dim=1).cpu()
+        improved = success & (l2 < best_l2)
+        best[improved.to(x.device)] = adv[improved.to(x.device)]
+        best_l2 = torch.where(improved, l2, best_l2)
+        upper = torch.where(success, torch.minimum(upper, const), upper)
+        lower = torch.where(success, lower, torch.maximum(lower, const))
+        bounded = upper < C_UPPER_LIMIT
+        const = torch.where(bounded, (lower + upper) / 2, const * 10)
+    return best

@@ -1,0 +1,1 @@
+"""Attacks implemented natively in torch (the paper's pixel swap)."""

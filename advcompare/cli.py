@@ -1,0 +1,107 @@
+"""Command line: ``advcompare run``, ``advcompare report`` and ``advcompare backends``.
+
+Every user error (unknown name, malformed config, missing data) is one line on stderr and
+exit status 2; an interrupted run says how to resume and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from advcompare.errors import AdvCompareError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line (plus where to get help)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="advcompare", description=(
+        "Compare adversarial attacks across libraries on the paper's CNN "
+        "(Campbell & Lasselle 2024)."))
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    run = sub.add_parser("run", help="train (or load) the CNN, attack it, write the report")
+    run.add_argument("--config", help="experiment TOML file (default: the built-in default)")
+    run.add_argument("--backend", help="backend for every attack it provides "
+                                       "(overrides the config)")
+    run.add_argument("--dataset", action="append", dest="datasets", metavar="NAME",
+                     help="dataset to run (repeatable; overrides the config)")
+    run.add_argument("--data-root", help="folder with MNIST/CIFAR-10/GTSRB in torchvision's layout")
+    run.add_argument("--download", action="store_true",
+                     help="let torchvision download missing datasets into --data-root")
+    run.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: auto")
+    run.add_argument("--out", help="run directory (default: reports/<run-name>)")
+    run.add_argument("--name", help="run name (default: the config's name)")
+    run.add_argument("--samples", type=int, help="test images to attack (0 = all)")
+    run.add_argument("--epochs", type=int, help="training epochs (default 20, paper §3.3)")
+    report = sub.add_parser("report", help="re-render a run directory's report from its store")
+    report.add_argument("run_dir", help="a run directory holding results.sqlite")
+    sub.add_parser("backends", help="list backends and the attacks each provides")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from advcompare.config import apply_overrides, load_config
+    from advcompare.report import write_report
+    from advcompare.runner import run_experiment
+
+    cfg = apply_overrides(load_config(args.config), backend=args.backend,
+                          datasets=args.datasets, data_root=args.data_root,
+                          download=args.download, device=args.device, out=args.out,
+                          samples=args.samples, epochs=args.epochs, name=args.name)
+    try:
+        summary = run_experiment(cfg)
+    except KeyboardInterrupt:
+        print(f"advcompare: interrupted; finished cells are saved in "
+              f"{cfg.run_dir() / 'results.sqlite'}; rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+    report = write_report(summary.run_dir, summary.keys, title=f"advcompare: {cfg.name}")
+    print(f"{len(summary.computed)} cells computed, {len(summary.resumed)} already stored; "
+          f"report: {report}")
+    return 0
+
+
+def _backends() -> int:
+    from advcompare.adapters import get_backend, known_backends
+    from advcompare.spec import known_attacks
+
+    rows = []
+    for attack in known_attacks():
+        for name in known_backends():
+            cap = get_backend(name).capabilities().get(attack)
+            rows.append((attack, name, cap.support if cap else "unsupported",
+                         cap.library_class if cap else "", cap.note if cap else ""))
+    from tabulate import tabulate
+
+    print(tabulate(rows, headers=["attack", "backend", "support", "library class", "note"],
+                   tablefmt="github"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``advcompare`` console script."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "report":
+            from advcompare.report import write_report
+
+            run_dir = Path(args.run_dir)
+            if not (run_dir / "results.sqlite").is_file():
+                raise AdvCompareError(f"'{run_dir}' holds no results.sqlite; pass a run "
+                                      f"directory written by 'advcompare run'")
+            print(f"report: {write_report(run_dir)}")
+            return 0
+        return _backends()
+    except AdvCompareError as exc:
+        print(f"advcompare: error: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -1,0 +1,236 @@
+"""Experiment configuration: a TOML file, validated into frozen dataclasses.
+
+Every key is checked; a malformed file fails with one line naming the key and why. Command
+line flags override the file (see :func:`apply_overrides`). The built-in default experiment
+is ``advcompare/resources/default.toml`` (copied to ``configs/default.toml``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from advcompare.adapters import get_backend, validate_backend_name
+from advcompare.data import validate_dataset_name
+from advcompare.errors import ConfigError
+from advcompare.spec import ATTACK_PARAMS, GRADIENT_ATTACKS, AttackSpec, known_attacks
+from advcompare.train import TrainConfig
+
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_BACKEND = {attack: "torchattacks" for attack in GRADIENT_ATTACKS} | {
+    "pixel_swap": "native"}
+
+
+@dataclass(frozen=True)
+class AttackEntry:
+    """One row of the experiment: a label, a validated spec and the backend that runs it."""
+
+    label: str
+    spec: AttackSpec
+    backend: str
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything one ``advcompare run`` needs."""
+
+    name: str = "default"
+    datasets: tuple[str, ...] = ("mnist-sample",)
+    attacks: tuple[AttackEntry, ...] = ()
+    data_root: str | None = None
+    download: bool = False
+    device: str = "auto"
+    seed: int = 0
+    samples: int = 0
+    batch_size: int = 128
+    train: TrainConfig = field(default_factory=TrainConfig)
+    cache_dir: str = ""
+    out: str | None = None
+
+    def run_dir(self) -> Path:
+        """Where results go: ``--out`` if given, else ``reports/<name>``."""
+        return Path(self.out) if self.out else Path("reports") / self.name
+
+    def model_cache_dir(self) -> Path:
+        """Trained weights cache: config, ``$ADVCOMPARE_CACHE``, or ~/.cache/advcompare."""
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        env = os.environ.get("ADVCOMPARE_CACHE")
+        return Path(env).expanduser() if env else Path.home() / ".cache" / "advcompare"
+
+
+TOP_KEYS = {"name", "datasets", "attacks", "data_root", "download", "device", "seed",
+            "samples", "batch_size", "train", "cache_dir", "out"}
+TRAIN_KEYS = {"epochs", "batch_size", "lr"}
+
+
+def _expect(where: str, value: Any, kind: type | tuple[type, ...], text: str) -> Any:
+    if isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"config key '{where}': expected {text}, got a boolean")
+    if not isinstance(value, kind):
+        raise ConfigError(f"config key '{where}': expected {text}, got {value!r}")
+    return value
+
+
+def _int(where: str, value: Any, minimum: int) -> int:
+    _expect(where, value, int, "an integer")
+    if value < minimum:
+        raise ConfigError(f"config key '{where}': must be >= {minimum}, got {value}")
+    return value
+
+
+def _unknown(where: str, given: dict, allowed: set[str]) -> None:
+    extra = sorted(set(given) - allowed)
+    if extra:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(f"unknown config key '{prefix}{extra[0]}'; "
+                          f"allowed keys{' in ' + where if where else ''}: "
+                          f"{', '.join(sorted(allowed))}")
+
+
+def _parse_attack(label: str, table: Any) -> AttackEntry:
+    where = f"attacks.{label}"
+    _expect(where, table, dict, "a table of attack parameters")
+    params = dict(table)
+    attack = _expect(f"{where}.attack", params.pop("attack", label), str, "an attack name")
+    if attack not in ATTACK_PARAMS:
+        raise ConfigError(f"config key '{where}': unknown attack '{attack}'; known attacks: "
+                          f"{', '.join(known_attacks())} (set 'attack = ...' to use another "
+                          f"table name)")
+    backend = _expect(f"{where}.backend", params.pop("backend", DEFAULT_BACKEND[attack]), str,
+                      "a backend name")
+    validate_backend_name(backend)
+    try:
+        spec = AttackSpec.create(attack, **params)
+    except ConfigError as exc:
+        raise ConfigError(f"config table '{where}': {exc}") from exc
+    return AttackEntry(label, spec, backend)
+
+
+def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
+    """Validate a parsed TOML document into an :class:`ExperimentConfig`."""
+    _unknown("", raw, TOP_KEYS)
+    cfg: dict[str, Any] = {}
+    if "name" in raw:
+        name = _expect("name", raw["name"], str, "a run name")
+        if not name or "/" in name or name.startswith("."):
+            raise ConfigError(f"config key 'name': must be a plain folder name, got {name!r}")
+        cfg["name"] = name
+    if "datasets" in raw:
+        datasets = _expect("datasets", raw["datasets"], list, "a list of dataset names")
+        if not datasets:
+            raise ConfigError("config key 'datasets': name at least one dataset")
+        cfg["datasets"] = tuple(validate_dataset_name(_expect("datasets", d, str, "a name"))
+                                for d in datasets)
+    for key in ("data_root", "cache_dir", "out"):
+        if key in raw:
+            cfg[key] = _expect(key, raw[key], str, "a path")
+    if "download" in raw:
+        cfg["download"] = _expect("download", raw["download"], bool, "true or false")
+    if "device" in raw:
+        cfg["device"] = validate_device(_expect("device", raw["device"], str, "a device"))
+    if "seed" in raw:
+        cfg["seed"] = _int("seed", raw["seed"], 0)
+    if "samples" in raw:
+        cfg["samples"] = _int("samples", raw["samples"], 0)
+    if "batch_size" in raw:
+        cfg["batch_size"] = _int("batch_size", raw["batch_size"], 1)
+    train = TrainConfig(seed=cfg.get("seed", 0))
+    if "train" in raw:
+        table = _expect("train", raw["train"], dict, "a table")
+        _unknown("train", table, TRAIN_KEYS)
+        updates: dict[str, Any] = {}
+        if "epochs" in table:
+            updates["epochs"] = _int("train.epochs", table["epochs"], 1)
+        if "batch_size" in table:
+            updates["batch_size"] = _int("train.batch_size", table["batch_size"], 1)
+        if "lr" in table:
+            lr = _expect("train.lr", table["lr"], (int, float), "a number")
+            if not lr > 0:
+                raise ConfigError(f"config key 'train.lr': must be > 0, got {lr}")
+            updates["lr"] = float(lr)
+        train = replace(train, **updates)
+    cfg["train"] = train
+    if "attacks" in raw:
+        table = _expect("attacks", raw["attacks"], dict, "a table of attack tables")
+        if not table:
+            raise ConfigError("config key 'attacks': name at least one attack")
+        cfg["attacks"] = tuple(_parse_attack(label, t) for label, t in table.items())
+    return ExperimentConfig(**cfg)
+
+
+def validate_device(device: str) -> str:
+    """Return ``device`` or fail listing the accepted ones."""
+    if device not in DEVICES:
+        raise ConfigError(f"unknown device '{device}'; use one of: {', '.join(DEVICES)}")
+    return device
+
+
+def default_config_text() -> str:
+    """The built-in default experiment, as TOML text."""
+    return resources.files("advcompare.resources").joinpath("default.toml").read_text()
+
+
+def load_config(path: str | Path | None) -> ExperimentConfig:
+    """Read and validate a TOML experiment; ``None`` gives the built-in default.
+
+    Keys a file leaves out take the built-in default's values, attacks included.
+    """
+    default = tomllib.loads(default_config_text())
+    if path is None:
+        return parse_config(default)
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file '{path}' not found; see configs/ for examples")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file '{path}' is not valid TOML: {exc}") from exc
+    merged = {**default, **raw}
+    merged["train"] = {**default["train"], **raw.get("train", {})} \
+        if isinstance(raw.get("train", {}), dict) else raw["train"]
+    return parse_config(merged)
+
+
+def apply_overrides(cfg: ExperimentConfig, *, backend: str | None = None,
+                    datasets: list[str] | None = None, data_root: str | None = None,
+                    download: bool | None = None, device: str | None = None,
+                    out: str | None = None, samples: int | None = None,
+                    epochs: int | None = None, name: str | None = None) -> ExperimentConfig:
+    """Command-line flags over the file's values. ``backend`` applies to every attack that
+    backend provides; it is an error if it provides none of the configured attacks."""
+    updates: dict[str, Any] = {}
+    if backend is not None:
+        updates["attacks"] = _with_backend(cfg.attacks, backend)
+    if datasets:
+        updates["datasets"] = tuple(validate_dataset_name(d) for d in datasets)
+    if data_root is not None:
+        updates["data_root"] = data_root
+    if download:
+        updates["download"] = True
+    if device is not None:
+        updates["device"] = validate_device(device)
+    if out is not None:
+        updates["out"] = out
+    if samples is not None:
+        updates["samples"] = _int("--samples", samples, 0)
+    if epochs is not None:
+        updates["train"] = replace(cfg.train, epochs=_int("--epochs", epochs, 1))
+    if name is not None:
+        updates["name"] = parse_config({"name": name}).name
+    return replace(cfg, **updates)
+
+
+def _with_backend(attacks: tuple[AttackEntry, ...], backend: str) -> tuple[AttackEntry, ...]:
+    validate_backend_name(backend)
+    provided = get_backend(backend).capabilities()
+    if not any(a.spec.attack in provided for a in attacks):
+        raise ConfigError(f"backend '{backend}' provides none of the configured attacks "
+                          f"({', '.join(a.spec.attack for a in attacks)}); it provides: "
+                          f"{', '.join(provided)}")
+    return tuple(replace(a, backend=backend) if a.spec.attack in provided else a
+                 for a in attacks)

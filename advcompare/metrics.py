@@ -1,0 +1,148 @@
+"""One grader for every backend: F1, accuracy, success, norms, time and passes per image.
+
+Adapters only return adversarial inputs; everything here is computed the same way whatever
+library made them (the Foolbox 3 attack/criterion split). Paper §3.2 grades by macro F1 and
+by "prediction time": the time to run the test set through the model divided by its size.
+For attacked cells the paper's tables (4, 6, 8, 10) report attack generation plus prediction
+per image; we report that as ``paper_time_per_image`` beside its two parts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from torch import nn
+
+from advcompare.models import predict
+
+# A coordinate counts as changed for L0 when it moved by more than this. ART's PixelAttack
+# round-trips through 0-255 integers and moves untouched pixels by ~6e-8; 1e-5 is far below
+# one grey level (1/255 ≈ 3.9e-3) and far above float32 noise.
+L0_TOLERANCE = 1e-5
+# Outputs may exceed [0, 1] by float rounding only.
+BOX_TOLERANCE = 1e-6
+
+
+class PassCounter(nn.Module):
+    """Wraps a model and counts the samples it forwards and back-propagates through.
+
+    Backward passes are counted by a hook on each output tensor, so the wrapped model is
+    never touched; ``backward`` counts the gradient's rows each time one flows back.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.forward_samples = 0
+        self.backward_samples = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x)
+        self.forward_samples += int(x.shape[0])
+        if out.requires_grad:
+            out.register_hook(self._count_backward)
+        return out
+
+    def _count_backward(self, grad: torch.Tensor) -> None:
+        self.backward_samples += int(grad.shape[0])
+
+    def reset(self) -> None:
+        self.forward_samples = self.backward_samples = 0
+
+
+def macro_f1(y_true: torch.Tensor, y_pred: torch.Tensor) -> float:
+    """Macro F1 over the classes present in ``y_true`` (paper §3.2, equations 13-15)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if len(y_true) == 0:
+        return float("nan")
+    return float(f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro",
+                          zero_division=0))
+
+
+def perturbation_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-sample L0 (changed coordinates), L2 and L∞ norms of ``x_adv - x``."""
+    delta = (x_adv.detach().float() - x.detach().float()).flatten(1).cpu()
+    return {
+        "l0": (delta.abs() > L0_TOLERANCE).sum(1).float(),
+        "l2": delta.norm(p=2, dim=1),
+        "linf": delta.abs().amax(1) if delta.shape[1] else torch.zeros(len(delta)),
+    }
+
+
+def output_is_valid(x: torch.Tensor, x_adv: torch.Tensor) -> bool:
+    """The adapter contract: same shape as the input, finite, inside the [0, 1] box."""
+    return (x_adv.shape == x.shape and bool(torch.isfinite(x_adv).all())
+            and float(x_adv.min()) >= -BOX_TOLERANCE
+            and float(x_adv.max()) <= 1 + BOX_TOLERANCE)
+
+
+def _stat(values: torch.Tensor, fn: str) -> float:
+    if values.numel() == 0:
+        return float("nan")
+    return float(values.median() if fn == "median" else values.mean())
+
+
+def timed_predict(model: nn.Module, x: torch.Tensor, device: torch.device | str,
+                  batch_size: int = 512) -> tuple[torch.Tensor, float]:
+    """Predicted labels and the seconds they took (paper §3.2's prediction time)."""
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    pred = predict(model, x, batch_size=batch_size, device=device)
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+    return pred, time.perf_counter() - start
+
+
+def grade_clean(y: torch.Tensor, pred: torch.Tensor, seconds: float) -> dict[str, Any]:
+    """Metrics of the model on unattacked data."""
+    n = len(y)
+    return {
+        "n": n,
+        "clean_f1": macro_f1(y, pred),
+        "clean_accuracy": float((pred == y).float().mean()) if n else float("nan"),
+        "prediction_time_per_image": seconds / n if n else float("nan"),
+    }
+
+
+def grade_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor,
+                 *, attack_seconds: float, forward_samples: int = 0,
+                 backward_samples: int = 0, device: torch.device | str = "cpu",
+                 pred_clean: torch.Tensor | None = None) -> dict[str, Any]:
+    """Every metric of one attack cell, from the clean and adversarial inputs alone.
+
+    Success is judged over the initially correct samples: a success is a correct clean
+    prediction that the adversarial input turns wrong. Norms are summarised over successes.
+    """
+    n = len(y)
+    y = y.cpu()
+    if pred_clean is None:
+        pred_clean = predict(model, x, device=device)
+    pred_adv, adv_seconds = timed_predict(model, x_adv, device)
+    correct = pred_clean == y
+    success = correct & (pred_adv != y)
+    norms = {k: v[success] for k, v in perturbation_norms(x, x_adv).items()}
+    metrics = {
+        "n": n,
+        "n_clean_correct": int(correct.sum()),
+        "clean_f1": macro_f1(y, pred_clean),
+        "clean_accuracy": float(correct.float().mean()),
+        "adv_f1": macro_f1(y, pred_adv),
+        "adv_accuracy": float((pred_adv == y).float().mean()),
+        "success_rate": float(success.sum() / correct.sum()) if correct.any() else float("nan"),
+        "attack_time_per_image": attack_seconds / n,
+        "adv_prediction_time_per_image": adv_seconds / n,
+        "paper_time_per_image": (attack_seconds + adv_seconds) / n,
+        "forward_per_image": forward_samples / n,
+        "backward_per_image": backward_samples / n,
+        "output_valid": output_is_valid(x, x_adv),
+    }
+    metrics["delta_f1"] = metrics["adv_f1"] - metrics["clean_f1"]
+    for name, values in norms.items():
+        metrics[f"{name}_median"] = _stat(values, "median")
+        metrics[f"{name}_mean"] = _stat(values, "mean")
+    return metrics

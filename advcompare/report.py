@@ -1,0 +1,178 @@
+"""Reports rendered from stored results: Markdown (pandas + tabulate), CSV, JSON and PNG.
+
+Results are data (one row per cell in the SQLite store, as RobustBench keeps one JSON per
+model); every table here is rendered from them, never typed in. The paper's figure for a cell
+stands beside ours wherever the paper reports one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from advcompare.paper import paper_value
+from advcompare.store import ResultStore
+
+PAPER_CITATION = ("Campbell & Lasselle, *Enhancing the Robustness of Deep Neural Networks*, "
+                  "WPI MQP 2024")
+
+
+def results_frame(cells: list[dict[str, Any]]) -> pd.DataFrame:
+    """One flat row per cell: identity, spec, notes, every metric and the paper's figures."""
+    rows = []
+    for cell in cells:
+        m = cell["metrics"]
+        rows.append({
+            "dataset": cell["dataset"], "label": cell["label"], "attack": cell["attack"],
+            "backend": cell["backend"],
+            "spec": json.dumps({k: v for k, v in cell["spec"].items() if k != "attack"}),
+            "notes": "; ".join(cell["notes"]),
+            **m,
+            "paper_f1": paper_value(cell["dataset"], cell["attack"], "f1"),
+            "paper_time_per_image_reported": paper_value(cell["dataset"], cell["attack"],
+                                                         "prediction_time"),
+        })
+    return pd.DataFrame(rows)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _ms(value: Any) -> str:
+    return "—" if value is None or value != value else f"{value * 1e3:.2f}"
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
+
+
+def attack_table(frame: pd.DataFrame) -> str:
+    """Per-attack F1, success and perturbation size, the paper's F1 beside ours."""
+    table = pd.DataFrame({
+        "attack": frame["label"],
+        "backend": frame["backend"],
+        "clean F1": frame["clean_f1"].map(_fmt),
+        "adv. F1": frame["adv_f1"].map(_fmt),
+        "paper F1": frame["paper_f1"].map(_fmt),
+        "ΔF1": frame["delta_f1"].map(_fmt),
+        "success": frame["success_rate"].map(lambda v: _fmt(v * 100, 1) + "%"
+                                             if v == v else "—"),
+        "median L2": frame["l2_median"].map(_fmt),
+        "median L∞": frame["linf_median"].map(_fmt),
+        "median L0": frame["l0_median"].map(lambda v: _fmt(v, 0)),
+    })
+    return _markdown(table)
+
+
+def cost_table(frame: pd.DataFrame) -> str:
+    """Per-attack time per image (ours and the paper's) and model passes per image."""
+    table = pd.DataFrame({
+        "attack": frame["label"],
+        "backend": frame["backend"],
+        "attack ms/image": frame["attack_time_per_image"].map(_ms),
+        "attack+predict ms/image": frame["paper_time_per_image"].map(_ms),
+        "paper ms/image": frame["paper_time_per_image_reported"].map(_ms),
+        "forward/image": frame["forward_per_image"].map(lambda v: _fmt(v, 1)),
+        "backward/image": frame["backward_per_image"].map(lambda v: _fmt(v, 1)),
+        "outputs valid": frame["output_valid"].map(lambda v: "yes" if v else "NO"),
+    })
+    return _markdown(table)
+
+
+def _dataset_header(name: str, record: dict[str, Any] | None) -> list[str]:
+    lines = [f"## {name}", ""]
+    if record is None:
+        return lines
+    s, clean = record["summary"], record["clean"]
+    paper_time = paper_value(name, "none", "prediction_time")
+    lines += [
+        f"- Data: {s['source']}; train/validation/test = {s['n_train']}/{s['n_val']}/"
+        f"{s['n_test']} (split seed {s['split_seed']}, fingerprint `{s['fingerprint']}`).",
+        f"- Model: paper CNN, cache key `{record['model_key']}`; clean macro F1 "
+        f"{clean['clean_f1']:.3f}, accuracy {clean['clean_accuracy']:.3f} on the "
+        f"{clean['n']} attacked test images.",
+        f"- Prediction time: {clean['prediction_time_per_image'] * 1e3:.3f} ms/image"
+        + (f" (paper Table 2: {paper_time * 1e3:.0f} ms/image)." if paper_time else "."),
+        "",
+    ]
+    return lines
+
+
+def render_markdown(frame: pd.DataFrame, datasets: dict[str, dict[str, Any]],
+                    title: str) -> str:
+    """The whole report: a section per dataset with its attack and cost tables."""
+    out = [f"# {title}", "",
+           f"Reproduction of {PAPER_CITATION}. Rendered by advcompare from "
+           f"`{ResultStore.FILENAME}`; regenerate with `advcompare report <run-dir>`.", "",
+           "Adversarial F1 is macro F1 on the attacked test images (paper §3.2); success is "
+           "the share of initially correct images the attack made wrong; norms are medians "
+           "over successful images (pixel units, 3×32×32 inputs in [0, 1]). "
+           "'attack+predict' is comparable to the paper's per-attack prediction time "
+           "(Tables 4, 6, 8, 10).", ""]
+    for name, part in frame.groupby("dataset", sort=False):
+        out += _dataset_header(name, datasets.get(name))
+        out += ["### Attacks", "", attack_table(part), "",
+                "### Cost", "", cost_table(part), ""]
+        notes = [f"- **{r.label}** ({r.backend}): {r.notes}" for r in part.itertuples()
+                 if r.notes]
+        if notes:
+            out += ["### Backend notes", "", *notes, ""]
+    out += ["Figures: `f1_by_attack.png` (adversarial F1, ours vs. the paper), "
+            "`training/<dataset>_loss.png` (loss curves).", ""]
+    return "\n".join(out)
+
+
+def plot_f1(frame: pd.DataFrame, path: Path) -> None:
+    """Grouped bars per dataset: clean, adversarial and the paper's F1 for each attack."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    groups = list(frame.groupby("dataset", sort=False))
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 3.6), squeeze=False)
+    for ax, (name, part) in zip(axes[0], groups):
+        labels = [f"{r.label}\n({r.backend})" for r in part.itertuples()]
+        pos = np.arange(len(part))
+        ax.bar(pos - 0.27, part["clean_f1"], 0.27, label="clean", color="#bbbbbb")
+        ax.bar(pos, part["adv_f1"], 0.27, label="adversarial (ours)", color="#1f77b4")
+        paper = part["paper_f1"].astype(float).fillna(0.0)
+        ax.bar(pos + 0.27, paper, 0.27, label="adversarial (paper)", color="#ff7f0e")
+        ax.set_xticks(pos, labels, fontsize=8)
+        ax.set(ylim=(0, 1.05), ylabel="macro F1", title=name)
+    axes[0][0].legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(run_dir: Path, keys: list[str] | None = None,
+                 title: str | None = None) -> Path:
+    """Render ``report.md``, ``results.csv``, ``results.json`` and ``f1_by_attack.png``."""
+    run_dir = Path(run_dir)
+    with ResultStore(run_dir) as store:
+        cells = store.cells(keys)
+        datasets = store.datasets()
+    if not cells:
+        from advcompare.errors import AdvCompareError
+
+        raise AdvCompareError(f"no stored results in '{run_dir}'; run `advcompare run` first")
+    frame = results_frame(cells)
+    frame.to_csv(run_dir / "results.csv", index=False)
+    (run_dir / "results.json").write_text(json.dumps(
+        {"paper": PAPER_CITATION, "datasets": datasets,
+         "cells": json.loads(frame.to_json(orient="records"))}, indent=2))
+    plot_f1(frame, run_dir / "f1_by_attack.png")
+    report = run_dir / "report.md"
+    report.write_text(render_markdown(frame, datasets, title or f"advcompare: {run_dir.name}"))
+    return report

@@ -1,0 +1,103 @@
+"""Durable results: one SQLite file per run directory, one row per finished cell.
+
+A cell (dataset × attack × backend on one trained model) is committed the moment it is
+graded, so an interrupted run loses at most the cell in progress and a rerun of the same
+command skips every cell already stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cells (
+    key TEXT PRIMARY KEY,
+    dataset TEXT NOT NULL,
+    label TEXT NOT NULL,
+    attack TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    model_key TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS datasets (
+    dataset TEXT PRIMARY KEY,
+    summary TEXT NOT NULL,
+    model_key TEXT NOT NULL,
+    clean TEXT NOT NULL,
+    history TEXT NOT NULL
+);
+"""
+
+
+def cell_key(**parts: Any) -> str:
+    """Stable digest of everything that determines a cell's result."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+class ResultStore:
+    """Finished cells and per-dataset records of one run directory."""
+
+    FILENAME = "results.sqlite"
+
+    def __init__(self, run_dir: Path) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = run_dir / self.FILENAME
+        self._db = sqlite3.connect(self.path)
+        self._db.executescript(SCHEMA)
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "ResultStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def has_cell(self, key: str) -> bool:
+        return self._db.execute("SELECT 1 FROM cells WHERE key = ?", (key,)).fetchone() is not None
+
+    def add_cell(self, key: str, *, dataset: str, label: str, attack: str, backend: str,
+                 spec: dict, notes: list[str], metrics: dict, model_key: str) -> None:
+        """Store one graded cell and commit at once."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, dataset, label, attack, backend, json.dumps(spec), json.dumps(notes),
+             json.dumps(metrics), model_key, time.time()))
+        self._db.commit()
+
+    def set_dataset(self, dataset: str, *, summary: dict, model_key: str, clean: dict,
+                    history: list[dict]) -> None:
+        """Store what a dataset's rows were computed on: splits, model, clean metrics."""
+        self._db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?)",
+                         (dataset, json.dumps(summary), model_key, json.dumps(clean),
+                          json.dumps(history)))
+        self._db.commit()
+
+    def cells(self, keys: list[str] | None = None) -> list[dict[str, Any]]:
+        """Stored cells in insertion order; only ``keys`` (in that order) when given."""
+        rows = self._db.execute(
+            "SELECT key, dataset, label, attack, backend, spec, notes, metrics, model_key "
+            "FROM cells ORDER BY created").fetchall()
+        records = [{"key": r[0], "dataset": r[1], "label": r[2], "attack": r[3],
+                    "backend": r[4], "spec": json.loads(r[5]), "notes": json.loads(r[6]),
+                    "metrics": json.loads(r[7]), "model_key": r[8]} for r in rows]
+        if keys is None:
+            return records
+        by_key = {r["key"]: r for r in records}
+        return [by_key[k] for k in keys if k in by_key]
+
+    def datasets(self) -> dict[str, dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT dataset, summary, model_key, clean, history FROM datasets").fetchall()
+        return {r[0]: {"summary": json.loads(r[1]), "model_key": r[2],
+                       "clean": json.loads(r[3]), "history": json.loads(r[4])} for r in rows}

@@ -1,0 +1,145 @@
+"""Training the paper's CNN, with a disk cache keyed by everything that determines the weights.
+
+Paper §3.3: Adam, 20 epochs, keep the weights with the lowest validation loss. Weights are
+stored as safetensors (no pickled code is ever executed on load) beside a JSON record of the
+loss history; the history is also written as CSV and PNG.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from advcompare.data import Dataset
+from advcompare.models import ARCHITECTURE_VERSION, PaperCNN, channel_stats
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of one training run (paper §3.3 defaults)."""
+
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+
+
+@dataclass
+class TrainedModel:
+    """A trained CNN, where it is cached and its per-epoch loss history."""
+
+    model: PaperCNN
+    key: str
+    path: Path
+    history: list[dict[str, float]]
+    from_cache: bool
+
+
+def cache_key(dataset: Dataset, config: TrainConfig) -> str:
+    """Digest of everything that determines the weights: data, splits, seed, hyperparameters,
+    architecture and the torch version that trained them."""
+    payload = {
+        "data": dataset.summary(),
+        "train": asdict(config),
+        "architecture": ARCHITECTURE_VERSION,
+        "torch": torch.__version__.split("+")[0],
+    }
+    blob = json.dumps(payload, sort_keys=True).encode()
+    return f"{dataset.name}-{hashlib.sha256(blob).hexdigest()[:16]}"
+
+
+def _epoch_loss(model: PaperCNN, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                device: torch.device) -> float:
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            out = model(x[i:i + batch_size].to(device))
+            total += float(F.nll_loss(out, y[i:i + batch_size].to(device), reduction="sum"))
+    return total / max(len(x), 1)
+
+
+def fit(model: PaperCNN, dataset: Dataset, config: TrainConfig, device: torch.device,
+        desc: str = "train") -> list[dict[str, float]]:
+    """Adam on NLL loss; returns the history and leaves ``model`` at its best validation
+    loss (paper §3.3)."""
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    x, y = dataset.train.x, dataset.train.y
+    best_loss, best_state, history = float("inf"), None, []
+    for epoch in tqdm(range(1, config.epochs + 1), desc=desc, unit="epoch", leave=False):
+        model.train()
+        order = torch.randperm(len(x), generator=generator)
+        running = 0.0
+        for i in range(0, len(x), config.batch_size):
+            idx = order[i:i + config.batch_size]
+            xb, yb = x[idx].to(device), y[idx].to(device)
+            optimizer.zero_grad()
+            loss = F.nll_loss(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            running += loss.item() * len(idx)
+        val_loss = _epoch_loss(model, dataset.val.x, dataset.val.y, 512, device)
+        history.append({"epoch": epoch, "train_loss": running / len(x), "val_loss": val_loss})
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+def train_or_load(dataset: Dataset, config: TrainConfig, cache_dir: Path,
+                  device: torch.device) -> TrainedModel:
+    """Load the cached CNN for ``(dataset, config)``, or train it and cache it."""
+    key = cache_key(dataset, config)
+    folder = Path(cache_dir) / key
+    weights, record = folder / "model.safetensors", folder / "record.json"
+    mean, std = channel_stats(dataset.train.x)
+    model = PaperCNN(dataset.num_classes, mean, std)
+    if weights.is_file() and record.is_file():
+        model.load_state_dict(load_file(str(weights)))
+        history = json.loads(record.read_text())["history"]
+        return TrainedModel(model.to(device).eval(), key, folder, history, True)
+
+    torch.manual_seed(config.seed)
+    model = PaperCNN(dataset.num_classes, mean, std).to(device)
+    history = fit(model, dataset, config, device, desc=f"train {dataset.name}")
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+              str(weights))
+    write_history(history, folder / "loss")
+    record.write_text(json.dumps({"key": key, "data": dataset.summary(),
+                                  "train": asdict(config), "history": history}, indent=2))
+    return TrainedModel(model.eval(), key, folder, history, False)
+
+
+def write_history(history: list[dict[str, Any]], stem: Path, title: str = "") -> None:
+    """Loss curves as ``<stem>.csv`` and ``<stem>.png`` (paper Figures 3-5)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = pd.DataFrame(history)
+    frame.to_csv(stem.with_suffix(".csv"), index=False)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(frame["epoch"], frame["train_loss"], label="train", marker="o", ms=3)
+    ax.plot(frame["epoch"], frame["val_loss"], label="validation", marker="o", ms=3)
+    best = frame.loc[frame["val_loss"].idxmin()]
+    ax.axvline(best["epoch"], color="grey", ls=":", label=f"kept (epoch {int(best['epoch'])})")
+    ax.set(xlabel="epoch", ylabel="NLL loss", title=title or "training loss")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(stem.with_suffix(".png"), dpi=110)
+    plt.close(fig)
