@@ -125,7 +125,8 @@ def _cw_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: float,
              spec: AttackSpec) -> torch.Tensor:
     import torchattacks
 
-    attack = torchattacks.CW(CWView(model), c=c, kappa=spec["confidence"],
+    # eval(): torchattacks restores train mode afterwards when the module it got was training
+    attack = torchattacks.CW(CWView(model).eval(), c=c, kappa=spec["confidence"],
                              steps=spec["steps"], lr=spec["lr"])
     return _unsqueeze(attack(_squeeze(x), y))
 

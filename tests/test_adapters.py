@@ -1,0 +1,127 @@
+"""Backends behind one interface: same results as the library called directly, and the
+caller's model left exactly as it was."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torchattacks
+
+from advcompare.adapters import backends_supporting, get_backend, known_backends
+from advcompare.errors import UnknownNameError, UnsupportedSpecError
+from advcompare.metrics import PassCounter
+from advcompare.models import predict
+from advcompare.spec import AttackSpec
+
+FAST_SPECS = {
+    "ifgsm": AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=5),
+    "deepfool": AttackSpec.create("deepfool", steps=3),
+    "cw": AttackSpec.create("cw", steps=5, binary_search_steps=2),
+    "pixel_swap": AttackSpec.create("pixel_swap", max_swaps=10),
+}
+
+
+def test_registry_knows_its_backends_and_rejects_others():
+    assert {"torchattacks", "native"} <= set(known_backends())
+    with pytest.raises(UnknownNameError, match="known backends: torchattacks, native"):
+        get_backend("cleverhans")
+    assert backends_supporting("pixel_swap") == ["native"]
+
+
+@pytest.mark.parametrize("decay,cls", [(1.0, "MIFGSM"), (0.0, "BIM")])
+def test_ifgsm_equals_a_direct_torchattacks_call(model, batch, decay, cls):
+    x, y = batch
+    spec = AttackSpec.create("ifgsm", eps=0.1, step_size=0.01, steps=10, decay=decay)
+    ours = get_backend("torchattacks").run(model, x, y, spec)
+    kwargs = {"decay": decay} if cls == "MIFGSM" else {}
+    direct = getattr(torchattacks, cls)(model, eps=0.1, alpha=0.01, steps=10, **kwargs)(x, y)
+    assert torch.equal(ours, direct)
+
+
+def test_deepfool_equals_a_direct_torchattacks_call(model, batch):
+    x, y = batch[0][:8], batch[1][:8]
+    spec = AttackSpec.create("deepfool", steps=10, overshoot=0.02)
+    ours = get_backend("torchattacks").run(model, x, y, spec)
+    direct = torchattacks.DeepFool(model, steps=10, overshoot=0.02)(x, y)
+    assert torch.equal(ours, direct)
+
+
+def test_direct_torchattacks_cw_cannot_move_on_log_probabilities(model, batch):
+    """The library difference the CW adapter exists for: torchattacks masks outputs by
+    multiplying with a one-hot, so with log-probabilities (all <= 0) its loss is flat."""
+    x, y = batch
+    correct = predict(model, x) == y
+    direct = torchattacks.CW(model, c=10, steps=20, lr=0.05)(x, y)
+    assert torch.equal(direct[correct], x[correct])  # not one correct sample moved
+    spec = AttackSpec.create("cw", c=10, steps=20, lr=0.05, binary_search_steps=1)
+    ours = get_backend("torchattacks").run(model, x, y, spec)
+    fooled = predict(model, ours) != y
+    assert fooled.float().mean() > 0.5
+    # samples the attack did not fool come back exactly unchanged
+    assert torch.equal(ours[~fooled], x[~fooled])
+
+
+def test_cw_binary_search_is_emulated_and_recorded(model, batch):
+    x, y = batch
+    backend = get_backend("torchattacks")
+    one = AttackSpec.create("cw", c=0.01, steps=20, lr=0.05, binary_search_steps=1)
+    four = AttackSpec.create("cw", c=0.01, steps=20, lr=0.05, binary_search_steps=4)
+    assert any("binary search over c emulated" in n for n in backend.check(four, 10))
+    fooled_one = (predict(model, backend.run(model, x, y, one)) != y).sum()
+    fooled_four = (predict(model, backend.run(model, x, y, four)) != y).sum()
+    assert fooled_four > fooled_one  # c grows ×10 per failed round, as in Carlini & Wagner
+
+
+def test_deepfool_candidates_are_refused_not_ignored():
+    with pytest.raises(UnsupportedSpecError, match="always uses all 10 classes"):
+        get_backend("torchattacks").check(AttackSpec.create("deepfool", candidates=3), 10)
+    assert get_backend("torchattacks").check(AttackSpec.create("deepfool", candidates=10), 10)
+
+
+def test_backend_refuses_an_attack_it_does_not_provide():
+    with pytest.raises(UnsupportedSpecError, match="backends that do: native"):
+        get_backend("torchattacks").check(FAST_SPECS["pixel_swap"], 10)
+
+
+def _pairs():
+    return [(b, a) for b in known_backends() for a in get_backend(b).capabilities()]
+
+
+@pytest.mark.parametrize("backend_name,attack", _pairs())
+def test_adapters_leave_the_callers_model_unchanged(trained_digits, batch, backend_name,
+                                                    attack):
+    model = copy.deepcopy(trained_digits.model)
+    model.train()
+    model.features[0].eval()  # a mixed mode that a blanket model.train() would not restore
+    model.classifier[1].weight.requires_grad_(False)
+    calls = []
+    handle = model.features.register_forward_hook(lambda *a: calls.append(1))
+    modes = {n: m.training for n, m in model.named_modules()}
+    grads = {n: p.requires_grad for n, p in model.named_parameters()}
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    hooks = {n: (dict(m._forward_hooks), dict(m._forward_pre_hooks), dict(m._backward_hooks))
+             for n, m in model.named_modules()}
+
+    x, y = batch[0][:8], batch[1][:8]
+    x_adv = get_backend(backend_name).run(model, x, y, FAST_SPECS[attack])
+
+    assert x_adv.shape == x.shape and x_adv.dtype == x.dtype
+    assert float(x_adv.min()) >= 0 and float(x_adv.max()) <= 1
+    assert {n: m.training for n, m in model.named_modules()} == modes
+    assert {n: p.requires_grad for n, p in model.named_parameters()} == grads
+    assert {n: (dict(m._forward_hooks), dict(m._forward_pre_hooks), dict(m._backward_hooks))
+            for n, m in model.named_modules()} == hooks
+    for name, value in model.state_dict().items():  # weights and batch-norm statistics
+        assert torch.equal(value, state[name]), name
+    assert calls  # the caller's own hook stayed registered and working
+    handle.remove()
+
+
+def test_pass_counter_sees_every_forward_and_backward(model, batch):
+    counter = PassCounter(model)
+    x, y = batch
+    get_backend("torchattacks").run(counter, x, y, FAST_SPECS["ifgsm"])
+    assert counter.forward_samples == 5 * len(x)
+    assert counter.backward_samples == 5 * len(x)

@@ -1,0 +1,55 @@
+"""Bad input on the command line: one line on stderr, exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def _advcompare(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "advcompare", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+def _bad_config(tmp_path, text):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("case,args,message", [
+    ("unknown backend", ["run", "--backend", "cleverhans"],
+     "unknown backend 'cleverhans'; known backends: torchattacks, native"),
+    ("unknown dataset", ["run", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    ("missing data root", ["run", "--dataset", "cifar10", "--data-root", "{tmp}/none"],
+     "expected torchvision's layout: <root>/cifar-10-batches-py/data_batch_1"),
+    ("unknown attack", ["run", "--config", "@[attacks.fgsm]\neps = 0.1"],
+     "unknown attack 'fgsm'; known attacks: ifgsm, deepfool, cw, pixel_swap"),
+    ("unknown parameter", ["run", "--config", "@[attacks.ifgsm]\nepsilon = 0.1"],
+     "attack 'ifgsm' has no parameter 'epsilon'"),
+    ("malformed TOML", ["run", "--config", "@datasets = ["], "is not valid TOML"),
+    ("missing config", ["run", "--config", "{tmp}/nope.toml"], "config file"),
+    ("bad flag", ["run", "--samples", "many"], "invalid int value"),
+    ("report without results", ["report", "{tmp}"], "holds no results.sqlite"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, case, args, message):
+    resolved = []
+    for arg in args:
+        if arg.startswith("@"):
+            arg = _bad_config(tmp_path, arg[1:])
+        resolved.append(arg.replace("{tmp}", str(tmp_path)))
+    result = _advcompare(*resolved, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert not (tmp_path / "reports").exists()  # nothing started
+
+
+def test_backends_prints_the_capability_table():
+    result = _advcompare("backends")
+    assert result.returncode == 0
+    assert "| cw         | torchattacks | emulated" in result.stdout
+    assert "| pixel_swap | native       | native" in result.stdout

@@ -1,0 +1,63 @@
+"""Experiment files: the shipped examples parse, and bad ones fail naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advcompare.config import apply_overrides, default_config_text, load_config
+from advcompare.errors import ConfigError, UnknownNameError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_configs_default_is_the_built_in_default():
+    assert (ROOT / "configs" / "default.toml").read_text() == default_config_text()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_configs_parse(path):
+    cfg = load_config(path)
+    assert cfg.attacks and cfg.datasets
+
+
+def test_default_runs_all_four_attacks_with_paper_backends():
+    cfg = load_config(None)
+    assert [(a.label, a.backend) for a in cfg.attacks] == [
+        ("ifgsm", "torchattacks"), ("deepfool", "torchattacks"), ("cw", "torchattacks"),
+        ("pixel_swap", "native")]
+    assert cfg.datasets == ("mnist-sample",) and cfg.train.epochs == 20
+
+
+def test_flags_override_the_file():
+    cfg = apply_overrides(load_config(None), backend="native", datasets=["digits"],
+                          samples=10, epochs=3, device="cpu", out="/tmp/x")
+    assert cfg.datasets == ("digits",) and cfg.samples == 10 and cfg.train.epochs == 3
+    # the backend flag applies to the attacks that backend provides, and only those
+    assert [a.backend for a in cfg.attacks] == ["torchattacks"] * 3 + ["native"]
+    assert str(cfg.run_dir()) == "/tmp/x"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("datasets = 'mnist'", "config key 'datasets': expected a list"),
+    ("seed = -1", "config key 'seed': must be >= 0"),
+    ("colour = 1", "unknown config key 'colour'"),
+    ("[train]\nepochs = 'many'", "config key 'train.epochs': expected an integer"),
+    ("[attacks.cw]\nkappa = 1", "config table 'attacks.cw': attack 'cw' has no parameter 'kappa'"),
+    ("[attacks.foo]\neps = 1", "unknown attack 'foo'"),
+    ("[attacks.ifgsm]\nsteps = 0", "must be a positive integer"),
+    ("datasets = [", "is not valid TOML"),
+])
+def test_malformed_configs_name_the_key_and_why(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_unknown_backend_in_config_lists_known_ones(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[attacks.ifgsm]\nbackend = 'cleverhans'")
+    with pytest.raises(UnknownNameError, match="known backends: torchattacks, native"):
+        load_config(path)

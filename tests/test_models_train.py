@@ -1,0 +1,61 @@
+"""The paper CNN's shapes and the training loop with its weight cache."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from advcompare.models import PaperCNN, predict
+from advcompare.train import TrainConfig, cache_key, train_or_load
+
+
+@pytest.mark.parametrize("num_classes", [10, 43])
+def test_cnn_outputs_log_probabilities_per_class(num_classes):
+    model = PaperCNN(num_classes).eval()
+    out = model(torch.rand(5, 3, 32, 32))
+    assert out.shape == (5, num_classes)
+    assert torch.allclose(out.exp().sum(1), torch.ones(5), atol=1e-5)
+    assert float(out.max()) <= 0.0
+
+
+def test_cnn_has_the_papers_blocks_and_normalises_inside():
+    model = PaperCNN(10, mean=torch.tensor([0.5] * 3), std=torch.tensor([0.25] * 3))
+    kinds = [type(m).__name__ for m in model.features[0]]
+    assert kinds == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Dropout"]
+    assert len(model.features) == 2
+    assert type(model.classifier[-1]).__name__ == "LogSoftmax"
+    x = torch.full((1, 3, 1, 1), 0.75)
+    assert torch.allclose(model.normalize(x), torch.ones(1, 3, 1, 1))
+
+
+def test_training_beats_chance_by_a_wide_margin(trained_digits, digits):
+    accuracy = float((predict(trained_digits.model, digits.test.x) == digits.test.y)
+                     .float().mean())
+    assert accuracy > 0.8  # chance is 0.1
+    history = trained_digits.history
+    assert len(history) == 5
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_best_validation_weights_are_kept_and_cached(trained_digits, digits, model_cache):
+    folder = trained_digits.path
+    assert (folder / "model.safetensors").is_file()
+    assert (folder / "loss.csv").is_file() and (folder / "loss.png").is_file()
+    record = json.loads((folder / "record.json").read_text())
+    assert record["data"]["fingerprint"] == digits.fingerprint()
+    again = train_or_load(digits, TrainConfig(epochs=5), model_cache, torch.device("cpu"))
+    assert again.from_cache and again.key == trained_digits.key
+    for (name, a), b in zip(trained_digits.model.state_dict().items(),
+                            again.model.state_dict().values()):
+        assert torch.equal(a.cpu(), b.cpu()), name
+    assert again.history == trained_digits.history
+
+
+def test_cache_key_changes_with_what_determines_the_weights(digits):
+    base = cache_key(digits, TrainConfig())
+    assert base == cache_key(digits, TrainConfig())
+    assert base != cache_key(digits, TrainConfig(epochs=3))
+    assert base != cache_key(digits, TrainConfig(lr=0.01))
+    assert base != cache_key(digits, TrainConfig(seed=1))
