@@ -140,7 +140,7 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
     import numpy as np
 
     groups = list(frame.groupby("dataset", sort=False))
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 3.9), squeeze=False)
     for ax, (name, part) in zip(axes[0], groups):
         labels = [f"{r.label}\n({r.backend})" for r in part.itertuples()]
         pos = np.arange(len(part))
@@ -150,8 +150,9 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
         ax.bar(pos + 0.27, paper, 0.27, label="adversarial (paper)", color="#ff7f0e")
         ax.set_xticks(pos, labels, fontsize=8)
         ax.set(ylim=(0, 1.05), ylabel="macro F1", title=name)
-    axes[0][0].legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
