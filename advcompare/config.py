@@ -22,7 +22,7 @@ from advcompare.train import TrainConfig
 
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_BACKEND = {attack: "torchattacks" for attack in GRADIENT_ATTACKS} | {
-    "pixel_swap": "native"}
+    "pixel_swap": "native", "one_pixel": "torchattacks", "pixle": "torchattacks"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,24 @@ def _unknown(where: str, given: dict, allowed: set[str]) -> None:
                           f"{', '.join(sorted(allowed))}")
 
 
-def _parse_attack(label: str, table: Any) -> AttackEntry:
+ALL_BACKENDS = "all"
+
+
+def expand_backends(label: str, spec: AttackSpec, backends: str | list[str]
+                    ) -> tuple[AttackEntry, ...]:
+    """One entry per backend; ``"all"`` means every backend that provides the attack."""
+    from advcompare.adapters import backends_supporting
+
+    if backends == ALL_BACKENDS:
+        names = backends_supporting(spec.attack)
+    else:
+        names = [backends] if isinstance(backends, str) else list(backends)
+    for name in names:
+        validate_backend_name(name)
+    return tuple(AttackEntry(label, spec, name) for name in names)
+
+
+def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
     where = f"attacks.{label}"
     _expect(where, table, dict, "a table of attack parameters")
     params = dict(table)
@@ -101,14 +118,16 @@ def _parse_attack(label: str, table: Any) -> AttackEntry:
         raise ConfigError(f"config key '{where}': unknown attack '{attack}'; known attacks: "
                           f"{', '.join(known_attacks())} (set 'attack = ...' to use another "
                           f"table name)")
-    backend = _expect(f"{where}.backend", params.pop("backend", DEFAULT_BACKEND[attack]), str,
-                      "a backend name")
-    validate_backend_name(backend)
+    backend = _expect(f"{where}.backend", params.pop("backend", DEFAULT_BACKEND[attack]),
+                      (str, list), "a backend name, a list of names or \"all\"")
     try:
         spec = AttackSpec.create(attack, **params)
     except ConfigError as exc:
         raise ConfigError(f"config table '{where}': {exc}") from exc
-    return AttackEntry(label, spec, backend)
+    entries = expand_backends(label, spec, backend)
+    if not entries:
+        raise ConfigError(f"config key '{where}.backend': no backend provides '{attack}'")
+    return entries
 
 
 def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
@@ -159,7 +178,7 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         table = _expect("attacks", raw["attacks"], dict, "a table of attack tables")
         if not table:
             raise ConfigError("config key 'attacks': name at least one attack")
-        cfg["attacks"] = tuple(_parse_attack(label, t) for label, t in table.items())
+        cfg["attacks"] = tuple(e for label, t in table.items() for e in _parse_attack(label, t))
     return ExperimentConfig(**cfg)
 
 
@@ -202,7 +221,8 @@ def apply_overrides(cfg: ExperimentConfig, *, backend: str | None = None,
                     out: str | None = None, samples: int | None = None,
                     epochs: int | None = None, name: str | None = None) -> ExperimentConfig:
     """Command-line flags over the file's values. ``backend`` applies to every attack that
-    backend provides; it is an error if it provides none of the configured attacks."""
+    backend provides (an error if it provides none of them); ``"all"`` runs every attack on
+    every backend that provides it."""
     updates: dict[str, Any] = {}
     if backend is not None:
         updates["attacks"] = _with_backend(cfg.attacks, backend)
@@ -226,6 +246,11 @@ def apply_overrides(cfg: ExperimentConfig, *, backend: str | None = None,
 
 
 def _with_backend(attacks: tuple[AttackEntry, ...], backend: str) -> tuple[AttackEntry, ...]:
+    if backend == ALL_BACKENDS:
+        seen: dict[tuple[str, AttackSpec], None] = {}
+        for a in attacks:
+            seen.setdefault((a.label, a.spec))
+        return tuple(e for label, spec in seen for e in expand_backends(label, spec, "all"))
     validate_backend_name(backend)
     provided = get_backend(backend).capabilities()
     if not any(a.spec.attack in provided for a in attacks):

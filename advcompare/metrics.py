@@ -110,10 +110,19 @@ def grade_clean(y: torch.Tensor, pred: torch.Tensor, seconds: float) -> dict[str
 
 
 def grade_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor,
-                 *, attack_seconds: float, forward_samples: int = 0,
-                 backward_samples: int = 0, device: torch.device | str = "cpu",
-                 pred_clean: torch.Tensor | None = None) -> dict[str, Any]:
-    """Every metric of one attack cell, from the clean and adversarial inputs alone.
+                 **kwargs: Any) -> dict[str, Any]:
+    """Every metric of one attack cell (see :func:`grade_attack_samples`)."""
+    return grade_attack_samples(model, x, y, x_adv, **kwargs)[0]
+
+
+def grade_attack_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                         x_adv: torch.Tensor, *, attack_seconds: float,
+                         forward_samples: int = 0, backward_samples: int = 0,
+                         device: torch.device | str = "cpu",
+                         pred_clean: torch.Tensor | None = None
+                         ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Every metric of one attack cell, from the clean and adversarial inputs alone, and the
+    per-sample outcomes (``correct``: clean prediction right; ``success``: made wrong).
 
     Success is judged over the initially correct samples: a success is a correct clean
     prediction that the adversarial input turns wrong. Norms are summarised over successes.
@@ -145,4 +154,4 @@ def grade_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torc
     for name, values in norms.items():
         metrics[f"{name}_median"] = _stat(values, "median")
         metrics[f"{name}_mean"] = _stat(values, "mean")
-    return metrics
+    return metrics, {"correct": correct, "success": success}

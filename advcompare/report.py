@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from advcompare.agreement import agreement_frame
 from advcompare.paper import paper_value
 from advcompare.store import ResultStore
 
@@ -27,6 +28,7 @@ def results_frame(cells: list[dict[str, Any]]) -> pd.DataFrame:
     for cell in cells:
         m = cell["metrics"]
         rows.append({
+            "key": cell["key"],
             "dataset": cell["dataset"], "label": cell["label"], "attack": cell["attack"],
             "backend": cell["backend"],
             "spec": json.dumps({k: v for k, v in cell["spec"].items() if k != "attack"}),
@@ -88,6 +90,22 @@ def cost_table(frame: pd.DataFrame) -> str:
     return _markdown(table)
 
 
+def agreement_table(frame: pd.DataFrame) -> str:
+    """Pairwise backend agreement: outcomes on the same images and distance between them."""
+    pct = lambda v: _fmt(v * 100, 1) + "%"  # noqa: E731
+    table = pd.DataFrame({
+        "attack": frame["attack"],
+        "backends": frame["first"] + " vs " + frame["second"],
+        "both succeed": frame["both_succeed"].map(pct),
+        "both fail": frame["both_fail"].map(pct),
+        "only first": frame["only_first"].map(pct),
+        "only second": frame["only_second"].map(pct),
+        "mean L2 between": frame["mean_l2_between"].map(_fmt),
+        "max L∞ between": frame["max_linf_between"].map(lambda v: f"{v:.2g}"),
+    })
+    return _markdown(table)
+
+
 def _dataset_header(name: str, record: dict[str, Any] | None) -> list[str]:
     lines = [f"## {name}", ""]
     if record is None:
@@ -108,7 +126,7 @@ def _dataset_header(name: str, record: dict[str, Any] | None) -> list[str]:
 
 
 def render_markdown(frame: pd.DataFrame, datasets: dict[str, dict[str, Any]],
-                    title: str) -> str:
+                    title: str, agreement: pd.DataFrame | None = None) -> str:
     """The whole report: a section per dataset with its attack and cost tables."""
     out = [f"# {title}", "",
            f"Reproduction of {PAPER_CITATION}. Rendered by advcompare from "
@@ -122,6 +140,12 @@ def render_markdown(frame: pd.DataFrame, datasets: dict[str, dict[str, Any]],
         out += _dataset_header(name, datasets.get(name))
         out += ["### Attacks", "", attack_table(part), "",
                 "### Cost", "", cost_table(part), ""]
+        pairs = (agreement[agreement["dataset"] == name]
+                 if agreement is not None and len(agreement) else None)
+        if pairs is not None and len(pairs):
+            out += ["### Agreement between backends", "",
+                    "Shares of the initially correct images; distances over all attacked "
+                    "images.", "", agreement_table(pairs), ""]
         notes = [f"- **{r.label}** ({r.backend}): {r.notes}" for r in part.itertuples()
                  if r.notes]
         if notes:
@@ -174,6 +198,10 @@ def write_report(run_dir: Path, keys: list[str] | None = None,
         {"paper": PAPER_CITATION, "datasets": datasets,
          "cells": json.loads(frame.to_json(orient="records"))}, indent=2))
     plot_f1(frame, run_dir / "f1_by_attack.png")
+    agreement = agreement_frame(frame, run_dir)
+    if len(agreement):
+        agreement.to_csv(run_dir / "agreement.csv", index=False)
     report = run_dir / "report.md"
-    report.write_text(render_markdown(frame, datasets, title or f"advcompare: {run_dir.name}"))
+    report.write_text(render_markdown(frame, datasets, title or f"advcompare: {run_dir.name}",
+                                      agreement))
     return report

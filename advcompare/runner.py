@@ -10,13 +10,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
+from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from advcompare.adapters import get_backend
 from advcompare.config import AttackEntry, ExperimentConfig
 from advcompare.data import NUM_CLASSES, Dataset, Split, load_dataset, preflight_dataset
-from advcompare.metrics import PassCounter, grade_attack, grade_clean, timed_predict
+from advcompare.metrics import PassCounter, grade_attack_samples, grade_clean, timed_predict
 from advcompare.store import ResultStore, cell_key
 from advcompare.train import TrainedModel, train_or_load, write_history
 
@@ -60,12 +62,17 @@ def _sync(device: torch.device) -> None:
 
 def run_cell(model: torch.nn.Module, entry: AttackEntry, data: Split, batch_size: int,
              device: torch.device, num_classes: int, seed: int,
-             desc: str = "") -> tuple[dict, list[str]]:
-    """Attack ``data`` batch by batch with one backend, then grade it: (metrics, notes)."""
+             desc: str = "") -> tuple[dict, list[str], dict[str, torch.Tensor]]:
+    """Attack ``data`` batch by batch with one backend, then grade it.
+
+    Returns (metrics, notes, per-sample tensors: ``x_adv``, ``correct``, ``success``). Torch and NumPy are seeded first, so the
+    libraries' random choices (Pixle, differential evolution) repeat.
+    """
     backend = get_backend(entry.backend)
     notes = backend.check(entry.spec, num_classes)
     counter = PassCounter(model)
     torch.manual_seed(seed)
+    np.random.seed(seed)
     adv_batches, seconds = [], 0.0
     for i in tqdm(range(0, len(data), batch_size), desc=desc, unit="batch", leave=False):
         xb = data.x[i:i + batch_size].to(device)
@@ -77,10 +84,24 @@ def run_cell(model: torch.nn.Module, entry: AttackEntry, data: Split, batch_size
         seconds += time.perf_counter() - start
         adv_batches.append(adv.cpu())
     x_adv = torch.cat(adv_batches)
-    metrics = grade_attack(model, data.x, data.y, x_adv, attack_seconds=seconds,
-                           forward_samples=counter.forward_samples,
-                           backward_samples=counter.backward_samples, device=device)
-    return metrics, notes
+    metrics, outcomes = grade_attack_samples(
+        model, data.x, data.y, x_adv, attack_seconds=seconds,
+        forward_samples=counter.forward_samples, backward_samples=counter.backward_samples,
+        device=device)
+    return metrics, notes, {"x_adv": x_adv, **outcomes}
+
+
+def adversarial_path(run_dir: Path, key: str) -> Path:
+    """Where a cell's per-sample results live (read by the agreement table)."""
+    return Path(run_dir) / "adv" / f"{key}.safetensors"
+
+
+def save_adversarial(run_dir: Path, key: str, samples: dict[str, torch.Tensor]) -> None:
+    """Keep a cell's adversarial inputs and per-sample outcomes for comparing backends."""
+    path = adversarial_path(run_dir, key)
+    path.parent.mkdir(exist_ok=True)
+    save_file({k: v.contiguous() if v.dtype != torch.bool else v.to(torch.uint8).contiguous()
+               for k, v in samples.items()}, str(path))
 
 
 def _prepare(dataset_name: str, cfg: ExperimentConfig, device: torch.device
@@ -127,9 +148,9 @@ def run_experiment(cfg: ExperimentConfig, log=print) -> RunSummary:
                     summary.resumed.append(name)
                     log(f"[{dataset_name}] {entry.label} ({entry.backend}): already stored")
                     continue
-                metrics, notes = run_cell(model, entry, data, cfg.batch_size, device,
-                                          dataset.num_classes, cfg.seed,
-                                          desc=f"{name}")
+                metrics, notes, samples = run_cell(model, entry, data, cfg.batch_size, device,
+                                                   dataset.num_classes, cfg.seed, desc=name)
+                save_adversarial(summary.run_dir, key, samples)
                 store.add_cell(key, dataset=dataset_name, label=entry.label,
                                attack=entry.spec.attack, backend=entry.backend,
                                spec=entry.spec.as_dict(), notes=notes, metrics=metrics,

@@ -9,6 +9,10 @@ library's own spelling (see ``advcompare/adapters``). Parameters are in pixel un
 - ``deepfool``: Moosavi-Dezfooli et al. 2016 (arXiv:1511.04599). Paper §2.2.2.
 - ``cw``: Carlini & Wagner L2 with binary search over c, 2017 (arXiv:1608.04644). Paper §2.2.3.
 - ``pixel_swap``: the paper's black-box iterative pixel swap, §2.2.4.
+- ``one_pixel``: Su et al.'s one-pixel attack, differential evolution, 2019
+  (arXiv:1710.08864); a library comparator for the pixel swap.
+- ``pixle``: Pomponi et al.'s Pixle, rearranging patches of pixels, 2022 (IJCNN); the paper's
+  reference [16] for pixel-swap attacks.
 """
 
 from __future__ import annotations
@@ -61,9 +65,18 @@ ATTACK_PARAMS: dict[str, dict[str, Param]] = {
     "pixel_swap": {
         "max_swaps": Param(int, 100, _positive, "a positive integer"),
     },
+    "one_pixel": {
+        "pixels": Param(int, 1, _positive, "a positive integer"),
+        "steps": Param(int, 10, _positive, "a positive integer (evolution iterations)"),
+        "popsize": Param(int, None, _positive, "a positive integer", optional=True),
+    },
+    "pixle": {
+        "restarts": Param(int, 20, _positive, "a positive integer"),
+        "max_iterations": Param(int, 10, _positive, "a positive integer"),
+    },
 }
 
-# Attacks that need input gradients; pixel_swap is black-box (it only reads predictions).
+# Attacks that need input gradients; the pixel attacks are black-box (they read predictions).
 GRADIENT_ATTACKS = ("ifgsm", "deepfool", "cw")
 
 

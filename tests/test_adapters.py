@@ -20,14 +20,27 @@ FAST_SPECS = {
     "deepfool": AttackSpec.create("deepfool", steps=3),
     "cw": AttackSpec.create("cw", steps=5, binary_search_steps=2),
     "pixel_swap": AttackSpec.create("pixel_swap", max_swaps=10),
+    "one_pixel": AttackSpec.create("one_pixel", steps=1),
+    "pixle": AttackSpec.create("pixle", restarts=1, max_iterations=2),
 }
 
 
+def assert_same_up_to_contract(model, x, y, ours, direct):
+    """``ours`` is the library's ``direct`` output where it fools the model, and exactly the
+    input where it does not (the adapter contract)."""
+    fooled = predict(model, direct) != y
+    assert torch.equal(ours[fooled], direct[fooled])
+    assert torch.equal(ours[~fooled], x[~fooled])
+
+
 def test_registry_knows_its_backends_and_rejects_others():
-    assert {"torchattacks", "native"} <= set(known_backends())
-    with pytest.raises(UnknownNameError, match="known backends: torchattacks, native"):
+    assert known_backends() == ["torchattacks", "art", "foolbox", "native"]
+    with pytest.raises(UnknownNameError,
+                       match="known backends: torchattacks, art, foolbox, native"):
         get_backend("cleverhans")
     assert backends_supporting("pixel_swap") == ["native"]
+    assert backends_supporting("cw") == ["torchattacks", "art", "foolbox"]
+    assert backends_supporting("one_pixel") == ["torchattacks", "art"]
 
 
 @pytest.mark.parametrize("decay,cls", [(1.0, "MIFGSM"), (0.0, "BIM")])
@@ -37,7 +50,7 @@ def test_ifgsm_equals_a_direct_torchattacks_call(model, batch, decay, cls):
     ours = get_backend("torchattacks").run(model, x, y, spec)
     kwargs = {"decay": decay} if cls == "MIFGSM" else {}
     direct = getattr(torchattacks, cls)(model, eps=0.1, alpha=0.01, steps=10, **kwargs)(x, y)
-    assert torch.equal(ours, direct)
+    assert_same_up_to_contract(model, x, y, ours, direct)
 
 
 def test_deepfool_equals_a_direct_torchattacks_call(model, batch):
@@ -45,7 +58,7 @@ def test_deepfool_equals_a_direct_torchattacks_call(model, batch):
     spec = AttackSpec.create("deepfool", steps=10, overshoot=0.02)
     ours = get_backend("torchattacks").run(model, x, y, spec)
     direct = torchattacks.DeepFool(model, steps=10, overshoot=0.02)(x, y)
-    assert torch.equal(ours, direct)
+    assert_same_up_to_contract(model, x, y, ours, direct)
 
 
 def test_direct_torchattacks_cw_cannot_move_on_log_probabilities(model, batch):
@@ -117,6 +130,35 @@ def test_adapters_leave_the_callers_model_unchanged(trained_digits, batch, backe
         assert torch.equal(value, state[name]), name
     assert calls  # the caller's own hook stayed registered and working
     handle.remove()
+
+
+@pytest.mark.parametrize("backend_name,attack", _pairs())
+def test_output_contract_holds_for_every_backend(model, batch, backend_name, attack):
+    x, y = batch[0][:8], batch[1][:8]
+    x_adv = get_backend(backend_name).run(model, x, y, FAST_SPECS[attack])
+    assert x_adv.shape == x.shape and x_adv.dtype == x.dtype and x_adv.device == x.device
+    assert torch.isfinite(x_adv).all()
+    assert float(x_adv.min()) >= 0.0 and float(x_adv.max()) <= 1.0
+    not_fooled = predict(model, x_adv) == y
+    assert torch.equal(x_adv[not_fooled], x[not_fooled])
+
+
+def test_foolbox_zero_images_for_failures_come_back_unchanged():
+    from advcompare.adapters.foolbox_backend import restore_zero_failures
+
+    x = torch.rand(3, 3, 4, 4)
+    adv = x.clone()
+    adv[1] = 0.0  # Foolbox's marker for "never found"
+    adv[2] += 0.01
+    out = restore_zero_failures(x, adv)
+    assert torch.equal(out[1], x[1]) and torch.equal(out[2], adv[2])
+
+
+def test_one_pixel_popsize_is_refused_by_art_only():
+    spec = AttackSpec.create("one_pixel", popsize=20)
+    with pytest.raises(UnsupportedSpecError, match="fixes its population size"):
+        get_backend("art").check(spec, 10)
+    assert get_backend("torchattacks").check(spec, 10) == []
 
 
 def test_pass_counter_sees_every_forward_and_backward(model, batch):

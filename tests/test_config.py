@@ -31,11 +31,11 @@ def test_default_runs_all_four_attacks_with_paper_backends():
 
 
 def test_flags_override_the_file():
-    cfg = apply_overrides(load_config(None), backend="native", datasets=["digits"],
+    cfg = apply_overrides(load_config(None), backend="art", datasets=["digits"],
                           samples=10, epochs=3, device="cpu", out="/tmp/x")
     assert cfg.datasets == ("digits",) and cfg.samples == 10 and cfg.train.epochs == 3
     # the backend flag applies to the attacks that backend provides, and only those
-    assert [a.backend for a in cfg.attacks] == ["torchattacks"] * 3 + ["native"]
+    assert [a.backend for a in cfg.attacks] == ["art"] * 3 + ["native"]
     assert str(cfg.run_dir()) == "/tmp/x"
 
 
@@ -59,5 +59,21 @@ def test_malformed_configs_name_the_key_and_why(tmp_path, text, message):
 def test_unknown_backend_in_config_lists_known_ones(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("[attacks.ifgsm]\nbackend = 'cleverhans'")
-    with pytest.raises(UnknownNameError, match="known backends: torchattacks, native"):
+    with pytest.raises(UnknownNameError, match="known backends: torchattacks, art, foolbox"):
         load_config(path)
+
+
+def test_backend_all_runs_every_attack_on_every_backend_that_provides_it():
+    cfg = apply_overrides(load_config(None), backend="all")
+    assert [(a.label, a.backend) for a in cfg.attacks] == [
+        ("ifgsm", "torchattacks"), ("ifgsm", "art"), ("ifgsm", "foolbox"),
+        ("deepfool", "torchattacks"), ("deepfool", "art"), ("deepfool", "foolbox"),
+        ("cw", "torchattacks"), ("cw", "art"), ("cw", "foolbox"),
+        ("pixel_swap", "native")]
+
+
+def test_a_config_can_name_several_backends_per_attack(tmp_path):
+    path = tmp_path / "two.toml"
+    path.write_text('[attacks.bim]\nattack = "ifgsm"\ndecay = 0\nbackend = ["art", "foolbox"]\n')
+    cfg = load_config(path)
+    assert [(a.label, a.backend) for a in cfg.attacks] == [("bim", "art"), ("bim", "foolbox")]

@@ -74,6 +74,23 @@ def test_interrupted_run_keeps_finished_cells(tiny_config, monkeypatch):
     assert resumed.computed == ["digits/pixel_swap/native"]
 
 
+def test_backends_are_compared_sample_by_sample(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "cmp.toml"
+    path.write_text(TINY.replace("{out}", str(tmp_path / "run")).replace(
+        "[attacks.bim]", '[attacks.bim]\nbackend = "all"'))
+    summary = run_experiment(load_config(path), log=lambda *_: None)
+    assert "digits/bim/art" in summary.computed and "digits/bim/foolbox" in summary.computed
+    text = write_report(summary.run_dir, summary.keys).read_text()
+    assert "### Agreement between backends" in text
+    agreement = pd.read_csv(summary.run_dir / "agreement.csv")
+    bim = agreement[agreement["attack"] == "bim"]
+    assert len(bim) == 3  # torchattacks/art, torchattacks/foolbox, art/foolbox
+    # BIM is the same arithmetic everywhere: identical outcomes, identical images
+    assert (bim["only_first"] == 0).all() and (bim["only_second"] == 0).all()
+    assert (bim["max_linf_between"] <= 1e-6).all()
+
+
 def test_report_is_rendered_from_the_store(tiny_config):
     summary = run_experiment(tiny_config, log=lambda *_: None)
     report = write_report(summary.run_dir, summary.keys, title="tiny")

@@ -24,6 +24,8 @@ def register_backend(name: str, target: str) -> None:
 
 
 register_backend("torchattacks", "advcompare.adapters.torchattacks_backend:TorchattacksBackend")
+register_backend("art", "advcompare.adapters.art_backend:ArtBackend")
+register_backend("foolbox", "advcompare.adapters.foolbox_backend:FoolboxBackend")
 register_backend("native", "advcompare.adapters.native_backend:NativeBackend")
 
 

@@ -82,6 +82,27 @@ def model_guard(model: nn.Module) -> Iterator[nn.Module]:
                 del registered[key]
 
 
+@contextlib.contextmanager
+def uncounted(model: nn.Module) -> Iterator[nn.Module]:
+    """The model without pass counting, for an adapter's own bookkeeping passes."""
+    inner = getattr(model, "model", None)
+    yield inner if inner is not None and hasattr(model, "forward_samples") else model
+
+
+@torch.no_grad()
+def finish(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+           x_adv: torch.Tensor) -> torch.Tensor:
+    """The output contract for every backend: :func:`as_adversarial`, then every sample the
+    model still labels ``y`` comes back exactly as it went in (Foolbox's CW returns zero
+    images for them; others return their last iterate). Success itself is still graded by
+    :mod:`advcompare.metrics`, never here."""
+    out = as_adversarial(x_adv, x)
+    with uncounted(model) as plain:
+        still_correct = plain(out).argmax(1) == y
+    out[still_correct] = x[still_correct].detach()
+    return out
+
+
 def as_adversarial(x_adv: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Bring a library's output to the contract: ``x``'s shape, dtype and device, in [0, 1].
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advcompare.adapters.base import NATIVE, Capability, as_adversarial, model_guard
+from advcompare.adapters.base import NATIVE, Capability, finish, model_guard
 from advcompare.attacks.pixel_swap import pixel_swap
 from advcompare.spec import AttackSpec
 
@@ -33,4 +33,4 @@ class NativeBackend:
             spec: AttackSpec) -> torch.Tensor:
         with model_guard(model):
             x_adv, _ = pixel_swap(model, x, y, max_swaps=spec["max_swaps"])
-        return as_adversarial(x_adv, x)
+            return finish(model, x, y, x_adv)

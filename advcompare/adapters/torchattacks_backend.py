@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advcompare.adapters.base import EMULATED, NATIVE, Capability, as_adversarial, model_guard
+from advcompare.adapters.base import EMULATED, NATIVE, Capability, finish, model_guard
 from advcompare.adapters.support import require_capability
 from advcompare.errors import UnsupportedSpecError
 from advcompare.spec import AttackSpec
@@ -49,6 +49,8 @@ class TorchattacksBackend:
                                    "true label as reference; all classes as candidates"),
             "cw": Capability("cw", EMULATED, "torchattacks.CW",
                              "binary search over c emulated by advcompare"),
+            "one_pixel": Capability("one_pixel", NATIVE, "torchattacks.OnePixel"),
+            "pixle": Capability("pixle", NATIVE, "torchattacks.Pixle"),
         }
 
     def check(self, spec: AttackSpec, num_classes: int) -> list[str]:
@@ -72,26 +74,40 @@ class TorchattacksBackend:
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
             spec: AttackSpec) -> torch.Tensor:
-        import torchattacks
-
+        require_capability(self, spec)
         with model_guard(model):
-            p = spec.params
-            if spec.attack == "ifgsm":
-                if p["decay"] == 0:
-                    attack = torchattacks.BIM(model, eps=p["eps"], alpha=p["step_size"],
-                                              steps=p["steps"])
-                else:
-                    attack = torchattacks.MIFGSM(model, eps=p["eps"], alpha=p["step_size"],
-                                                 steps=p["steps"], decay=p["decay"])
-                x_adv = attack(x, y)
-            elif spec.attack == "deepfool":
-                x_adv = torchattacks.DeepFool(model, steps=p["steps"],
-                                              overshoot=p["overshoot"])(x, y)
-            elif spec.attack == "cw":
-                x_adv = cw_binary_search(model, x, y, spec)
-            else:
-                require_capability(self, spec)
-        return as_adversarial(x_adv, x)
+            x_adv = _ATTACKS[spec.attack](model, x, y, spec.params)
+            return finish(model, x, y, x_adv)
+
+
+def _ifgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
+    import torchattacks
+
+    if p["decay"] == 0:
+        return torchattacks.BIM(model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"])(x, y)
+    return torchattacks.MIFGSM(model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"],
+                               decay=p["decay"])(x, y)
+
+
+def _deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
+    import torchattacks
+
+    return torchattacks.DeepFool(model, steps=p["steps"], overshoot=p["overshoot"])(x, y)
+
+
+def _one_pixel(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
+    import torchattacks
+
+    popsize = p["popsize"] if p["popsize"] is not None else 10  # torchattacks' default
+    return torchattacks.OnePixel(model, pixels=p["pixels"], steps=p["steps"], popsize=popsize,
+                                 inf_batch=len(x))(x, y)
+
+
+def _pixle(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
+    import torchattacks
+
+    return torchattacks.Pixle(model, restarts=p["restarts"],
+                              max_iterations=p["max_iterations"])(x, y)
 
 
 TANH_SQUEEZE = 1e-6  # as Foolbox's and ART's CW: keep atanh finite at the box edges
@@ -122,7 +138,7 @@ class CWView(nn.Module):
 
 
 def _cw_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: float,
-             spec: AttackSpec) -> torch.Tensor:
+             spec: AttackSpec | dict) -> torch.Tensor:
     import torchattacks
 
     # eval(): torchattacks restores train mode afterwards when the module it got was training
@@ -132,7 +148,7 @@ def _cw_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: float,
 
 
 def cw_binary_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                     spec: AttackSpec) -> torch.Tensor:
+                     spec: AttackSpec | dict) -> torch.Tensor:
     """CW L2 with Carlini & Wagner's per-sample binary search over c, on torchattacks.CW.
 
     Each round runs torchattacks.CW once per distinct c among the samples. A sample that
@@ -162,3 +178,7 @@ def cw_binary_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
         bounded = upper < C_UPPER_LIMIT
         const = torch.where(bounded, (lower + upper) / 2, const * 10)
     return best
+
+
+_ATTACKS = {"ifgsm": _ifgsm, "deepfool": _deepfool, "cw": cw_binary_search,
+            "one_pixel": _one_pixel, "pixle": _pixle}

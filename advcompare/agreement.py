@@ -1,0 +1,50 @@
+"""Where two backends agree on the same attack: per-sample outcomes and distances.
+
+For every pair of backends that ran the same attack spec on the same images, the share of
+initially correct images both fooled, both failed on, or only one fooled, and the mean L2
+distance between their adversarial images. Computed from each cell's stored per-sample
+results (``adv/<key>.safetensors``), never from the libraries themselves.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import pandas as pd
+import torch
+from safetensors.torch import load_file
+
+
+def pair_agreement(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Agreement between two cells' per-sample results on the same images."""
+    if not torch.equal(a["correct"], b["correct"]):
+        raise ValueError("cells were graded on different images or models")
+    correct = a["correct"].bool()
+    sa, sb = a["success"].bool()[correct], b["success"].bool()[correct]
+    n = max(int(correct.sum()), 1)
+    distance = (a["x_adv"] - b["x_adv"]).flatten(1).norm(dim=1)
+    return {
+        "both_succeed": float((sa & sb).sum()) / n,
+        "both_fail": float((~sa & ~sb).sum()) / n,
+        "only_first": float((sa & ~sb).sum()) / n,
+        "only_second": float((~sa & sb).sum()) / n,
+        "mean_l2_between": float(distance.mean()),
+        "max_linf_between": float((a["x_adv"] - b["x_adv"]).abs().max()),
+    }
+
+
+def agreement_frame(cells: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
+    """One row per (dataset, attack label, backend pair) whose per-sample files exist."""
+    rows = []
+    for (dataset, label, spec), group in cells.groupby(["dataset", "label", "spec"],
+                                                      sort=False):
+        loaded = {}
+        for row in group.itertuples():
+            path = Path(run_dir) / "adv" / f"{row.key}.safetensors"
+            if path.is_file():
+                loaded[row.backend] = load_file(str(path))
+        for first, second in combinations(loaded, 2):
+            rows.append({"dataset": dataset, "attack": label, "first": first,
+                         "second": second, **pair_agreement(loaded[first], loaded[second])})
+    return pd.DataFrame(rows)

@@ -1,0 +1,40 @@
+"""The README's main job, end to end (slow), and the same pipeline on a GPU (gpu)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+
+@pytest.mark.slow
+def test_default_run_writes_a_report_with_four_attacks_and_resumes(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "advcompare", "run", "--out", str(out)]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    assert first.returncode == 0, first.stderr[-2000:]
+    results = pd.read_csv(out / "results.csv")
+    assert list(results["attack"]) == ["ifgsm", "deepfool", "cw", "pixel_swap"]
+    assert (results["clean_f1"] > 0.9).all()
+    assert (results["adv_f1"] < results["clean_f1"]).all()
+    assert "| pixel_swap | native" in (out / "report.md").read_text()
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert "0 cells computed, 4 already stored" in second.stdout
+    assert "loaded from cache" in second.stdout
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_every_backend_runs_on_the_gpu(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    cmd = [sys.executable, "-m", "advcompare", "run", "--config", "configs/quick.toml",
+           "--backend", "all", "--device", "cuda", "--samples", "50", "--out",
+           str(tmp_path / "run")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert len(results) == 10 and results["output_valid"].all()
