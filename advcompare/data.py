@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.model_selection import train_test_split
 
-from advcompare.errors import DataRootError, UnknownNameError
+from advcompare.errors import DataRootError, require_known
 
 IMAGE_SIZE = 32
 VALIDATION_SHARE = 0.2  # paper §3.3: 20% of the training data
@@ -256,10 +256,7 @@ def known_datasets() -> list[str]:
 
 def validate_dataset_name(name: str) -> str:
     """Return ``name`` or fail listing the known dataset names."""
-    if name not in LOADERS:
-        raise UnknownNameError(
-            f"unknown dataset '{name}'; known datasets: {', '.join(known_datasets())}")
-    return name
+    return require_known("dataset", name, known_datasets())
 
 
 def preflight_dataset(name: str, root: str | Path | None, download: bool) -> None:

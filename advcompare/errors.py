@@ -30,3 +30,11 @@ class DataRootError(AdvCompareError):
 
 class UnsupportedSpecError(AdvCompareError):
     """A backend that cannot honour an attack spec and will not pretend to."""
+
+
+def require_known(kind: str, name: str, known: list[str]) -> str:
+    """Return ``name`` if it is one of ``known``, else fail listing them (``kind`` is e.g.
+    "backend"): the one shape of every unknown-name error."""
+    if name not in known:
+        raise UnknownNameError(f"unknown {kind} '{name}'; known {kind}s: {', '.join(known)}")
+    return name

@@ -164,7 +164,8 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
     import numpy as np
 
     groups = list(frame.groupby("dataset", sort=False))
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 3.9), squeeze=False)
+    width = max(5.5, 0.75 * max(len(part) for _, part in groups) + 1.5)
+    fig, axes = plt.subplots(1, len(groups), figsize=(width * len(groups), 4.4), squeeze=False)
     for ax, (name, part) in zip(axes[0], groups):
         labels = [f"{r.label}\n({r.backend})" for r in part.itertuples()]
         pos = np.arange(len(part))
@@ -172,11 +173,12 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
         ax.bar(pos, part["adv_f1"], 0.27, label="adversarial (ours)", color="#1f77b4")
         paper = part["paper_f1"].astype(float).fillna(0.0)
         ax.bar(pos + 0.27, paper, 0.27, label="adversarial (paper)", color="#ff7f0e")
-        ax.set_xticks(pos, labels, fontsize=8)
+        ax.set_xticks(pos, labels, fontsize=8, rotation=35 if len(part) > 5 else 0,
+                      ha="right" if len(part) > 5 else "center")
         ax.set(ylim=(0, 1.05), ylabel="macro F1", title=name)
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, fontsize=8, loc="lower center", ncol=3, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

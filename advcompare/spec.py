@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from advcompare.errors import ConfigError, UnknownNameError
+from advcompare.errors import ConfigError, require_known
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,7 @@ class AttackSpec:
     @classmethod
     def create(cls, attack: str, **params: Any) -> "AttackSpec":
         """Validate ``params`` against the attack's schema and fill in defaults."""
-        if attack not in ATTACK_PARAMS:
-            raise UnknownNameError(
-                f"unknown attack '{attack}'; known attacks: {', '.join(known_attacks())}"
-            )
+        require_known("attack", attack, known_attacks())
         schema = ATTACK_PARAMS[attack]
         unknown = sorted(set(params) - set(schema))
         if unknown:

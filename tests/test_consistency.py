@@ -125,6 +125,30 @@ def test_torchattacks_deepfool_scales_each_step_instead(mnist, digits_batch):
     assert not torch.allclose(d1[inside], 1.5 * d0[inside], atol=1e-2)
 
 
+def test_art_deepfool_ignores_the_labels(mnist, digits_batch):
+    """ART's DeepFool starts from the model's prediction; the labels change nothing."""
+    _, model = mnist
+    x, y = digits_batch[0][:16], digits_batch[1][:16]
+    wrong = (y + 1) % 10
+    with_labels = _run("art", model, x, y, attack="deepfool", steps=50)
+    with_wrong = _run("art", model, x, wrong, attack="deepfool", steps=50)
+    pred = predict(model, with_labels)
+    same_verdict = (pred != y) & (pred != wrong)  # the adapter keeps both outputs as they are
+    assert same_verdict.sum() >= 8
+    assert torch.equal(with_labels[same_verdict], with_wrong[same_verdict])
+
+
+def test_torchattacks_deepfool_starts_from_the_labels(mnist, digits_batch):
+    """torchattacks' DeepFool stops at once when the label already differs from the
+    prediction: given wrong labels it returns the inputs untouched."""
+    _, model = mnist
+    x, y = digits_batch[0][:16], digits_batch[1][:16]
+    import torchattacks
+
+    direct = torchattacks.DeepFool(model, steps=50)(x, (y + 1) % 10)
+    assert torch.equal(direct, x)
+
+
 def test_torchattacks_cw_has_fixed_c_and_the_emulated_search_fixes_it(mnist, digits_batch):
     _, model = mnist
     x, y = digits_batch[0][:24], digits_batch[1][:24]

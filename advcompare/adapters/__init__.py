@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 from advcompare.adapters.base import Backend, Capability, model_guard
-from advcompare.errors import UnknownNameError
+from advcompare.errors import require_known
 
 _REGISTRY: dict[str, str] = {}
 _INSTANCES: dict[str, Backend] = {}
@@ -36,10 +36,7 @@ def known_backends() -> list[str]:
 
 def validate_backend_name(name: str) -> str:
     """Return ``name`` or fail listing the known backends."""
-    if name not in _REGISTRY:
-        raise UnknownNameError(
-            f"unknown backend '{name}'; known backends: {', '.join(known_backends())}")
-    return name
+    return require_known("backend", name, known_backends())
 
 
 def get_backend(name: str) -> Backend:

@@ -156,6 +156,8 @@ def cw_binary_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     the midpoint, or ×10 while no success bounds it from above. Each sample keeps its
     smallest successful perturbation; samples never fooled come back unchanged.
     """
+    if spec["binary_search_steps"] == 1:  # no search: one run at c (failures handled by finish)
+        return _cw_once(model, x, y, float(spec["c"]), spec)
     n = len(x)
     const = torch.full((n,), float(spec["c"]), dtype=torch.float64)
     lower = torch.zeros(n, dtype=torch.float64)
