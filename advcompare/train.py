@@ -58,24 +58,47 @@ def cache_key(dataset: Dataset, config: TrainConfig) -> str:
     return f"{dataset.name}-{hashlib.sha256(blob).hexdigest()[:16]}"
 
 
+def tempered_loss(out: torch.Tensor, target: torch.Tensor, temperature: float = 1.0,
+                  reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of ``log_softmax(out / T)`` against labels (N,) or soft labels (N, C).
+
+    The CNN ends in log-softmax, and log_softmax(log_softmax(z) / T) = log_softmax(z / T),
+    so a temperature can be applied to its outputs directly (defensive distillation, §2.3.4).
+    """
+    log_p = F.log_softmax(out / temperature, dim=1)
+    if target.ndim == 1:
+        return F.nll_loss(log_p, target, reduction=reduction)
+    per_sample = -(target * log_p).sum(1)
+    return per_sample.sum() if reduction == "sum" else per_sample.mean()
+
+
 def _epoch_loss(model: PaperCNN, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-                device: torch.device) -> float:
+                device: torch.device, temperature: float = 1.0) -> float:
     model.eval()
     total = 0.0
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
             out = model(x[i:i + batch_size].to(device))
-            total += float(F.nll_loss(out, y[i:i + batch_size].to(device), reduction="sum"))
+            total += float(tempered_loss(out, y[i:i + batch_size].to(device), temperature,
+                                         reduction="sum"))
     return total / max(len(x), 1)
 
 
 def fit(model: PaperCNN, dataset: Dataset, config: TrainConfig, device: torch.device,
-        desc: str = "train") -> list[dict[str, float]]:
-    """Adam on NLL loss; returns the history and leaves ``model`` at its best validation
-    loss (paper §3.3)."""
+        desc: str = "train", temperature: float = 1.0,
+        targets: tuple[torch.Tensor, torch.Tensor] | None = None,
+        perturb=None, keep_best: bool = True) -> list[dict[str, float]]:
+    """Adam on (tempered) cross-entropy; returns the history and leaves ``model`` at its best
+    validation loss (paper §3.3).
+
+    ``targets`` replaces the train and validation labels (soft labels for distillation);
+    ``perturb(model, xb, yb)``, when given, replaces each training batch's inputs
+    (adversarial training, §2.3.1); ``keep_best=False`` keeps the last epoch's weights.
+    """
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    x, y = dataset.train.x, dataset.train.y
+    x = dataset.train.x
+    y, val_y = targets if targets is not None else (dataset.train.y, dataset.val.y)
     best_loss, best_state, history = float("inf"), None, []
     for epoch in tqdm(range(1, config.epochs + 1), desc=desc, unit="epoch", leave=False):
         model.train()
@@ -84,16 +107,18 @@ def fit(model: PaperCNN, dataset: Dataset, config: TrainConfig, device: torch.de
         for i in range(0, len(x), config.batch_size):
             idx = order[i:i + config.batch_size]
             xb, yb = x[idx].to(device), y[idx].to(device)
+            if perturb is not None:
+                xb = perturb(model, xb, dataset.train.y[idx].to(device))
             optimizer.zero_grad()
-            loss = F.nll_loss(model(xb), yb)
+            loss = tempered_loss(model(xb), yb, temperature)
             loss.backward()
             optimizer.step()
             running += loss.item() * len(idx)
-        val_loss = _epoch_loss(model, dataset.val.x, dataset.val.y, 512, device)
+        val_loss = _epoch_loss(model, dataset.val.x, val_y, 512, device, temperature)
         history.append({"epoch": epoch, "train_loss": running / len(x), "val_loss": val_loss})
         if val_loss < best_loss:
             best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
-    if best_state is not None:
+    if keep_best and best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return history

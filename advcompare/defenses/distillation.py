@@ -1,0 +1,54 @@
+"""Defensive distillation (paper §2.3.4, Papernot et al. 2016): a teacher trained at
+temperature T labels the training data with soft labels softmax(z / T); a student of the same
+architecture is trained on them at T and deployed at T = 1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from advcompare.data import Dataset
+from advcompare.models import PaperCNN, channel_stats
+from advcompare.train import TrainConfig, fit
+
+
+@dataclass
+class Distilled:
+    """The deployed student (T = 1), its teacher, and both loss histories."""
+
+    student: PaperCNN
+    teacher: PaperCNN
+    temperature: float
+    teacher_history: list[dict[str, float]]
+    student_history: list[dict[str, float]]
+
+
+@torch.no_grad()
+def soft_labels(teacher: PaperCNN, x: torch.Tensor, temperature: float,
+                device: torch.device, batch_size: int = 512) -> torch.Tensor:
+    """softmax(z / T) of the teacher for every image of ``x`` (rows sum to 1)."""
+    teacher.eval()
+    return torch.cat([F.softmax(teacher(x[i:i + batch_size].to(device)) / temperature, dim=1)
+                      .cpu() for i in range(0, len(x), batch_size)])
+
+
+def distill(dataset: Dataset, config: TrainConfig, temperature: float,
+            device: torch.device) -> Distilled:
+    """Train teacher and student at ``temperature``; the student is returned for T = 1."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    mean, std = channel_stats(dataset.train.x)
+    torch.manual_seed(config.seed)
+    teacher = PaperCNN(dataset.num_classes, mean, std).to(device)
+    teacher_history = fit(teacher, dataset, config, device, desc="distill: teacher",
+                          temperature=temperature)
+    targets = (soft_labels(teacher, dataset.train.x, temperature, device),
+               soft_labels(teacher, dataset.val.x, temperature, device))
+    torch.manual_seed(config.seed + 1)
+    student = PaperCNN(dataset.num_classes, mean, std).to(device)
+    student_history = fit(student, dataset, config, device, desc="distill: student",
+                          temperature=temperature, targets=targets)
+    return Distilled(student.eval(), teacher.eval(), temperature, teacher_history,
+                     student_history)

@@ -1,0 +1,124 @@
+"""The paper's four defenses (§2.3): each changes what it should and nothing else."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision import transforms
+
+from advcompare.adapters import get_backend
+from advcompare.config import AttackEntry
+from advcompare.data import load_dataset
+from advcompare.defenses.adversarial_training import adversarially_train
+from advcompare.defenses.distillation import distill, soft_labels
+from advcompare.defenses.eot import ExpectationOverTransformation
+from advcompare.defenses.gradient_masking import GradientMasked
+from advcompare.defenses.preflight import preflight, raised
+from advcompare.defenses.smoothing import GaussianBlur, smoothed
+from advcompare.models import PaperCNN, predict
+from advcompare.spec import AttackSpec
+from advcompare.train import TrainConfig, train_or_load
+
+IFGSM = AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=10)
+
+
+def _input_grad(model, x, y):
+    xg = x.clone().requires_grad_(True)
+    F.nll_loss(model(xg), y).backward()
+    return xg.grad
+
+
+def test_smoothing_equals_torchvisions_blur_and_only_blurs(model, batch):
+    x, _ = batch
+    blur = GaussianBlur(kernel_size=5, sigma=1.5)
+    assert torch.allclose(blur(x), transforms.GaussianBlur(5, sigma=1.5)(x))
+    defended = smoothed(model, 5, 1.5).eval()
+    assert torch.equal(defended(x), model(blur(x)))
+    x_req = x.clone().requires_grad_(True)
+    defended(x_req).sum().backward()  # differentiable: an adaptive attack can see through it
+    assert x_req.grad is not None and x_req.grad.abs().sum() > 0
+
+
+def test_gradient_masking_keeps_outputs_and_adds_noise_of_the_configured_scale(model, batch):
+    x, y = batch
+    eps = 0.5
+    masked = GradientMasked(model, epsilon=eps).eval()
+    assert torch.equal(masked(x), model(x))
+    clean = _input_grad(model, x, y)
+    noise = _input_grad(masked, x, y) - clean
+    assert noise.std().item() == pytest.approx(eps, rel=0.05)
+    assert noise.mean().abs().item() < 0.05 * eps
+    assert torch.equal(_input_grad(GradientMasked(model, 0.0), x, y), clean)
+
+
+def test_eot_averages_the_noise_away(model, batch):
+    x, y = batch
+    masked = GradientMasked(model, epsilon=0.5).eval()
+    clean = _input_grad(model, x, y)
+    single = (_input_grad(masked, x, y) - clean).std().item()
+    averaged = (_input_grad(ExpectationOverTransformation(masked, k=16), x, y) - clean).std()
+    assert averaged.item() == pytest.approx(single / 4, rel=0.15)  # 1/sqrt(16)
+
+
+def test_eot_restores_ifgsm_against_gradient_masking(model, digits):
+    x, y = digits.test.x[:32], digits.test.y[:32]
+    typical = _input_grad(model, x, y).abs().mean().item()
+    # noise 10x the typical gradient entry drowns the signal; 100 draws cut it to 1x
+    masked = GradientMasked(model, epsilon=10 * typical).eval()
+    attack = get_backend("torchattacks")
+    fooled = lambda adv: (predict(model, adv) != y).float().mean().item()  # noqa: E731
+    plain = fooled(attack.run(model, x, y, IFGSM))
+    oblivious_to_noise = fooled(attack.run(masked, x, y, IFGSM))
+    with_eot = fooled(attack.run(ExpectationOverTransformation(masked, k=100), x, y, IFGSM))
+    assert oblivious_to_noise < plain - 0.2  # the noisy gradient hurts the attack
+    assert with_eot > oblivious_to_noise + 0.2  # averaging the noise away brings it back
+
+
+def test_preflight_flags_randomness_and_stays_silent_on_the_plain_cnn(model, batch):
+    x, y = batch
+    assert raised(preflight(model, x, y)) == []
+
+    class Noisy(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, v):
+            return self.inner(v + 0.05 * torch.randn_like(v))
+
+    assert "randomized" in raised(preflight(Noisy(model), x, y))
+    assert raised(preflight(GradientMasked(model, 0.1), x, y)) == ["randomized_gradients"]
+    probs = nn.Sequential(model, nn.Softmax(dim=1))
+    assert "outputs_are_probabilities" in raised(preflight(probs, x, y))
+
+
+def test_distilled_student_matches_the_teachers_soft_labels(digits):
+    temperature = 20.0
+    result = distill(digits, TrainConfig(epochs=4), temperature, torch.device("cpu"))
+    targets = soft_labels(result.teacher, digits.test.x, temperature, torch.device("cpu"))
+    student = soft_labels(result.student, digits.test.x, temperature, torch.device("cpu"))
+    fresh = soft_labels(PaperCNN(10).eval(), digits.test.x, temperature, torch.device("cpu"))
+    kl = lambda p: F.kl_div(p.log(), targets, reduction="batchmean").item()  # noqa: E731
+    assert kl(student) < 0.1  # nats: close to the teacher's soft labels
+    assert kl(student) < 0.25 * kl(fresh)  # and far closer than an untrained network
+    assert (predict(result.student, digits.test.x) == digits.test.y).float().mean() > 0.8
+    assert torch.allclose(targets.sum(1), torch.ones(len(targets)), atol=1e-5)
+
+
+@pytest.mark.parametrize("clean_share", [0.0])
+def test_adversarial_training_raises_accuracy_under_ifgsm(tmp_path, clean_share):
+    data = load_dataset("mnist-sample", seed=0)
+    base = train_or_load(data, TrainConfig(epochs=3), tmp_path, torch.device("cpu")).model
+    entry = AttackEntry("ifgsm", AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=5),
+                        "torchattacks")
+    defended = adversarially_train(base, data, [entry], TrainConfig(), torch.device("cpu"),
+                                   epochs=2, clean_share=clean_share)
+    assert defended.attacks_used == {"ifgsm/torchattacks": 2 * 25}
+    x, y = data.test.x[:200], data.test.y[:200]
+    attack = get_backend("torchattacks")
+    accuracy = lambda m: (predict(m, attack.run(m, x, y, IFGSM)) == y).float().mean()  # noqa
+    assert accuracy(defended.model) > accuracy(base) + 0.2
+    assert (predict(defended.model, x) == y).float().mean() > 0.85  # clean accuracy kept
+    assert not torch.equal(defended.model.classifier[1].weight, base.classifier[1].weight)
