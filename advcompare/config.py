@@ -48,6 +48,7 @@ class ExperimentConfig:
     samples: int = 0
     batch_size: int = 128
     train: TrainConfig = field(default_factory=TrainConfig)
+    defenses: tuple[tuple[str, dict], ...] = (("none", {}),)
     cache_dir: str = ""
     out: str | None = None
 
@@ -64,7 +65,7 @@ class ExperimentConfig:
 
 
 TOP_KEYS = {"name", "datasets", "attacks", "data_root", "download", "device", "seed",
-            "samples", "batch_size", "train", "cache_dir", "out"}
+            "samples", "batch_size", "train", "cache_dir", "out", "defenses", "defense"}
 TRAIN_KEYS = {"epochs", "batch_size", "lr"}
 
 
@@ -174,12 +175,30 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
             updates["lr"] = float(lr)
         train = replace(train, **updates)
     cfg["train"] = train
+    if "defenses" in raw or "defense" in raw:
+        cfg["defenses"] = _parse_defenses(raw)
     if "attacks" in raw:
         table = _expect("attacks", raw["attacks"], dict, "a table of attack tables")
         if not table:
             raise ConfigError("config key 'attacks': name at least one attack")
         cfg["attacks"] = tuple(e for label, t in table.items() for e in _parse_attack(label, t))
     return ExperimentConfig(**cfg)
+
+
+def _parse_defenses(raw: dict[str, Any]) -> tuple[tuple[str, dict], ...]:
+    from advcompare.defenses.registry import defense_params, known_defenses
+
+    names = _expect("defenses", raw.get("defenses", ["none"]), list, "a list of defense names")
+    if not names:
+        raise ConfigError("config key 'defenses': name at least one (\"none\" for no defense)")
+    tables = _expect("defense", raw.get("defense", {}), dict, "a table of defense tables")
+    for extra in set(tables) - set(names):
+        raise ConfigError(f"config table 'defense.{extra}' is for a defense not listed in "
+                          f"'defenses'; known defenses: {', '.join(known_defenses())}")
+    return tuple((name, defense_params(_expect("defenses", name, str, "a name"),
+                                       _expect(f"defense.{name}", tables.get(name, {}), dict,
+                                               "a table")))
+                 for name in names)
 
 
 def validate_device(device: str) -> str:

@@ -29,14 +29,18 @@ def results_frame(cells: list[dict[str, Any]]) -> pd.DataFrame:
         m = cell["metrics"]
         rows.append({
             "key": cell["key"],
-            "dataset": cell["dataset"], "label": cell["label"], "attack": cell["attack"],
+            "dataset": cell["dataset"], "defense": cell.get("defense", "none"),
+            "threat": cell.get("threat", "adaptive"),
+            "label": cell["label"], "attack": cell["attack"],
             "backend": cell["backend"],
             "spec": json.dumps({k: v for k, v in cell["spec"].items() if k != "attack"}),
             "notes": "; ".join(cell["notes"]),
             **m,
-            "paper_f1": paper_value(cell["dataset"], cell["attack"], "f1"),
+            "paper_f1": paper_value(cell["dataset"], cell["attack"], "f1",
+                                    cell.get("defense", "none")),
             "paper_time_per_image_reported": paper_value(cell["dataset"], cell["attack"],
-                                                         "prediction_time"),
+                                                         "prediction_time",
+                                                         cell.get("defense", "none")),
         })
     return pd.DataFrame(rows)
 
@@ -106,6 +110,39 @@ def agreement_table(frame: pd.DataFrame) -> str:
     return _markdown(table)
 
 
+def defense_f1_table(part: pd.DataFrame, defenses: dict[str, dict]) -> str:
+    """Adversarial F1 of every attack (rows) under every defense and threat (columns)."""
+    columns = list(dict.fromkeys(
+        f"{d}" if d == "none" else f"{d} ({t})" for d, t in zip(part.defense, part.threat)))
+    rows = {}
+    clean = {"attack": "no attack (clean F1)"}
+    for r in part.itertuples():
+        column = r.defense if r.defense == "none" else f"{r.defense} ({r.threat})"
+        row = rows.setdefault((r.label, r.backend), {"attack": f"{r.label} ({r.backend})"})
+        row[column] = _fmt(r.adv_f1)
+        record = defenses.get(r.defense)
+        if record:
+            clean[column] = _fmt(record["clean"]["clean_f1"])
+    table = pd.DataFrame([clean, *rows.values()], columns=["attack", *columns]).fillna("—")
+    return _markdown(table)
+
+
+def defense_time_table(part: pd.DataFrame, defenses: dict[str, dict], dataset: str) -> str:
+    """Time per image after each defense, ours beside the paper's (Tables 11-14), in ms."""
+    names = list(dict.fromkeys(part.defense))
+    header = ["attack"] + [f"{d} {who}" for d in names for who in ("ours", "paper")]
+    rows = [["no attack"] + [v for d in names for v in (
+        _ms(defenses[d]["clean"]["prediction_time_per_image"]) if d in defenses else "—",
+        _ms(paper_value(dataset, "none", "prediction_time", d)))]]
+    adaptive = part[part.threat == "adaptive"]
+    for (label, backend), group in adaptive.groupby(["label", "backend"], sort=False):
+        by_defense = {r.defense: r for r in group.itertuples()}
+        rows.append([f"{label} ({backend})"] + [v for d in names for v in (
+            _ms(by_defense[d].paper_time_per_image) if d in by_defense else "—",
+            _ms(by_defense[d].paper_time_per_image_reported) if d in by_defense else "—")])
+    return _markdown(pd.DataFrame(rows, columns=header))
+
+
 def _dataset_header(name: str, record: dict[str, Any] | None) -> list[str]:
     lines = [f"## {name}", ""]
     if record is None:
@@ -126,7 +163,8 @@ def _dataset_header(name: str, record: dict[str, Any] | None) -> list[str]:
 
 
 def render_markdown(frame: pd.DataFrame, datasets: dict[str, dict[str, Any]],
-                    title: str, agreement: pd.DataFrame | None = None) -> str:
+                    title: str, agreement: pd.DataFrame | None = None,
+                    defenses: dict[tuple[str, str], dict] | None = None) -> str:
     """The whole report: a section per dataset with its attack and cost tables."""
     out = [f"# {title}", "",
            f"Reproduction of {PAPER_CITATION}. Rendered by advcompare from "
@@ -136,8 +174,11 @@ def render_markdown(frame: pd.DataFrame, datasets: dict[str, dict[str, Any]],
            "over successful images (pixel units, 3×32×32 inputs in [0, 1]). "
            "'attack+predict' is comparable to the paper's per-attack prediction time "
            "(Tables 4, 6, 8, 10).", ""]
-    for name, part in frame.groupby("dataset", sort=False):
+    for name, everything in frame.groupby("dataset", sort=False):
+        part = everything[everything.defense == "none"]
         out += _dataset_header(name, datasets.get(name))
+        if len(part) == 0:
+            part = everything.iloc[0:0]
         out += ["### Attacks", "", attack_table(part), "",
                 "### Cost", "", cost_table(part), ""]
         pairs = (agreement[agreement["dataset"] == name]
@@ -146,12 +187,27 @@ def render_markdown(frame: pd.DataFrame, datasets: dict[str, dict[str, Any]],
             out += ["### Agreement between backends", "",
                     "Shares of the initially correct images; distances over all attacked "
                     "images.", "", agreement_table(pairs), ""]
-        notes = [f"- **{r.label}** ({r.backend}): {r.notes}" for r in part.itertuples()
-                 if r.notes]
+        records = {d: rec for (ds, d), rec in (defenses or {}).items() if ds == name}
+        if set(everything.defense) - {"none"}:
+            flags = [f"- **{d}**: {', '.join(rec['preflight']) or 'no flags'}"
+                     for d, rec in records.items()]
+            out += ["### Defenses: adversarial F1", "",
+                    "Columns are defense (threat model): *oblivious* attacks the undefended "
+                    "model and the defended one classifies; *adaptive* attacks the defended "
+                    "pipeline (with EOT where its gradients are random).", "",
+                    defense_f1_table(everything, records), "",
+                    "### Defenses: attack + prediction time per image (ms), paper Tables 11-14",
+                    "", defense_time_table(everything, records, name), "",
+                    "### Preflight checks (before attacking)", "", *flags, ""]
+        notes = [f"- **{r.label}** ({r.backend}{'' if r.defense == 'none' else ', ' + r.defense + ' ' + r.threat}): {r.notes}"
+                 for r in everything.itertuples() if r.notes]
         if notes:
             out += ["### Backend notes", "", *notes, ""]
     out += ["Figures: `f1_by_attack.png` (adversarial F1, ours vs. the paper), "
-            "`training/<dataset>_loss.png` (loss curves).", ""]
+            "`f1_by_defense.png` (with defenses: F1 per defense and attack, paper Figures "
+            "12-18), `example_7_<dataset>.png` (one test 7 under each attack with the top-3 "
+            "confidences, paper Figures 7-11), `training/<dataset>_loss.png` (loss curves).",
+            ""]
     return "\n".join(out)
 
 
@@ -183,6 +239,34 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_defenses(frame: pd.DataFrame, path: Path) -> None:
+    """Per dataset, adversarial F1 of each attack under each defense (paper Figures 12-18)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    groups = list(frame.groupby("dataset", sort=False))
+    fig, axes = plt.subplots(len(groups), 1, figsize=(11, 4 * len(groups)), squeeze=False)
+    for ax, (name, part) in zip(axes[:, 0], groups):
+        part = part.assign(column=[d if d == "none" else f"{d} ({t})"
+                                   for d, t in zip(part.defense, part.threat)],
+                           row=[f"{a}\n({b})" for a, b in zip(part.label, part.backend)])
+        table = part.pivot_table(index="row", columns="column", values="adv_f1", sort=False)
+        width = 0.8 / max(len(table.columns), 1)
+        pos = np.arange(len(table.index))
+        for i, column in enumerate(table.columns):
+            ax.bar(pos + i * width - 0.4 + width / 2, table[column].fillna(0), width,
+                   label=column)
+        ax.set_xticks(pos, table.index, fontsize=8)
+        ax.set(ylim=(0, 1.05), ylabel="adversarial macro F1", title=name)
+        ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_report(run_dir: Path, keys: list[str] | None = None,
                  title: str | None = None) -> Path:
     """Render ``report.md``, ``results.csv``, ``results.json`` and ``f1_by_attack.png``."""
@@ -190,6 +274,7 @@ def write_report(run_dir: Path, keys: list[str] | None = None,
     with ResultStore(run_dir) as store:
         cells = store.cells(keys)
         datasets = store.datasets()
+        defenses = store.defenses()
     if not cells:
         from advcompare.errors import AdvCompareError
 
@@ -199,11 +284,14 @@ def write_report(run_dir: Path, keys: list[str] | None = None,
     (run_dir / "results.json").write_text(json.dumps(
         {"paper": PAPER_CITATION, "datasets": datasets,
          "cells": json.loads(frame.to_json(orient="records"))}, indent=2))
-    plot_f1(frame, run_dir / "f1_by_attack.png")
+    plot_f1(frame[frame.defense == "none"] if (frame.defense == "none").any() else frame,
+            run_dir / "f1_by_attack.png")
+    if set(frame.defense) - {"none"}:
+        plot_defenses(frame, run_dir / "f1_by_defense.png")
     agreement = agreement_frame(frame, run_dir)
     if len(agreement):
         agreement.to_csv(run_dir / "agreement.csv", index=False)
     report = run_dir / "report.md"
     report.write_text(render_markdown(frame, datasets, title or f"advcompare: {run_dir.name}",
-                                      agreement))
+                                      agreement, defenses))
     return report

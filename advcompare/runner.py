@@ -12,12 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from advcompare.adapters import get_backend
 from advcompare.config import AttackEntry, ExperimentConfig
+from advcompare.defenses.preflight import preflight, raised
+from advcompare.defenses.registry import (ADAPTIVE, OBLIVIOUS, Defended, build_defense,
+                                          threat_models)
 from advcompare.data import NUM_CLASSES, Dataset, Split, load_dataset, preflight_dataset
+from advcompare.figures import DIGIT_DATASETS, plot_example_seven
 from advcompare.metrics import PassCounter, grade_attack_samples, grade_clean, timed_predict
 from advcompare.store import ResultStore, cell_key
 from advcompare.train import TrainedModel, train_or_load, write_history
@@ -61,11 +65,14 @@ def _sync(device: torch.device) -> None:
 
 
 def run_cell(model: torch.nn.Module, entry: AttackEntry, data: Split, batch_size: int,
-             device: torch.device, num_classes: int, seed: int,
-             desc: str = "") -> tuple[dict, list[str], dict[str, torch.Tensor]]:
+             device: torch.device, num_classes: int, seed: int, desc: str = "",
+             grade_model: torch.nn.Module | None = None
+             ) -> tuple[dict, list[str], dict[str, torch.Tensor]]:
     """Attack ``data`` batch by batch with one backend, then grade it.
 
-    Returns (metrics, notes, per-sample tensors: ``x_adv``, ``correct``, ``success``). Torch and NumPy are seeded first, so the
+    Returns (metrics, notes, per-sample tensors: ``x_adv``, ``correct``, ``success``).
+    ``grade_model`` (default ``model``) is the classifier that is graded: a defended one,
+    where the attack ran on another view of it (threat models). Torch and NumPy are seeded first, so the
     libraries' random choices (Pixle, differential evolution) repeat.
     """
     backend = get_backend(entry.backend)
@@ -85,7 +92,8 @@ def run_cell(model: torch.nn.Module, entry: AttackEntry, data: Split, batch_size
         adv_batches.append(adv.cpu())
     x_adv = torch.cat(adv_batches)
     metrics, outcomes = grade_attack_samples(
-        model, data.x, data.y, x_adv, attack_seconds=seconds,
+        grade_model if grade_model is not None else model, data.x, data.y, x_adv,
+        attack_seconds=seconds,
         forward_samples=counter.forward_samples, backward_samples=counter.backward_samples,
         device=device)
     return metrics, notes, {"x_adv": x_adv, **outcomes}
@@ -109,6 +117,71 @@ def _prepare(dataset_name: str, cfg: ExperimentConfig, device: torch.device
     dataset = load_dataset(dataset_name, cfg.data_root, cfg.download, cfg.seed)
     trained = train_or_load(dataset, cfg.train, cfg.model_cache_dir(), device)
     return dataset, trained
+
+
+def _record_defense(store: ResultStore, dataset_name: str, defended: Defended, data: Split,
+                    device: torch.device) -> None:
+    """Clean metrics and preflight flags of a defended classifier, stored for the report."""
+    pred, seconds = timed_predict(defended.classifier, data.x, device)
+    flags = preflight(defended.classifier, data.x[:64].to(device), data.y[:64].to(device))
+    store.set_defense(dataset_name, defended.name, {
+        "key": defended.key, "params": defended.params, "clean": grade_clean(data.y, pred,
+                                                                             seconds),
+        "preflight": raised(flags), "history": defended.history})
+
+
+def _cell_name(dataset: str, defense: str, threat: str, entry: AttackEntry) -> str:
+    where = dataset if defense == "none" else f"{dataset}/{defense}:{threat}"
+    return f"{where}/{entry.label}/{entry.backend}"
+
+
+def _attack_cell(store: ResultStore, summary: RunSummary, cfg: ExperimentConfig,
+                 dataset: Dataset, data: Split, trained: TrainedModel, defended: Defended,
+                 threat: str, entry: AttackEntry, device: torch.device, log) -> None:
+    """Attack, grade and store one dataset × defense × threat × attack × backend cell."""
+    def key_for(defense_key: str, defense: str, threat_name: str) -> str:
+        return cell_key(model=defense_key, defense=defense, threat=threat_name,
+                        spec=entry.spec.as_dict(), backend=entry.backend,
+                        samples=cfg.samples, seed=cfg.seed, batch_size=cfg.batch_size,
+                        n=len(data))
+
+    key = key_for(defended.key, defended.name, threat)
+    summary.keys.append(key)
+    name = _cell_name(dataset.name, defended.name, threat, entry)
+    if store.has_cell(key):
+        summary.resumed.append(name)
+        log(f"[{name}] already stored")
+        return
+    # Oblivious: the undefended model's adversarial examples, classified by the defense.
+    undefended = key_for(trained.key, "none", ADAPTIVE)
+    reuse = adversarial_path(summary.run_dir, undefended)
+    if threat == OBLIVIOUS and store.has_cell(undefended) and reuse.is_file():
+        crafted = store.cells([undefended])[0]["metrics"]
+        x_adv = load_file(str(reuse))["x_adv"]
+        metrics, outcomes = grade_attack_samples(
+            defended.classifier, data.x, data.y, x_adv,
+            attack_seconds=crafted["attack_time_per_image"] * len(data),
+            forward_samples=int(crafted["forward_per_image"] * len(data)),
+            backward_samples=int(crafted["backward_per_image"] * len(data)), device=device)
+        notes = ["adversarial examples crafted on the undefended model (oblivious)"]
+        samples = {"x_adv": x_adv, **outcomes}
+    else:
+        attacked = defended.attacked_model(threat, entry.spec.attack)
+        metrics, notes, samples = run_cell(attacked, entry, data, cfg.batch_size, device,
+                                           dataset.num_classes, cfg.seed, desc=name,
+                                           grade_model=defended.classifier)
+        if attacked is defended.eot_view:
+            notes = notes + [f"expectation over {defended.params['eot_samples']} gradient "
+                             f"draws (EOT)"]
+    save_adversarial(summary.run_dir, key, samples)
+    store.add_cell(key, dataset=dataset.name, label=entry.label, attack=entry.spec.attack,
+                   backend=entry.backend, spec=entry.spec.as_dict(), notes=notes,
+                   metrics=metrics, model_key=defended.key, defense=defended.name,
+                   threat=threat)
+    summary.computed.append(name)
+    log(f"[{name}] adversarial F1 {metrics['adv_f1']:.3f} (clean {metrics['clean_f1']:.3f}), "
+        f"success {metrics['success_rate']:.1%}, "
+        f"{metrics['attack_time_per_image'] * 1e3:.1f} ms/image")
 
 
 def run_experiment(cfg: ExperimentConfig, log=print) -> RunSummary:
@@ -138,26 +211,20 @@ def run_experiment(cfg: ExperimentConfig, log=print) -> RunSummary:
             training_dir.mkdir(exist_ok=True)
             write_history(trained.history, training_dir / f"{dataset_name}_loss",
                           title=f"{dataset_name}: training loss")
-            for entry in cfg.attacks:
-                key = cell_key(model=trained.key, spec=entry.spec.as_dict(),
-                               backend=entry.backend, samples=cfg.samples, seed=cfg.seed,
-                               batch_size=cfg.batch_size, n=len(data))
-                summary.keys.append(key)
-                name = f"{dataset_name}/{entry.label}/{entry.backend}"
-                if store.has_cell(key):
-                    summary.resumed.append(name)
-                    log(f"[{dataset_name}] {entry.label} ({entry.backend}): already stored")
-                    continue
-                metrics, notes, samples = run_cell(model, entry, data, cfg.batch_size, device,
-                                                   dataset.num_classes, cfg.seed, desc=name)
-                save_adversarial(summary.run_dir, key, samples)
-                store.add_cell(key, dataset=dataset_name, label=entry.label,
-                               attack=entry.spec.attack, backend=entry.backend,
-                               spec=entry.spec.as_dict(), notes=notes, metrics=metrics,
-                               model_key=trained.key)
-                summary.computed.append(name)
-                log(f"[{dataset_name}] {entry.label} ({entry.backend}): adversarial F1 "
-                    f"{metrics['adv_f1']:.3f} (clean {metrics['clean_f1']:.3f}), success "
-                    f"{metrics['success_rate']:.1%}, "
-                    f"{metrics['attack_time_per_image'] * 1e3:.1f} ms/image")
+            for defense_name, params in cfg.defenses:
+                defended = build_defense(defense_name, params, trained, dataset, cfg.train,
+                                         device, cfg.model_cache_dir(), cfg.attacks)
+                if not defended.from_cache:
+                    summary.trained.append(f"{dataset_name}/{defense_name}")
+                _record_defense(store, dataset_name, defended, data, device)
+                for threat in threat_models(defense_name):
+                    for entry in cfg.attacks:
+                        _attack_cell(store, summary, cfg, dataset, data, trained, defended,
+                                     threat, entry, device, log)
+            if dataset_name in DIGIT_DATASETS:
+                undefended = [c for c in store.cells(summary.keys)
+                              if c["dataset"] == dataset_name and c["defense"] == "none"]
+                plot_example_seven(trained.model, data.x, data.y, undefended,
+                                   summary.run_dir / "adv",
+                                   summary.run_dir / f"example_7_{dataset_name}.png")
     return summary

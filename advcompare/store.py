@@ -14,10 +14,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from advcompare.errors import AdvCompareError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (
     key TEXT PRIMARY KEY,
     dataset TEXT NOT NULL,
+    defense TEXT NOT NULL,
+    threat TEXT NOT NULL,
     label TEXT NOT NULL,
     attack TEXT NOT NULL,
     backend TEXT NOT NULL,
@@ -26,6 +30,12 @@ CREATE TABLE IF NOT EXISTS cells (
     metrics TEXT NOT NULL,
     model_key TEXT NOT NULL,
     created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS defenses (
+    dataset TEXT NOT NULL,
+    defense TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (dataset, defense)
 );
 CREATE TABLE IF NOT EXISTS datasets (
     dataset TEXT PRIMARY KEY,
@@ -42,6 +52,9 @@ def cell_key(**parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
+SCHEMA_VERSION = 2  # 2: cells carry defense and threat model
+
+
 class ResultStore:
     """Finished cells and per-dataset records of one run directory."""
 
@@ -51,7 +64,17 @@ class ResultStore:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.path = run_dir / self.FILENAME
         self._db = sqlite3.connect(self.path)
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        has_cells = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'cells'").fetchone() is not None
+        if has_cells and version != SCHEMA_VERSION:
+            self._db.close()
+            raise AdvCompareError(
+                f"'{self.path}' was written by another advcompare version (results schema "
+                f"{version}, this one reads {SCHEMA_VERSION}); its cells cannot be resumed: "
+                f"pass another --out, or move that file away")
         self._db.executescript(SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._db.commit()
 
     def close(self) -> None:
@@ -67,13 +90,24 @@ class ResultStore:
         return self._db.execute("SELECT 1 FROM cells WHERE key = ?", (key,)).fetchone() is not None
 
     def add_cell(self, key: str, *, dataset: str, label: str, attack: str, backend: str,
-                 spec: dict, notes: list[str], metrics: dict, model_key: str) -> None:
+                 spec: dict, notes: list[str], metrics: dict, model_key: str,
+                 defense: str = "none", threat: str = "adaptive") -> None:
         """Store one graded cell and commit at once."""
         self._db.execute(
-            "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, dataset, label, attack, backend, json.dumps(spec), json.dumps(notes),
-             json.dumps(metrics), model_key, time.time()))
+            "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key, dataset, defense, threat, label, attack, backend, json.dumps(spec),
+             json.dumps(notes), json.dumps(metrics), model_key, time.time()))
         self._db.commit()
+
+    def set_defense(self, dataset: str, defense: str, record: dict) -> None:
+        """What a defended model is: its cache key, clean metrics, preflight flags."""
+        self._db.execute("INSERT OR REPLACE INTO defenses VALUES (?, ?, ?)",
+                         (dataset, defense, json.dumps(record)))
+        self._db.commit()
+
+    def defenses(self) -> dict[tuple[str, str], dict]:
+        rows = self._db.execute("SELECT dataset, defense, record FROM defenses").fetchall()
+        return {(r[0], r[1]): json.loads(r[2]) for r in rows}
 
     def set_dataset(self, dataset: str, *, summary: dict, model_key: str, clean: dict,
                     history: list[dict]) -> None:
@@ -86,11 +120,12 @@ class ResultStore:
     def cells(self, keys: list[str] | None = None) -> list[dict[str, Any]]:
         """Stored cells in insertion order; only ``keys`` (in that order) when given."""
         rows = self._db.execute(
-            "SELECT key, dataset, label, attack, backend, spec, notes, metrics, model_key "
-            "FROM cells ORDER BY created").fetchall()
+            "SELECT key, dataset, label, attack, backend, spec, notes, metrics, model_key, "
+            "defense, threat FROM cells ORDER BY created").fetchall()
         records = [{"key": r[0], "dataset": r[1], "label": r[2], "attack": r[3],
                     "backend": r[4], "spec": json.loads(r[5]), "notes": json.loads(r[6]),
-                    "metrics": json.loads(r[7]), "model_key": r[8]} for r in rows]
+                    "metrics": json.loads(r[7]), "model_key": r[8], "defense": r[9],
+                    "threat": r[10]} for r in rows]
         if keys is None:
             return records
         by_key = {r["key"]: r for r in records}

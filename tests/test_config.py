@@ -77,3 +77,28 @@ def test_a_config_can_name_several_backends_per_attack(tmp_path):
     path.write_text('[attacks.bim]\nattack = "ifgsm"\ndecay = 0\nbackend = ["art", "foolbox"]\n')
     cfg = load_config(path)
     assert [(a.label, a.backend) for a in cfg.attacks] == [("bim", "art"), ("bim", "foolbox")]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("defenses = ['armour']", "unknown defense 'armour'; known defenses: none"),
+    ("defenses = ['gradient_masking']\n[defense.gradient_masking]\nnoise = 1",
+     "defense 'gradient_masking' has no parameter 'noise'"),
+    ("defenses = ['none']\n[defense.feature_smoothing]\nsigma = 1",
+     "config table 'defense.feature_smoothing' is for a defense not listed"),
+    ("defenses = ['feature_smoothing']\n[defense.feature_smoothing]\nkernel_size = 4",
+     "must be odd"),
+])
+def test_malformed_defenses_name_the_key_and_why(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises((ConfigError, UnknownNameError), match=message):
+        load_config(path)
+
+
+def test_defenses_default_to_none_and_parse_with_defaults():
+    assert load_config(None).defenses == (("none", {}),)
+    cfg = load_config(ROOT / "configs" / "defenses.toml")
+    names = [name for name, _ in cfg.defenses]
+    assert names == ["none", "adversarial_training", "feature_smoothing", "gradient_masking",
+                     "defensive_distillation"]
+    assert dict(cfg.defenses)["gradient_masking"] == {"epsilon": 0.001, "eot_samples": 8}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import torch
 
 from advcompare.adapters import get_backend
 from advcompare.config import load_config
@@ -104,3 +105,63 @@ def test_report_is_rendered_from_the_store(tiny_config):
     assert (summary.run_dir / "f1_by_attack.png").stat().st_size > 10_000
     assert (summary.run_dir / "training" / "digits_loss.png").is_file()
     assert (summary.run_dir / "results.json").is_file()
+    assert (summary.run_dir / "example_7_digits.png").stat().st_size > 5_000
+
+
+GRID = TINY.replace('name = "tiny"', '''name = "grid"
+defenses = ["none", "feature_smoothing", "gradient_masking", "defensive_distillation",
+            "adversarial_training"]''') + '''
+[defense.gradient_masking]
+eot_samples = 2
+[defense.adversarial_training]
+epochs = 1
+attacks = ["bim"]
+'''
+
+
+def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID.replace("{out}", str(tmp_path / "run")))
+    cfg = load_config(path)
+    first = run_experiment(cfg, log=lambda *_: None)
+    # 3 attacks × (none + 2 threats × 2 preprocessing defenses + 2 trained defenses)
+    assert len(first.computed) == 3 * 7
+    assert set(first.trained) == {"digits", "digits/defensive_distillation",
+                                  "digits/adversarial_training"}
+    with ResultStore(first.run_dir) as store:
+        cells = store.cells()
+        records = store.defenses()
+    by = {(c["defense"], c["threat"], c["label"]): c for c in cells}
+    # oblivious cells reuse the undefended model's adversarial examples
+    from safetensors.torch import load_file
+    from advcompare.runner import adversarial_path
+    none_adv = load_file(str(adversarial_path(first.run_dir, by["none", "adaptive",
+                                                               "ifgsm"]["key"])))["x_adv"]
+    obl_adv = load_file(str(adversarial_path(first.run_dir, by["feature_smoothing",
+                                                              "oblivious", "ifgsm"]["key"])))
+    assert torch.equal(none_adv, obl_adv["x_adv"])
+    # gradient masking changes no prediction: oblivious F1 equals the undefended F1
+    assert by["gradient_masking", "oblivious", "ifgsm"]["metrics"]["adv_f1"] == \
+        by["none", "adaptive", "ifgsm"]["metrics"]["adv_f1"]
+    assert records["digits", "gradient_masking"]["preflight"] == ["randomized_gradients"]
+    assert records["digits", "none"]["preflight"] == []
+    second = run_experiment(cfg, log=lambda *_: None)
+    assert second.computed == [] and second.trained == []
+    text = write_report(first.run_dir, first.keys).read_text()
+    assert "### Defenses: adversarial F1" in text and "paper Tables 11-14" in text
+    assert "gradient_masking (adaptive)" in text
+    assert (first.run_dir / "f1_by_defense.png").stat().st_size > 10_000
+
+
+def test_a_store_from_another_version_is_a_one_line_error(tmp_path):
+    import sqlite3
+
+    from advcompare.errors import AdvCompareError
+
+    db = sqlite3.connect(tmp_path / "results.sqlite")
+    db.execute("CREATE TABLE cells (key TEXT PRIMARY KEY)")
+    db.commit()
+    db.close()
+    with pytest.raises(AdvCompareError, match="written by another advcompare version"):
+        ResultStore(tmp_path)

@@ -6,7 +6,7 @@ deviation ε/√k instead of ε).
 
 Back-propagating through a plain mean would hand each draw an upstream gradient of u/k while
 gradient masking adds its noise at full scale, which *amplifies* the noise √k-fold relative
-to the signal; the two helpers below give each draw the full upstream gradient and average
+to the signal; the helpers below give each draw the full upstream gradient and average
 the resulting input gradients instead.
 """
 
@@ -15,16 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-class _ScaleGradient(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:  # type: ignore[override]
-        ctx.scale = scale
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        return grad * ctx.scale, None
+from advcompare.defenses.gradient_masking import map_gradient
 
 
 def _mean_value_full_gradient(out: torch.Tensor, k: int) -> torch.Tensor:
@@ -43,6 +34,6 @@ class ExpectationOverTransformation(nn.Module):
         self.k = k
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shared = _ScaleGradient.apply(x, 1.0 / self.k)
+        shared = map_gradient(x, lambda grad: grad / self.k)
         return sum(_mean_value_full_gradient(self.model(shared), self.k)
                    for _ in range(self.k))

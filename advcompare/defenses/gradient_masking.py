@@ -7,24 +7,32 @@ gradient-based attack sees a noisy gradient (Athalye et al. 2018 explain why thi
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
 
-class _NoisyGradient(torch.autograd.Function):
+class _MapGradient(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, epsilon: float) -> torch.Tensor:  # type: ignore[override]
-        ctx.epsilon = epsilon
+    def forward(ctx, x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]
+                ) -> torch.Tensor:  # type: ignore[override]
+        ctx.fn = fn
         return x.view_as(x)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        return grad + ctx.epsilon * torch.randn_like(grad), None
+        return ctx.fn(grad), None
+
+
+def map_gradient(x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Identity on ``x``; the gradient flowing back through it becomes ``fn(gradient)``."""
+    return _MapGradient.apply(x, fn)
 
 
 def noisy_gradient(x: torch.Tensor, epsilon: float) -> torch.Tensor:
     """Identity on ``x``; its gradient gets ``epsilon`` × standard normal noise added."""
-    return _NoisyGradient.apply(x, epsilon)
+    return map_gradient(x, lambda grad: grad + epsilon * torch.randn_like(grad))
 
 
 class GradientMasked(nn.Module):
