@@ -35,16 +35,18 @@ def pair_agreement(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> di
 
 
 def agreement_frame(cells: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
-    """One row per (dataset, attack label, backend pair) whose per-sample files exist."""
+    """One row per (dataset, defense, threat, attack label, backend pair) whose per-sample
+    files exist: only cells graded on the same classifier and images are paired."""
     rows = []
-    for (dataset, label, spec), group in cells.groupby(["dataset", "label", "spec"],
-                                                      sort=False):
+    for (dataset, defense, threat, label, spec), group in cells.groupby(
+            ["dataset", "defense", "threat", "label", "spec"], sort=False):
         loaded = {}
         for row in group.itertuples():
             path = Path(run_dir) / "adv" / f"{row.key}.safetensors"
             if path.is_file():
                 loaded[row.backend] = load_file(str(path))
         for first, second in combinations(loaded, 2):
-            rows.append({"dataset": dataset, "attack": label, "first": first,
+            shown = label if defense == "none" else f"{label} ({defense}, {threat})"
+            rows.append({"dataset": dataset, "attack": shown, "first": first,
                          "second": second, **pair_agreement(loaded[first], loaded[second])})
     return pd.DataFrame(rows)

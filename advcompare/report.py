@@ -177,10 +177,10 @@ def render_markdown(frame: pd.DataFrame, datasets: dict[str, dict[str, Any]],
     for name, everything in frame.groupby("dataset", sort=False):
         part = everything[everything.defense == "none"]
         out += _dataset_header(name, datasets.get(name))
-        if len(part) == 0:
-            part = everything.iloc[0:0]
-        out += ["### Attacks", "", attack_table(part), "",
-                "### Cost", "", cost_table(part), ""]
+        if len(part):
+            out += ["### Attacks (undefended model)" if len(part) < len(everything)
+                    else "### Attacks", "", attack_table(part), "",
+                    "### Cost", "", cost_table(part), ""]
         pairs = (agreement[agreement["dataset"] == name]
                  if agreement is not None and len(agreement) else None)
         if pairs is not None and len(pairs):

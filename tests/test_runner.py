@@ -108,7 +108,7 @@ def test_report_is_rendered_from_the_store(tiny_config):
     assert (summary.run_dir / "example_7_digits.png").stat().st_size > 5_000
 
 
-GRID = TINY.replace('name = "tiny"', '''name = "grid"
+GRID = (TINY.replace('name = "tiny"', '''name = "grid"
 defenses = ["none", "feature_smoothing", "gradient_masking", "defensive_distillation",
             "adversarial_training"]''') + '''
 [defense.gradient_masking]
@@ -116,7 +116,7 @@ eot_samples = 2
 [defense.adversarial_training]
 epochs = 1
 attacks = ["bim"]
-'''
+''').replace("[attacks.bim]", '[attacks.bim]\nbackend = ["torchattacks", "foolbox"]')
 
 
 def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
@@ -125,8 +125,8 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
     path.write_text(GRID.replace("{out}", str(tmp_path / "run")))
     cfg = load_config(path)
     first = run_experiment(cfg, log=lambda *_: None)
-    # 3 attacks × (none + 2 threats × 2 preprocessing defenses + 2 trained defenses)
-    assert len(first.computed) == 3 * 7
+    # 4 cells (bim on two backends) × (none + 2 threats × 2 preprocessing + 2 trained)
+    assert len(first.computed) == 4 * 7
     assert set(first.trained) == {"digits", "digits/defensive_distillation",
                                   "digits/adversarial_training"}
     with ResultStore(first.run_dir) as store:
@@ -152,6 +152,10 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
     assert "### Defenses: adversarial F1" in text and "paper Tables 11-14" in text
     assert "gradient_masking (adaptive)" in text
     assert (first.run_dir / "f1_by_defense.png").stat().st_size > 10_000
+    # backends are compared only on the same classifier: one pair per defense and threat
+    agreement = pd.read_csv(first.run_dir / "agreement.csv")
+    assert len(agreement) == 7
+    assert "bim (gradient_masking, adaptive)" in set(agreement["attack"])
 
 
 def test_a_store_from_another_version_is_a_one_line_error(tmp_path):
