@@ -275,6 +275,7 @@ def write_report(run_dir: Path, keys: list[str] | None = None,
         cells = store.cells(keys)
         datasets = store.datasets()
         defenses = store.defenses()
+        name = store.meta("name") or run_dir.name
     if not cells:
         from advcompare.errors import AdvCompareError
 
@@ -292,6 +293,6 @@ def write_report(run_dir: Path, keys: list[str] | None = None,
     if len(agreement):
         agreement.to_csv(run_dir / "agreement.csv", index=False)
     report = run_dir / "report.md"
-    report.write_text(render_markdown(frame, datasets, title or f"advcompare: {run_dir.name}",
+    report.write_text(render_markdown(frame, datasets, title or f"advcompare: {name}",
                                       agreement, defenses))
     return report

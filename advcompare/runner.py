@@ -194,6 +194,7 @@ def run_experiment(cfg: ExperimentConfig, log=print) -> RunSummary:
         for entry in cfg.attacks:
             get_backend(entry.backend).check(entry.spec, NUM_CLASSES[dataset_name])
     with ResultStore(summary.run_dir) as store:
+        store.set_meta("name", cfg.name)
         for dataset_name in cfg.datasets:
             dataset, trained = _prepare(dataset_name, cfg, device)
             log(f"[{dataset_name}] model {trained.key} "

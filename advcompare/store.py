@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS defenses (
     record TEXT NOT NULL,
     PRIMARY KEY (dataset, defense)
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS datasets (
     dataset TEXT PRIMARY KEY,
     summary TEXT NOT NULL,
@@ -104,6 +108,15 @@ class ResultStore:
         self._db.execute("INSERT OR REPLACE INTO defenses VALUES (?, ?, ?)",
                          (dataset, defense, json.dumps(record)))
         self._db.commit()
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Run-level facts, such as the run's name (the report's title)."""
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._db.commit()
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def defenses(self) -> dict[tuple[str, str], dict]:
         rows = self._db.execute("SELECT dataset, defense, record FROM defenses").fetchall()

@@ -98,6 +98,8 @@ def test_report_is_rendered_from_the_store(tiny_config):
     text = report.read_text()
     assert "| attack" in text and "| ifgsm" in text and "| pixel_swap" in text
     assert "## digits" in text
+    rerendered = write_report(summary.run_dir).read_text()  # `advcompare report` keeps the name
+    assert rerendered.startswith("# advcompare: tiny")
     results = pd.read_csv(summary.run_dir / "results.csv")
     assert list(results["label"]) == ["ifgsm", "bim", "pixel_swap"]
     assert results["adv_f1"].between(0, 1).all()
