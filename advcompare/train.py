@@ -65,7 +65,9 @@ def tempered_loss(out: torch.Tensor, target: torch.Tensor, temperature: float = 
     The CNN ends in log-softmax, and log_softmax(log_softmax(z) / T) = log_softmax(z / T),
     so a temperature can be applied to its outputs directly (defensive distillation, §2.3.4).
     """
-    log_p = F.log_softmax(out / temperature, dim=1)
+    # at T = 1 the outputs already are log-probabilities: use them as they are (bit for bit
+    # the plain NLL training of the paper, §3.3)
+    log_p = out if temperature == 1 else F.log_softmax(out / temperature, dim=1)
     if target.ndim == 1:
         return F.nll_loss(log_p, target, reduction=reduction)
     per_sample = -(target * log_p).sum(1)
