@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from advcompare.adapters.base import NATIVE, Capability, finish, model_guard, uncounted
+from advcompare.adapters.base import (NATIVE, Capability, finish, model_guard,
+                                      num_classes_of)
 from advcompare.adapters.support import require_capability
 from advcompare.errors import UnsupportedSpecError
 from advcompare.spec import AttackSpec
@@ -35,8 +36,7 @@ def art_classifier(model: nn.Module, x: torch.Tensor):
     """An ART ``PyTorchClassifier`` around ``model`` for inputs shaped like ``x``."""
     from art.estimators.classification import PyTorchClassifier
 
-    with torch.no_grad(), uncounted(model) as plain:
-        num_classes = int(plain(x[:1]).shape[1])
+    num_classes = num_classes_of(model, x)
     return PyTorchClassifier(
         model=model, loss=nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]),
         nb_classes=num_classes, clip_values=(0.0, 1.0),

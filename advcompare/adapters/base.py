@@ -90,6 +90,13 @@ def uncounted(model: nn.Module) -> Iterator[nn.Module]:
 
 
 @torch.no_grad()
+def num_classes_of(model: nn.Module, x: torch.Tensor) -> int:
+    """How many classes ``model`` scores, from one uncounted forward pass on ``x[:1]``."""
+    with uncounted(model) as plain:
+        return int(plain(x[:1]).shape[1])
+
+
+@torch.no_grad()
 def finish(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
            x_adv: torch.Tensor) -> torch.Tensor:
     """The output contract for every backend: :func:`as_adversarial`, then every sample the

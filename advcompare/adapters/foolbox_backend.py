@@ -19,7 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advcompare.adapters.base import NATIVE, Capability, finish, model_guard, uncounted
+from advcompare.adapters.base import (NATIVE, Capability, finish, model_guard,
+                                      num_classes_of)
 from advcompare.adapters.support import require_capability
 from advcompare.spec import AttackSpec
 
@@ -92,8 +93,7 @@ def _build(spec: AttackSpec, model: nn.Module, x: torch.Tensor):
     if spec.attack == "deepfool":
         candidates = p["candidates"]
         if candidates is None:
-            with torch.no_grad(), uncounted(model) as plain:
-                candidates = int(plain(x[:1]).shape[1])
+            candidates = num_classes_of(model, x)
         return fa.L2DeepFoolAttack(steps=p["steps"], candidates=candidates,
                                    overshoot=p["overshoot"], loss="logits"), None
     return fa.L2CarliniWagnerAttack(binary_search_steps=p["binary_search_steps"],
