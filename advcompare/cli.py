@@ -14,6 +14,9 @@ from pathlib import Path
 from advcompare.errors import AdvCompareError
 
 
+ISSUES_URL = "the advcompare issue tracker"
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line (plus where to get help)."""
 
@@ -24,7 +27,8 @@ class OneLineParser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="advcompare", description=(
         "Compare adversarial attacks across libraries on the paper's CNN "
-        "(Campbell & Lasselle 2024)."))
+        "(Campbell & Lasselle 2024)."),
+        epilog="Add --debug anywhere to see a Python traceback instead of a one-line error.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run = sub.add_parser("run", help="train (or load) the CNN, attack it, write the report")
     run.add_argument("--config", help="experiment TOML file (default: the built-in default)")
@@ -40,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="run name (default: the config's name)")
     run.add_argument("--samples", type=int, help="test images to attack (0 = all)")
     run.add_argument("--epochs", type=int, help="training epochs (default 20, paper §3.3)")
+    run.add_argument("--executor", help="serial (default: in this process) or ray (Ray tasks "
+                                        "on this machine's cores and GPUs, or a cluster)")
+    run.add_argument("--ray-address", help="join a running Ray cluster: 'auto' or HOST:PORT "
+                                           "(default: start a local Ray, then stop it)")
+    run.add_argument("--cpus-per-cell", type=int, metavar="N",
+                     help="torch threads per cell (and CPUs Ray reserves for it)")
+    run.add_argument("--gpus-per-cell", type=float, metavar="F",
+                     help="GPUs Ray reserves per cell; fractional values share a GPU")
     report = sub.add_parser("report", help="re-render a run directory's report from its store")
     report.add_argument("run_dir", help="a run directory holding results.sqlite")
     sub.add_parser("backends", help="list backends and the attacks each provides")
@@ -54,7 +66,9 @@ def _run(args: argparse.Namespace) -> int:
     cfg = apply_overrides(load_config(args.config), backend=args.backend,
                           datasets=args.datasets, data_root=args.data_root,
                           download=args.download, device=args.device, out=args.out,
-                          samples=args.samples, epochs=args.epochs, name=args.name)
+                          samples=args.samples, epochs=args.epochs, name=args.name,
+                          executor=args.executor, ray_address=args.ray_address,
+                          cpus_per_cell=args.cpus_per_cell, gpus_per_cell=args.gpus_per_cell)
     try:
         summary = run_experiment(cfg)
     except KeyboardInterrupt:
@@ -63,8 +77,8 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     report = write_report(summary.run_dir, summary.keys, title=f"advcompare: {cfg.name}")
-    print(f"{len(summary.computed)} cells computed, {len(summary.resumed)} already stored; "
-          f"report: {report}")
+    print(f"{len(summary.computed)} cells computed, {len(summary.resumed)} already stored "
+          f"({summary.executor} executor); report: {report}")
     return 0
 
 
@@ -88,6 +102,10 @@ def _backends() -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``advcompare`` console script."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if debug:
+        argv.remove("--debug")
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
@@ -105,3 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     except AdvCompareError as exc:
         print(f"advcompare: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a path the user gave: missing, read-only, a file not a folder
+        if debug:
+            raise
+        where = f"'{exc.filename}'" if exc.filename else "a file"
+        print(f"advcompare: error: cannot use {where}: {exc.strerror or exc}; check the path "
+              f"and its permissions (--out, cache_dir, data_root)", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: one line, traceback on --debug
+        if debug:
+            raise
+        print(f"advcompare: internal error: {type(exc).__name__}: "
+              f"{' '.join(str(exc).split())[:300]}; please report it at {ISSUES_URL} with the "
+              f"output of the same command run with --debug", file=sys.stderr)
+        return 1

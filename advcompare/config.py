@@ -7,6 +7,7 @@ is ``advcompare/resources/default.toml`` (copied to ``configs/default.toml``).
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -16,11 +17,12 @@ from typing import Any
 
 from advcompare.adapters import get_backend, validate_backend_name
 from advcompare.data import validate_dataset_name
+from advcompare.devices import DEVICES
 from advcompare.errors import ConfigError
+from advcompare.executors.base import EXECUTORS, ExecutorConfig
 from advcompare.spec import ATTACK_PARAMS, GRADIENT_ATTACKS, AttackSpec, known_attacks
 from advcompare.train import TrainConfig
 
-DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_BACKEND = {attack: "torchattacks" for attack in GRADIENT_ATTACKS} | {
     "pixel_swap": "native", "one_pixel": "torchattacks", "pixle": "torchattacks"}
 
@@ -51,6 +53,9 @@ class ExperimentConfig:
     defenses: tuple[tuple[str, dict], ...] = (("none", {}),)
     cache_dir: str = ""
     out: str | None = None
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    fidelity_tolerance: float = 0.10
+    eps_curve: tuple[float, ...] = ()
 
     def run_dir(self) -> Path:
         """Where results go: ``--out`` if given, else ``reports/<name>``."""
@@ -65,8 +70,11 @@ class ExperimentConfig:
 
 
 TOP_KEYS = {"name", "datasets", "attacks", "data_root", "download", "device", "seed",
-            "samples", "batch_size", "train", "cache_dir", "out", "defenses", "defense"}
+            "samples", "batch_size", "train", "cache_dir", "out", "defenses", "defense",
+            "executor", "fidelity", "curves"}
 TRAIN_KEYS = {"epochs", "batch_size", "lr"}
+EXECUTOR_KEYS = {"name", "address", "cpus_per_cell", "gpus_per_cell", "shared_cache",
+                 "max_retries"}
 
 
 def _expect(where: str, value: Any, kind: type | tuple[type, ...], text: str) -> Any:
@@ -77,11 +85,16 @@ def _expect(where: str, value: Any, kind: type | tuple[type, ...], text: str) ->
     return value
 
 
-def _int(where: str, value: Any, minimum: int) -> int:
+def _int(where: str, value: Any, minimum: int, maximum: int | None = None) -> int:
     _expect(where, value, int, "an integer")
     if value < minimum:
         raise ConfigError(f"config key '{where}': must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"config key '{where}': must be <= {maximum}, got {value}")
     return value
+
+
+MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
 
 
 def _unknown(where: str, given: dict, allowed: set[str]) -> None:
@@ -154,7 +167,7 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
     if "device" in raw:
         cfg["device"] = validate_device(_expect("device", raw["device"], str, "a device"))
     if "seed" in raw:
-        cfg["seed"] = _int("seed", raw["seed"], 0)
+        cfg["seed"] = _int("seed", raw["seed"], 0, MAX_SEED)
     if "samples" in raw:
         cfg["samples"] = _int("samples", raw["samples"], 0)
     if "batch_size" in raw:
@@ -177,12 +190,72 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
     cfg["train"] = train
     if "defenses" in raw or "defense" in raw:
         cfg["defenses"] = _parse_defenses(raw)
+    if "executor" in raw:
+        cfg["executor"] = parse_executor(_expect("executor", raw["executor"], dict, "a table"))
+    if "fidelity" in raw:
+        table = _expect("fidelity", raw["fidelity"], dict, "a table")
+        _unknown("fidelity", table, {"tolerance"})
+        if "tolerance" in table:
+            cfg["fidelity_tolerance"] = _number("fidelity.tolerance", table["tolerance"],
+                                                low=0.0, high=1.0)
+    if "curves" in raw:
+        table = _expect("curves", raw["curves"], dict, "a table")
+        _unknown("curves", table, {"ifgsm_eps"})
+        values = _expect("curves.ifgsm_eps", table.get("ifgsm_eps", []), list,
+                         "a list of eps values")
+        eps = tuple(_number("curves.ifgsm_eps", v, low=0.0, high=1.0, open_low=True)
+                    for v in values)
+        if len(set(eps)) != len(eps):
+            raise ConfigError("config key 'curves.ifgsm_eps': lists an eps twice")
+        cfg["eps_curve"] = tuple(sorted(eps))
     if "attacks" in raw:
         table = _expect("attacks", raw["attacks"], dict, "a table of attack tables")
         if not table:
             raise ConfigError("config key 'attacks': name at least one attack")
         cfg["attacks"] = tuple(e for label, t in table.items() for e in _parse_attack(label, t))
     return ExperimentConfig(**cfg)
+
+
+def _number(where: str, value: Any, *, low: float, high: float | None = None,
+            open_low: bool = False) -> float:
+    """A finite number in [low, high] ((low, high] when ``open_low``)."""
+    _expect(where, value, (int, float), "a number")
+    value = float(value)
+    too_low = value <= low if open_low else value < low
+    if not math.isfinite(value) or too_low or (high is not None and value > high):
+        interval = f"{'(' if open_low else '['}{low:g}, {'inf' if high is None else f'{high:g}'}]"
+        raise ConfigError(f"config key '{where}': must be a finite number in {interval}, "
+                          f"got {value!r}")
+    return value
+
+
+def parse_executor(table: dict[str, Any], where: str = "executor") -> ExecutorConfig:
+    """Validate an ``[executor]`` table."""
+    _unknown(where, table, EXECUTOR_KEYS)
+    updates: dict[str, Any] = {}
+    if "name" in table:
+        name = _expect(f"{where}.name", table["name"], str, "an executor name")
+        if name not in EXECUTORS:
+            raise ConfigError(f"config key '{where}.name': unknown executor '{name}'; "
+                              f"known executors: {', '.join(EXECUTORS)}")
+        updates["name"] = name
+    if "address" in table:
+        address = _expect(f"{where}.address", table["address"], str, "a Ray address")
+        if not address.strip():
+            raise ConfigError(f"config key '{where}.address': empty; use \"auto\", "
+                              f"HOST:PORT, or leave it out for a local Ray")
+        updates["address"] = address
+    if "cpus_per_cell" in table:
+        updates["cpus_per_cell"] = _int(f"{where}.cpus_per_cell", table["cpus_per_cell"], 1)
+    if "gpus_per_cell" in table:
+        updates["gpus_per_cell"] = _number(f"{where}.gpus_per_cell", table["gpus_per_cell"],
+                                           low=0.0, high=64.0)
+    if "shared_cache" in table:
+        updates["shared_cache"] = _expect(f"{where}.shared_cache", table["shared_cache"],
+                                          bool, "true or false")
+    if "max_retries" in table:
+        updates["max_retries"] = _int(f"{where}.max_retries", table["max_retries"], 0)
+    return replace(ExecutorConfig(), **updates)
 
 
 def _parse_defenses(raw: dict[str, Any]) -> tuple[tuple[str, dict], ...]:
@@ -238,7 +311,10 @@ def apply_overrides(cfg: ExperimentConfig, *, backend: str | None = None,
                     datasets: list[str] | None = None, data_root: str | None = None,
                     download: bool | None = None, device: str | None = None,
                     out: str | None = None, samples: int | None = None,
-                    epochs: int | None = None, name: str | None = None) -> ExperimentConfig:
+                    epochs: int | None = None, name: str | None = None,
+                    executor: str | None = None, ray_address: str | None = None,
+                    cpus_per_cell: int | None = None,
+                    gpus_per_cell: float | None = None) -> ExperimentConfig:
     """Command-line flags over the file's values. ``backend`` applies to every attack that
     backend provides (an error if it provides none of them); ``"all"`` runs every attack on
     every backend that provides it."""
@@ -261,6 +337,18 @@ def apply_overrides(cfg: ExperimentConfig, *, backend: str | None = None,
         updates["train"] = replace(cfg.train, epochs=_int("--epochs", epochs, 1))
     if name is not None:
         updates["name"] = parse_config({"name": name}).name
+    flags = {"name": executor, "address": ray_address, "cpus_per_cell": cpus_per_cell,
+             "gpus_per_cell": gpus_per_cell}
+    given = {k: v for k, v in flags.items() if v is not None}
+    if given:
+        current = {k: v for k, v in vars(cfg.executor).items() if v is not None}
+        try:
+            updates["executor"] = parse_executor({**current, **given})
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("config key 'executor.", "flag '--")
+                              .replace("_", "-")) from exc
+        if ray_address is not None and updates["executor"].name != "ray":
+            raise ConfigError("flag '--ray-address' needs --executor ray")
     return replace(cfg, **updates)
 
 

@@ -38,3 +38,17 @@ def require_known(kind: str, name: str, known: list[str]) -> str:
     if name not in known:
         raise UnknownNameError(f"unknown {kind} '{name}'; known {kind}s: {', '.join(known)}")
     return name
+
+
+class InputError(AdvCompareError):
+    """Inputs or labels handed to the Python API that an attack cannot use (shape, dtype,
+    range): names what is wrong and how to convert it."""
+
+
+class ModelError(AdvCompareError):
+    """A classifier handed to the Python API that cannot be attacked as given (training mode,
+    probability outputs, wrong output shape, no input gradient): names the fix."""
+
+
+class RunDirError(AdvCompareError):
+    """A directory that is missing or holds no advcompare results store."""

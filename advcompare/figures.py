@@ -1,15 +1,69 @@
-"""The paper's Figures 7-11: one MNIST test "7" under each attack, with the undefended
-model's three most confident classes."""
+"""Every figure of a report, each saved as PNG (for Markdown) and PDF (for LaTeX).
+
+- :func:`plot_f1`: adversarial F1 per attack, ours beside the paper's (Tables 3, 5, 7, 9);
+- :func:`plot_defenses`: F1 per attack under each defense (paper Figures 12-18);
+- :func:`plot_example_seven`: one MNIST test "7" under each attack with the undefended
+  model's three most confident classes (paper Figures 7-11);
+- :func:`plot_norm_curves`: robust accuracy against the L2 budget for minimum-norm attacks,
+  one curve per backend and the best envelope (``advcompare.curves``);
+- :func:`plot_eps_curves`: robust accuracy against ε for I-FGSM (security evaluation).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pandas as pd
 import torch
 from safetensors.torch import load_file
 from torch import nn
 
+if TYPE_CHECKING:
+    from advcompare.curves import NormGroup
+
 DIGIT_DATASETS = ("mnist-sample", "mnist", "digits")
+BACKEND_COLOURS = {"torchattacks": "#1f77b4", "art": "#2ca02c", "foolbox": "#d62728",
+                   "native": "#9467bd"}
+ATTACK_STYLES = {"deepfool": "-", "cw": "--"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path, **kwargs) -> list[Path]:
+    """Save ``fig`` as ``path`` with suffix .png and .pdf; close it; return both paths."""
+    path = Path(path)
+    written = []
+    for suffix in (".png", ".pdf"):
+        target = path.with_suffix(suffix)
+        fig.savefig(target, dpi=110, **kwargs)
+        written.append(target)
+    _pyplot().close(fig)
+    return written
+
+
+def _grid(n: int, width: float, height: float, columns: int = 3):
+    """A figure with ``n`` panels, at most ``columns`` per row; unused panels hidden."""
+    plt = _pyplot()
+    ncols = max(1, min(n, columns))
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             squeeze=False)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _colour(backend: str, i: int) -> str:
+    return BACKEND_COLOURS.get(backend, f"C{(i + 4) % 10}")
 
 
 @torch.no_grad()
@@ -25,20 +79,18 @@ def plot_example_seven(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                        cells: list[dict], adv_dir: Path, path: Path, digit: int = 7) -> bool:
     """Clean image and each undefended attack's version of the first test ``digit``.
 
-    ``cells`` are stored undefended cells of this dataset; their adversarial images are read
-    from ``adv_dir/<key>.safetensors``. Returns False (and draws nothing) without a ``digit``.
+    ``cells`` are stored undefended cells of this dataset (ε-curve cells are skipped); their
+    adversarial images are read from ``adv_dir/<key>.safetensors``. Saved as PNG and PDF. Returns False (and draws nothing) without a ``digit``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     hits = torch.nonzero(y == digit).flatten()
     if len(hits) == 0:
         return False
     idx = int(hits[0])
     panels = [("clean", x[idx])]
     for cell in cells:
+        if (cell.get("role") or "main") != "main":  # ε-curve points are not attacks of their own
+            continue
         file = adv_dir / f"{cell['key']}.safetensors"
         if file.is_file():
             panels.append((f"{cell['label']}\n({cell['backend']})",
@@ -54,6 +106,130 @@ def plot_example_seven(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     fig.suptitle(f"test image {idx} (label {digit}): top-3 confidences of the undefended CNN",
                  fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, bbox_inches="tight")
     return True
+
+
+def plot_f1(frame: pd.DataFrame, path: Path) -> None:
+    """Grouped bars per dataset: clean, adversarial and the paper's F1 for each attack."""
+    import numpy as np
+
+    plt = _pyplot()
+    groups = list(frame.groupby("dataset", sort=False))
+    width = max(5.5, 0.75 * max(len(part) for _, part in groups) + 1.5)
+    fig, axes = plt.subplots(1, len(groups), figsize=(width * len(groups), 4.4), squeeze=False)
+    for ax, (name, part) in zip(axes[0], groups):
+        labels = [f"{r.label}\n({r.backend})" for r in part.itertuples()]
+        pos = np.arange(len(part))
+        ax.bar(pos - 0.27, part["clean_f1"], 0.27, label="clean", color="#bbbbbb")
+        ax.bar(pos, part["adv_f1"], 0.27, label="adversarial (ours)", color="#1f77b4")
+        paper = part["paper_f1"].astype(float).fillna(0.0)
+        ax.bar(pos + 0.27, paper, 0.27, label="adversarial (paper)", color="#ff7f0e")
+        ax.set_xticks(pos, labels, fontsize=8, rotation=35 if len(part) > 5 else 0,
+                      ha="right" if len(part) > 5 else "center")
+        ax.set(ylim=(0, 1.05), ylabel="macro F1", title=name)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    save_figure(fig, path)
+
+
+def plot_defenses(frame: pd.DataFrame, path: Path) -> None:
+    """Per dataset, adversarial F1 of each attack under each defense (paper Figures 12-18)."""
+    import numpy as np
+
+    plt = _pyplot()
+    groups = list(frame.groupby("dataset", sort=False))
+    fig, axes = plt.subplots(len(groups), 1, figsize=(11, 4 * len(groups)), squeeze=False)
+    for ax, (name, part) in zip(axes[:, 0], groups):
+        part = part.assign(column=[d if d == "none" else f"{d} ({t})"
+                                   for d, t in zip(part.defense, part.threat)],
+                           row=[f"{a}\n({b})" for a, b in zip(part.label, part.backend)])
+        table = part.pivot_table(index="row", columns="column", values="adv_f1", sort=False)
+        width = 0.8 / max(len(table.columns), 1)
+        pos = np.arange(len(table.index))
+        for i, column in enumerate(table.columns):
+            ax.bar(pos + i * width - 0.4 + width / 2, table[column].fillna(0), width,
+                   label=column)
+        ax.set_xticks(pos, table.index, fontsize=8)
+        ax.set(ylim=(0, 1.05), ylabel="adversarial macro F1", title=name)
+        ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_norm_curves(groups: list[NormGroup], path: Path, title: str = "") -> None:
+    """One panel per classifier: robust accuracy against the L2 budget for every
+    minimum-norm cell (colour: backend; line style: attack), the envelope in black, each
+    curve's optimality in the legend."""
+    from advcompare.curves import curve_points
+
+    fig, axes = _grid(len(groups), 5.6, 4.2)
+    for ax, group in zip(axes, groups):
+        best, limit = group.best, group.limit
+        right = limit * 1.15 if limit else 1.0
+        for i, curve in enumerate(group.curves):
+            x, y = curve_points(curve.norms, right)
+            ax.plot(x, y, drawstyle="steps-post", color=_colour(curve.backend, i),
+                    linestyle=ATTACK_STYLES.get(curve.attack, ":"), linewidth=1.4,
+                    label=f"{curve.label} ({curve.backend}): {group.optimality(curve):.2f}")
+        x, y = curve_points(best, right)
+        ax.plot(x, y, drawstyle="steps-post", color="0.55", linewidth=5, alpha=0.45,
+                label="best envelope", zorder=0, solid_capstyle="butt")
+        ax.set(xlim=(0, right), ylim=(0, 1.02), xlabel="L2 budget ε (pixel units)",
+               ylabel="robust accuracy",
+               title=group.classifier if title else f"{group.dataset}: {group.classifier}")
+        ax.grid(True, linestyle="--", color="lightgrey")
+        ax.legend(fontsize=7, title="attack (backend): optimality", title_fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_eps_curves(curves: pd.DataFrame, path: Path, title: str = "",
+                    paper_f1: dict[str, float] | None = None) -> None:
+    """One panel per classifier and I-FGSM label: robust accuracy (solid) and adversarial
+    F1 (dotted) against ε, one colour per backend; the paper's F1 as a horizontal line."""
+    panels = list(curves.groupby(["defense", "threat", "attack"], sort=False))
+    fig, axes = _grid(len(panels), 5.4, 4.2)
+    for ax, ((defense, threat, label), part) in zip(axes, panels):
+        for i, (backend, line) in enumerate(part.groupby("backend", sort=False)):
+            colour = _colour(backend, i)
+            ax.plot(line["eps"], line["robust_accuracy"], marker="o", markersize=3,
+                    color=colour, label=f"{backend}: robust accuracy")
+            ax.plot(line["eps"], line["adv_f1"], linestyle=":", color=colour,
+                    label=f"{backend}: adv. F1")
+        paper = (paper_f1 or {}).get(label)
+        if paper is not None and defense == "none":
+            ax.axhline(paper, color="#ff7f0e", linestyle="--", linewidth=1,
+                       label=f"paper F1 ({paper:.2f})")
+        where = "undefended" if defense == "none" else f"{defense} ({threat})"
+        ax.set(ylim=(0, 1.02), xlabel="ε (L∞ budget, pixel units)",
+               ylabel="robust accuracy / adv. F1", title=f"{label}: {where}")
+        ax.grid(True, linestyle="--", color="lightgrey")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_history(history: list[dict], path: Path, title: str = "") -> None:
+    """Training and validation loss per epoch, the kept epoch marked (paper Figures 3-5).
+
+    The same figure as ``advcompare.train.write_history`` draws today, saved as PNG and PDF;
+    ``write_history`` can call this instead of drawing its own (issue 10: figures.py owns
+    every plot).
+    """
+    plt = _pyplot()
+    frame = pd.DataFrame(history)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(frame["epoch"], frame["train_loss"], label="train", marker="o", ms=3)
+    ax.plot(frame["epoch"], frame["val_loss"], label="validation", marker="o", ms=3)
+    best = frame.loc[frame["val_loss"].idxmin()]
+    ax.axvline(best["epoch"], color="grey", ls=":", label=f"kept (epoch {int(best['epoch'])})")
+    ax.set(xlabel="epoch", ylabel="NLL loss", title=title or "training loss")
+    ax.legend()
+    fig.tight_layout()
+    save_figure(fig, path)

@@ -122,7 +122,8 @@ def grade_attack_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                          pred_clean: torch.Tensor | None = None
                          ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Every metric of one attack cell, from the clean and adversarial inputs alone, and the
-    per-sample outcomes (``correct``: clean prediction right; ``success``: made wrong).
+    per-sample outcomes (``correct``: clean prediction right; ``success``: made wrong;
+    ``l0``/``l2``/``linf``: every sample's perturbation norms, 0 where unchanged).
 
     Success is judged over the initially correct samples: a success is a correct clean
     prediction that the adversarial input turns wrong. Norms are summarised over successes.
@@ -134,7 +135,8 @@ def grade_attack_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     pred_adv, adv_seconds = timed_predict(model, x_adv, device)
     correct = pred_clean == y
     success = correct & (pred_adv != y)
-    norms = {k: v[success] for k, v in perturbation_norms(x, x_adv).items()}
+    per_sample = perturbation_norms(x, x_adv)
+    norms = {k: v[success] for k, v in per_sample.items()}
     metrics = {
         "n": n,
         "n_clean_correct": int(correct.sum()),
@@ -154,4 +156,4 @@ def grade_attack_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     for name, values in norms.items():
         metrics[f"{name}_median"] = _stat(values, "median")
         metrics[f"{name}_mean"] = _stat(values, "mean")
-    return metrics, {"correct": correct, "success": success}
+    return metrics, {"correct": correct, "success": success, **per_sample}

@@ -1,30 +1,42 @@
-"""The experiment loop: dataset → trained CNN → every attack cell → graded, stored, reported.
+"""The driver: plan the grid, skip what is stored, hand the rest to an executor, store
+results as they arrive.
 
-Each cell is skipped when the store already holds it, so rerunning an interrupted command
-resumes where it stopped; trained weights come from the cache, so nothing is retrained.
+The plan (:mod:`advcompare.plan`) lists every task with its key; a cell already in the
+run's store is skipped and a model already in the weights cache is loaded, so rerunning an
+interrupted command resumes where it stopped. Whatever executes the tasks (in-process or Ray
+workers), only this driver writes ``results.sqlite``, ``adv/*.safetensors`` and the cache.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from advcompare.adapters import get_backend
 from advcompare.config import AttackEntry, ExperimentConfig
-from advcompare.defenses.preflight import preflight, raised
-from advcompare.defenses.registry import (ADAPTIVE, OBLIVIOUS, Defended, build_defense,
-                                          threat_models)
 from advcompare.data import NUM_CLASSES, Dataset, Split, load_dataset, preflight_dataset
+from advcompare.defenses.preflight import preflight, raised
+from advcompare.defenses.registry import Defended, assemble_defense, needs_training
+from advcompare.devices import resolve_device
+from advcompare.errors import AdvCompareError
+from advcompare.executors import Executor, make_executor
 from advcompare.figures import DIGIT_DATASETS, plot_example_seven
 from advcompare.metrics import PassCounter, grade_attack_samples, grade_clean, timed_predict
-from advcompare.store import ResultStore, cell_key
-from advcompare.train import TrainedModel, train_or_load, write_history
+from advcompare.plan import (DEFENSE, MODEL, OBLIVIOUS_CELL, Plan, Task, build_plan,
+                             without_dep)
+from advcompare.store import ResultStore, samples_path, save_samples
+from advcompare.tasks import CellResult, base_model
+from advcompare.train import save_trained, write_history
+from advcompare.weights import Weights, WeightsCache
 
 
 @dataclass
@@ -32,22 +44,12 @@ class RunSummary:
     """What a run did: cells computed now, cells found already stored, where it wrote."""
 
     run_dir: Path
+    executor: str = "serial"
+    concurrency: int = 1
     computed: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
     trained: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from advcompare.errors import AdvCompareError
-
-        raise AdvCompareError("device 'cuda' requested but torch sees no CUDA device; "
-                              "use --device cpu or --device auto")
-    return torch.device(name)
 
 
 def attack_subset(test: Split, samples: int, seed: int) -> Split:
@@ -101,131 +103,245 @@ def run_cell(model: torch.nn.Module, entry: AttackEntry, data: Split, batch_size
 
 def adversarial_path(run_dir: Path, key: str) -> Path:
     """Where a cell's per-sample results live (read by the agreement table)."""
-    return Path(run_dir) / "adv" / f"{key}.safetensors"
+    return samples_path(run_dir, key)
 
 
 def save_adversarial(run_dir: Path, key: str, samples: dict[str, torch.Tensor]) -> None:
     """Keep a cell's adversarial inputs and per-sample outcomes for comparing backends."""
-    path = adversarial_path(run_dir, key)
-    path.parent.mkdir(exist_ok=True)
-    save_file({k: v.contiguous() if v.dtype != torch.bool else v.to(torch.uint8).contiguous()
-               for k, v in samples.items()}, str(path))
+    save_samples(run_dir, key, samples)
 
 
-def _prepare(dataset_name: str, cfg: ExperimentConfig, device: torch.device
-             ) -> tuple[Dataset, TrainedModel]:
-    dataset = load_dataset(dataset_name, cfg.data_root, cfg.download, cfg.seed)
-    trained = train_or_load(dataset, cfg.train, cfg.model_cache_dir(), device)
-    return dataset, trained
+@contextlib.contextmanager
+def file_lock(path: Path, busy: str, wait: bool = False) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``; if another process holds it, fail with ``busy``
+    (or, with ``wait``, block until it is free)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise AdvCompareError(busy) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _record_defense(store: ResultStore, dataset_name: str, defended: Defended, data: Split,
-                    device: torch.device) -> None:
-    """Clean metrics and preflight flags of a defended classifier, stored for the report."""
-    pred, seconds = timed_predict(defended.classifier, data.x, device)
-    flags = preflight(defended.classifier, data.x[:64].to(device), data.y[:64].to(device))
-    store.set_defense(dataset_name, defended.name, {
-        "key": defended.key, "params": defended.params, "clean": grade_clean(data.y, pred,
-                                                                             seconds),
-        "preflight": raised(flags), "history": defended.history})
+def _judge(record: dict[str, Any], tolerance: float) -> dict | None:
+    from advcompare.verdict import judge_cell
+
+    return judge_cell(record, tolerance)
 
 
-def _cell_name(dataset: str, defense: str, threat: str, entry: AttackEntry) -> str:
-    where = dataset if defense == "none" else f"{dataset}/{defense}:{threat}"
-    return f"{where}/{entry.label}/{entry.backend}"
+class Driver:
+    """The run's single writer: records models, defenses and cells as results arrive."""
+
+    def __init__(self, cfg: ExperimentConfig, store: ResultStore, cache: WeightsCache,
+                 summary: RunSummary, datasets: dict[str, Dataset],
+                 attacked: dict[str, Split], device: torch.device, executor: Executor,
+                 log: Callable[[str], None]) -> None:
+        self.cfg, self.store, self.cache, self.summary = cfg, store, cache, summary
+        self.datasets, self.attacked, self.device = datasets, attacked, device
+        self.executor, self.log = executor, log
+        self.models: dict[str, torch.nn.Module] = {}
+
+    # models -------------------------------------------------------------------------
+    def model_ready(self, dataset: str, weights: Weights) -> None:
+        """Record the base model: clean metrics, loss curves, the defenses built on it that
+        need no training."""
+        model = base_model(weights, self.device)
+        self.models[dataset] = model
+        data = self.attacked[dataset]
+        pred, seconds = timed_predict(model, data.x, self.device)
+        self.store.set_dataset(dataset, summary=self.datasets[dataset].summary(),
+                               model_key=weights.key, clean=grade_clean(data.y, pred, seconds),
+                               history=weights.history)
+        training_dir = self.summary.run_dir / "training"
+        training_dir.mkdir(exist_ok=True)
+        write_history(weights.history, training_dir / f"{dataset}_loss",
+                      title=f"{dataset}: training loss")
+        self.log(f"[{dataset}] model {weights.key} "
+                 f"({'loaded from cache' if weights.from_cache else 'trained'}; "
+                 f"train/val/test = {len(self.datasets[dataset].train)}/"
+                 f"{len(self.datasets[dataset].val)}/{len(self.datasets[dataset].test)})")
+        from advcompare.defenses.registry import key_of
+
+        for name, params in self.cfg.defenses:
+            if not needs_training(name):
+                key = key_of(name, params, weights.key, self.cfg.attacks)
+                self._record_defense(dataset, assemble_defense(name, params, model, key))
+
+    def defense_ready(self, dataset: str, name: str, weights: Weights) -> None:
+        params = dict(self.cfg.defenses)[name]
+        trained = base_model(weights, self.device)
+        self._record_defense(dataset, assemble_defense(
+            name, params, self.models[dataset], weights.key, trained, weights.history,
+            weights.from_cache))
+
+    def _record_defense(self, dataset: str, defended: Defended) -> None:
+        """Clean metrics and preflight flags of a defended classifier, for the report."""
+        data = self.attacked[dataset]
+        pred, seconds = timed_predict(defended.classifier, data.x, self.device)
+        flags = preflight(defended.classifier, data.x[:64].to(self.device),
+                          data.y[:64].to(self.device))
+        self.store.set_defense(dataset, defended.name, {
+            "key": defended.key, "params": defended.params,
+            "clean": grade_clean(data.y, pred, seconds), "preflight": raised(flags),
+            "history": defended.history})
+
+    # results ------------------------------------------------------------------------
+    def on_result(self, task: Task, result: Any) -> None:
+        """Store what a task returned, at once (an interrupted run keeps it)."""
+        if task.kind == MODEL:
+            save_trained(self.cache, result, self.datasets[task.dataset], self.cfg.train)
+            self.summary.trained.append(task.dataset)
+            self.model_ready(task.dataset, result)
+        elif task.kind == DEFENSE:
+            self.cache.save(result, {"defense": task.defense,
+                                     "params": dict(self.cfg.defenses)[task.defense]})
+            self.summary.trained.append(f"{task.dataset}/{task.defense}")
+            self.defense_ready(task.dataset, task.defense, result)
+        else:
+            self.store_cell(task, result)
+
+    def store_cell(self, task: Task, result: CellResult) -> None:
+        cell = task.cell
+        assert cell is not None
+        entry = cell.entry
+        record = {"dataset": cell.dataset, "label": entry.label, "attack": entry.spec.attack,
+                  "backend": entry.backend, "spec": entry.spec.as_dict(),
+                  "notes": result.notes, "metrics": result.metrics,
+                  "model_key": cell.defense_key, "defense": cell.defense,
+                  "threat": cell.threat, "role": cell.role}
+        self.store.save_samples(task.key, result.samples)
+        self.store.add_cell(task.key, **record, executor=self.executor.name,
+                            concurrency=self.executor.concurrency, node=result.node,
+                            verdict=_judge(record, self.cfg.fidelity_tolerance))
+        self.summary.computed.append(task.name)
+        m = result.metrics
+        self.log(f"[{task.name}] adversarial F1 {m['adv_f1']:.3f} (clean {m['clean_f1']:.3f}), "
+                 f"success {m['success_rate']:.1%}, "
+                 f"{m['attack_time_per_image'] * 1e3:.1f} ms/image")
 
 
-def _attack_cell(store: ResultStore, summary: RunSummary, cfg: ExperimentConfig,
-                 dataset: Dataset, data: Split, trained: TrainedModel, defended: Defended,
-                 threat: str, entry: AttackEntry, device: torch.device, log) -> None:
-    """Attack, grade and store one dataset × defense × threat × attack × backend cell."""
-    def key_for(defense_key: str, defense: str, threat_name: str) -> str:
-        return cell_key(model=defense_key, defense=defense, threat=threat_name,
-                        spec=entry.spec.as_dict(), backend=entry.backend,
-                        samples=cfg.samples, seed=cfg.seed, batch_size=cfg.batch_size,
-                        n=len(data))
-
-    key = key_for(defended.key, defended.name, threat)
-    summary.keys.append(key)
-    name = _cell_name(dataset.name, defended.name, threat, entry)
-    if store.has_cell(key):
-        summary.resumed.append(name)
-        log(f"[{name}] already stored")
-        return
-    # Oblivious: the undefended model's adversarial examples, classified by the defense.
-    undefended = key_for(trained.key, "none", ADAPTIVE)
-    reuse = adversarial_path(summary.run_dir, undefended)
-    if threat == OBLIVIOUS and store.has_cell(undefended) and reuse.is_file():
-        crafted = store.cells([undefended])[0]["metrics"]
-        x_adv = load_file(str(reuse))["x_adv"]
-        metrics, outcomes = grade_attack_samples(
-            defended.classifier, data.x, data.y, x_adv,
-            attack_seconds=crafted["attack_time_per_image"] * len(data),
-            forward_samples=int(crafted["forward_per_image"] * len(data)),
-            backward_samples=int(crafted["backward_per_image"] * len(data)), device=device)
-        notes = ["adversarial examples crafted on the undefended model (oblivious)"]
-        samples = {"x_adv": x_adv, **outcomes}
-    else:
-        attacked = defended.attacked_model(threat, entry.spec.attack)
-        metrics, notes, samples = run_cell(attacked, entry, data, cfg.batch_size, device,
-                                           dataset.num_classes, cfg.seed, desc=name,
-                                           grade_model=defended.classifier)
-        if attacked is defended.eot_view:
-            notes = notes + [f"expectation over {defended.params['eot_samples']} gradient "
-                             f"draws (EOT)"]
-    save_adversarial(summary.run_dir, key, samples)
-    store.add_cell(key, dataset=dataset.name, label=entry.label, attack=entry.spec.attack,
-                   backend=entry.backend, spec=entry.spec.as_dict(), notes=notes,
-                   metrics=metrics, model_key=defended.key, defense=defended.name,
-                   threat=threat)
-    summary.computed.append(name)
-    log(f"[{name}] adversarial F1 {metrics['adv_f1']:.3f} (clean {metrics['clean_f1']:.3f}), "
-        f"success {metrics['success_rate']:.1%}, "
-        f"{metrics['attack_time_per_image'] * 1e3:.1f} ms/image")
+def _driver_device(cfg: ExperimentConfig) -> torch.device:
+    """Where the driver evaluates models for its records. Ray workers resolve ``cfg.device``
+    on their own node, so a driver without a GPU may still send cells to GPU workers."""
+    if cfg.executor.name == "ray" and cfg.device == "cuda" and not torch.cuda.is_available():
+        return torch.device("cpu")
+    return resolve_device(cfg.device)
 
 
-def run_experiment(cfg: ExperimentConfig, log=print) -> RunSummary:
-    """Run every dataset × attack cell of ``cfg`` not already in the run's store."""
-    device = resolve_device(cfg.device)
+def _stored_result(store: ResultStore, key: str) -> CellResult | None:
+    """A stored cell as a task result (an oblivious cell's input), if its samples load."""
+    samples = store.load_samples(key)
+    cells = store.cells([key])
+    if samples is None or not cells or "x_adv" not in samples:
+        return None
+    return CellResult(cells[0]["metrics"], cells[0]["notes"], samples)
+
+
+def _schedule(plan: Plan, store: ResultStore, cache: WeightsCache, driver: Driver,
+              summary: RunSummary, locks: contextlib.ExitStack,
+              log: Callable[[str], None]) -> tuple[list[Task], dict[str, Any]]:
+    """Split the plan into what is already done (stored cells, cached models, recorded at
+    once) and the tasks still to run, with the values those tasks need."""
+    values = dict(plan.values)
+    todo: list[Task] = []
+    shared = driver.cfg.executor.shared_cache
+    for task in plan.tasks:
+        if task.kind in (MODEL, DEFENSE):
+            num_classes = driver.datasets[task.dataset].num_classes
+            weights = cache.load(task.key, num_classes)
+            if weights is None:
+                cache.check_writable()
+                # one trainer per model across concurrent runs sharing this cache
+                lock = cache.root / f".{task.key}.lock"
+                try:
+                    locks.enter_context(file_lock(lock, "busy"))
+                except AdvCompareError:
+                    log(f"[{task.name}] another run is training this model; waiting for it")
+                    locks.enter_context(file_lock(lock, "", wait=True))
+                weights = cache.load(task.key, num_classes)
+            if weights is None:
+                todo.append(task)
+                continue
+            values[task.key] = weights.by_path(cache) if shared else weights
+            if task.kind == MODEL:
+                driver.model_ready(task.dataset, weights)
+            else:
+                driver.defense_ready(task.dataset, task.defense, weights)
+            continue
+        summary.keys.append(task.key)
+        if store.has_cell(task.key):
+            summary.resumed.append(task.name)
+            log(f"[{task.name}] already stored")
+            continue
+        if task.kind == OBLIVIOUS_CELL:
+            crafted = task.deps[-1]
+            pending = any(t.key == crafted for t in todo)
+            if not pending:
+                stored = _stored_result(store, crafted)
+                if stored is None:
+                    task = without_dep(task, crafted)
+                else:
+                    values[crafted] = stored
+        todo.append(task)
+    needed = {key for task in todo for key in task.deps}
+    return todo, {k: v for k, v in values.items() if k in needed}
+
+
+def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] = print,
+                   executor: Executor | None = None) -> RunSummary:
+    """Run every task of ``cfg`` that the run's store and the weights cache do not hold."""
+    device = _driver_device(cfg)
     summary = RunSummary(cfg.run_dir())
     # Check data roots and every spec against its backend before any work starts.
     for dataset_name in cfg.datasets:
         preflight_dataset(dataset_name, cfg.data_root, cfg.download)
         for entry in cfg.attacks:
             get_backend(entry.backend).check(entry.spec, NUM_CLASSES[dataset_name])
-    with ResultStore(summary.run_dir) as store:
+    cache = WeightsCache(cfg.model_cache_dir())
+    lock = summary.run_dir / ".advcompare.lock"
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(file_lock(
+            lock, f"another advcompare run is writing to '{summary.run_dir}' (it holds "
+                  f"{lock.name}); wait for it to finish or pass another --out"))
+        store = stack.enter_context(ResultStore(summary.run_dir))
         store.set_meta("name", cfg.name)
-        for dataset_name in cfg.datasets:
-            dataset, trained = _prepare(dataset_name, cfg, device)
-            log(f"[{dataset_name}] model {trained.key} "
-                f"({'loaded from cache' if trained.from_cache else 'trained'}; "
-                f"train/val/test = {len(dataset.train)}/{len(dataset.val)}/{len(dataset.test)})")
-            if not trained.from_cache:
-                summary.trained.append(dataset_name)
-            model = trained.model
-            data = attack_subset(dataset.test, cfg.samples, cfg.seed)
-            pred, seconds = timed_predict(model, data.x, device)
-            clean = grade_clean(data.y, pred, seconds)
-            store.set_dataset(dataset_name, summary=dataset.summary(), model_key=trained.key,
-                              clean=clean, history=trained.history)
-            training_dir = summary.run_dir / "training"
-            training_dir.mkdir(exist_ok=True)
-            write_history(trained.history, training_dir / f"{dataset_name}_loss",
-                          title=f"{dataset_name}: training loss")
-            for defense_name, params in cfg.defenses:
-                defended = build_defense(defense_name, params, trained, dataset, cfg.train,
-                                         device, cfg.model_cache_dir(), cfg.attacks)
-                if not defended.from_cache:
-                    summary.trained.append(f"{dataset_name}/{defense_name}")
-                _record_defense(store, dataset_name, defended, data, device)
-                for threat in threat_models(defense_name):
-                    for entry in cfg.attacks:
-                        _attack_cell(store, summary, cfg, dataset, data, trained, defended,
-                                     threat, entry, device, log)
-            if dataset_name in DIGIT_DATASETS:
+        store.set_meta("fidelity_tolerance", repr(cfg.fidelity_tolerance))
+        datasets = {name: load_dataset(name, cfg.data_root, cfg.download, cfg.seed)
+                    for name in cfg.datasets}
+        attacked = {name: attack_subset(d.test, cfg.samples, cfg.seed)
+                    for name, d in datasets.items()}
+        plan = build_plan(cfg, datasets, attacked)
+        if executor is None:
+            executor = make_executor(cfg.executor)
+            stack.callback(executor.close)
+        summary.executor, summary.concurrency = executor.name, executor.concurrency
+        driver = Driver(cfg, store, cache, summary, datasets, attacked, device, executor, log)
+        todo, values = _schedule(plan, store, cache, driver, summary, stack, log)
+        store.set_meta("current_keys", json.dumps(summary.keys))
+        if executor.name != "serial" and todo:
+            log(f"{len(todo)} tasks on {executor.name} ({executor.concurrency} at once)")
+        bar = tqdm(total=len(todo), desc="tasks", unit="task", leave=False,
+                   disable=len(todo) < 2)
+
+        def on_result(task: Task, result: Any) -> None:
+            driver.on_result(task, result)
+            bar.update()
+
+        try:
+            executor.run(todo, values, on_result)
+        finally:
+            bar.close()
+        for name in cfg.datasets:
+            if name in DIGIT_DATASETS and name in driver.models:
+                data = attacked[name]
                 undefended = [c for c in store.cells(summary.keys)
-                              if c["dataset"] == dataset_name and c["defense"] == "none"]
-                plot_example_seven(trained.model, data.x, data.y, undefended,
+                              if c["dataset"] == name and c["defense"] == "none"
+                              and c.get("role", "main") == "main"]
+                plot_example_seven(driver.models[name], data.x, data.y, undefended,
                                    summary.run_dir / "adv",
-                                   summary.run_dir / f"example_7_{dataset_name}.png")
+                                   summary.run_dir / f"example_7_{name}.png")
     return summary

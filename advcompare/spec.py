@@ -2,13 +2,17 @@
 
 One spec means one thing on every backend: adapters translate these names into each
 library's own spelling (see ``advcompare/adapters``). Parameters are in pixel units, inputs in
-[0, 1]. Papers behind each attack:
+[0, 1]. The defaults in :data:`ATTACK_PARAMS` are the default run's parameters
+(``advcompare/resources/default.toml`` repeats them; ``tests/test_defaults.py`` keeps the two
+equal), so ``AttackSpec.create("cw")`` is the attack the default report shows. Papers behind
+each attack:
 
 - ``ifgsm``: iterative FGSM with momentum, Dong et al. 2018 (arXiv:1710.06081); decay 0 is
   plain BIM (Kurakin et al. 2016). Paper §2.2.1, equation 3.
 - ``deepfool``: Moosavi-Dezfooli et al. 2016 (arXiv:1511.04599). Paper §2.2.2.
 - ``cw``: Carlini & Wagner L2 with binary search over c, 2017 (arXiv:1608.04644). Paper §2.2.3.
-- ``pixel_swap``: the paper's black-box iterative pixel swap, §2.2.4.
+- ``pixel_swap``: the paper's black-box iterative pixel swap, §2.2.4: "until misclassification
+  occurs", so by default every pixel pair of the image may be swapped (``max_swaps`` unset).
 - ``one_pixel``: Su et al.'s one-pixel attack, differential evolution, 2019
   (arXiv:1710.08864); a library comparator for the pixel swap.
 - ``pixle``: Pomponi et al.'s Pixle, rearranging patches of pixels, 2022 (IJCNN); the paper's
@@ -58,12 +62,14 @@ ATTACK_PARAMS: dict[str, dict[str, Param]] = {
     "cw": {
         "c": Param(float, 1.0, _positive, "> 0 (initial c of the binary search)"),
         "binary_search_steps": Param(int, 3, _positive, "a positive integer"),
-        "steps": Param(int, 50, _positive, "a positive integer"),
-        "lr": Param(float, 0.01, _positive, "> 0"),
+        "steps": Param(int, 100, _positive, "a positive integer"),
+        "lr": Param(float, 0.05, _positive, "> 0"),
         "confidence": Param(float, 0.0, _non_negative, ">= 0 (kappa in the paper)"),
     },
     "pixel_swap": {
-        "max_swaps": Param(int, 100, _positive, "a positive integer"),
+        # None: every pixel pair of the image (H*W // 2), i.e. swap until misclassified (§2.2.4)
+        "max_swaps": Param(int, None, _positive, "a positive integer (none: every pixel pair)",
+                           optional=True),
     },
     "one_pixel": {
         "pixels": Param(int, 1, _positive, "a positive integer"),

@@ -7,14 +7,18 @@ command skips every cell already stored.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
 from advcompare.errors import AdvCompareError
+from advcompare.hashing import digest
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (
@@ -29,7 +33,12 @@ CREATE TABLE IF NOT EXISTS cells (
     notes TEXT NOT NULL,
     metrics TEXT NOT NULL,
     model_key TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    role TEXT NOT NULL DEFAULT 'main',
+    executor TEXT NOT NULL DEFAULT 'serial',
+    concurrency INTEGER NOT NULL DEFAULT 1,
+    node TEXT NOT NULL DEFAULT '',
+    verdict TEXT
 );
 CREATE TABLE IF NOT EXISTS defenses (
     dataset TEXT NOT NULL,
@@ -53,10 +62,12 @@ CREATE TABLE IF NOT EXISTS datasets (
 
 def cell_key(**parts: Any) -> str:
     """Stable digest of everything that determines a cell's result."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+    return digest(parts, 24)
 
 
-SCHEMA_VERSION = 2  # 2: cells carry defense and threat model
+# 2: cells carry defense and threat model; 3: role, executor, concurrency, node, verdict
+SCHEMA_VERSION = 3
+TABLES = {"cells", "defenses", "meta", "datasets"}
 
 
 class ResultStore:
@@ -64,22 +75,43 @@ class ResultStore:
 
     FILENAME = "results.sqlite"
 
-    def __init__(self, run_dir: Path) -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(self, run_dir: Path, readonly: bool = False) -> None:
+        run_dir = Path(run_dir)
         self.path = run_dir / self.FILENAME
-        self._db = sqlite3.connect(self.path)
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        has_cells = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'cells'").fetchone() is not None
+        try:
+            if readonly:
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            else:
+                run_dir.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path)
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except (sqlite3.Error, OSError) as exc:
+            raise AdvCompareError(
+                f"cannot use '{self.path}' as a results store ({exc}); pass another --out, "
+                f"or move that file away") from exc
+        if tables - TABLES:
+            self._db.close()
+            raise AdvCompareError(
+                f"'{self.path}' is an SQLite file that advcompare did not write (tables: "
+                f"{', '.join(sorted(tables - TABLES))}); pass another --out")
+        has_cells = "cells" in tables
         if has_cells and version != SCHEMA_VERSION:
             self._db.close()
             raise AdvCompareError(
                 f"'{self.path}' was written by another advcompare version (results schema "
                 f"{version}, this one reads {SCHEMA_VERSION}); its cells cannot be resumed: "
                 f"pass another --out, or move that file away")
-        self._db.executescript(SCHEMA)
-        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._db.commit()
+        if readonly:
+            return
+        try:
+            self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.commit()
+        except sqlite3.Error as exc:
+            raise AdvCompareError(f"cannot write the results store '{self.path}' ({exc}); "
+                                  f"pass a writable --out") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -95,13 +127,33 @@ class ResultStore:
 
     def add_cell(self, key: str, *, dataset: str, label: str, attack: str, backend: str,
                  spec: dict, notes: list[str], metrics: dict, model_key: str,
-                 defense: str = "none", threat: str = "adaptive") -> None:
-        """Store one graded cell and commit at once."""
+                 defense: str = "none", threat: str = "adaptive", role: str = "main",
+                 executor: str = "serial", concurrency: int = 1, node: str = "",
+                 verdict: dict | None = None) -> None:
+        """Store one graded cell and commit at once.
+
+        ``executor`` and ``concurrency`` (cells running at once while it was timed) say how
+        comparable its times are; ``node`` is the machine that computed it."""
         self._db.execute(
-            "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO cells (key, dataset, defense, threat, label, attack, "
+            "backend, spec, notes, metrics, model_key, created, role, executor, concurrency, "
+            "node, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (key, dataset, defense, threat, label, attack, backend, json.dumps(spec),
-             json.dumps(notes), json.dumps(metrics), model_key, time.time()))
+             json.dumps(notes), json.dumps(metrics), model_key, time.time(), role, executor,
+             concurrency, node, None if verdict is None else json.dumps(verdict)))
         self._db.commit()
+
+    def samples_path(self, key: str) -> Path:
+        """Where a cell's per-sample tensors live."""
+        return samples_path(self.path.parent, key)
+
+    def save_samples(self, key: str, samples: dict[str, torch.Tensor]) -> None:
+        """Keep a cell's adversarial inputs and per-sample outcomes (atomically)."""
+        save_samples(self.path.parent, key, samples)
+
+    def load_samples(self, key: str) -> dict[str, torch.Tensor] | None:
+        """A cell's per-sample tensors, or None when missing or unreadable."""
+        return load_samples(self.path.parent, key)
 
     def set_defense(self, dataset: str, defense: str, record: dict) -> None:
         """What a defended model is: its cache key, clean metrics, preflight flags."""
@@ -134,11 +186,14 @@ class ResultStore:
         """Stored cells in insertion order; only ``keys`` (in that order) when given."""
         rows = self._db.execute(
             "SELECT key, dataset, label, attack, backend, spec, notes, metrics, model_key, "
-            "defense, threat FROM cells ORDER BY created").fetchall()
+            "defense, threat, role, executor, concurrency, node, verdict FROM cells "
+            "ORDER BY created").fetchall()
         records = [{"key": r[0], "dataset": r[1], "label": r[2], "attack": r[3],
                     "backend": r[4], "spec": json.loads(r[5]), "notes": json.loads(r[6]),
                     "metrics": json.loads(r[7]), "model_key": r[8], "defense": r[9],
-                    "threat": r[10]} for r in rows]
+                    "threat": r[10], "role": r[11], "executor": r[12],
+                    "concurrency": r[13], "node": r[14],
+                    "verdict": json.loads(r[15]) if r[15] else None} for r in rows]
         if keys is None:
             return records
         by_key = {r["key"]: r for r in records}
@@ -149,3 +204,38 @@ class ResultStore:
             "SELECT dataset, summary, model_key, clean, history FROM datasets").fetchall()
         return {r[0]: {"summary": json.loads(r[1]), "model_key": r[2],
                        "clean": json.loads(r[3]), "history": json.loads(r[4])} for r in rows}
+
+
+def samples_path(run_dir: Path, key: str) -> Path:
+    """``<run_dir>/adv/<key>.safetensors``: one cell's per-sample tensors."""
+    return Path(run_dir) / "adv" / f"{key}.safetensors"
+
+
+def save_samples(run_dir: Path, key: str, samples: dict[str, torch.Tensor]) -> None:
+    """Write a cell's per-sample tensors (booleans as uint8) through a temporary file."""
+    import os
+    import tempfile
+
+    path = samples_path(run_dir, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: (v.to(torch.uint8) if v.dtype == torch.bool else v).contiguous()
+               for k, v in samples.items()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_samples(run_dir: Path, key: str) -> dict[str, torch.Tensor] | None:
+    """A cell's per-sample tensors, or None when the file is missing or unreadable."""
+    path = samples_path(run_dir, key)
+    if not path.is_file():
+        return None
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError):
+        return None

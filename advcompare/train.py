@@ -8,8 +8,6 @@ loss history; the history is also written as CSV and PNG.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +15,16 @@ from typing import Any
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from advcompare.data import Dataset
+from advcompare.hashing import digest
 from advcompare.models import ARCHITECTURE_VERSION, PaperCNN, channel_stats
+from advcompare.weights import Weights, WeightsCache
+
+# Part of the weights cache key: bump it whenever a change to the training code (optimiser,
+# loss, schedule, best-epoch rule) can change the weights, so stale weights are never reused.
+TRAINING_CODE_VERSION = "fit-v1"
 
 
 @dataclass(frozen=True)
@@ -47,15 +50,15 @@ class TrainedModel:
 
 def cache_key(dataset: Dataset, config: TrainConfig) -> str:
     """Digest of everything that determines the weights: data, splits, seed, hyperparameters,
-    architecture and the torch version that trained them."""
+    architecture, the training code's version and the torch version that trained them."""
     payload = {
         "data": dataset.summary(),
         "train": asdict(config),
         "architecture": ARCHITECTURE_VERSION,
+        "training_code": TRAINING_CODE_VERSION,
         "torch": torch.__version__.split("+")[0],
     }
-    blob = json.dumps(payload, sort_keys=True).encode()
-    return f"{dataset.name}-{hashlib.sha256(blob).hexdigest()[:16]}"
+    return f"{dataset.name}-{digest(payload, 16)}"
 
 
 def tempered_loss(out: torch.Tensor, target: torch.Tensor, temperature: float = 1.0,
@@ -126,29 +129,43 @@ def fit(model: PaperCNN, dataset: Dataset, config: TrainConfig, device: torch.de
     return history
 
 
+def train_model(dataset: Dataset, config: TrainConfig, device: torch.device | str
+                ) -> tuple[PaperCNN, list[dict[str, float]]]:
+    """Train the paper CNN on ``dataset`` from a seeded initialisation (no cache)."""
+    mean, std = channel_stats(dataset.train.x)
+    torch.manual_seed(config.seed)
+    model = PaperCNN(dataset.num_classes, mean, std).to(device)
+    history = fit(model, dataset, config, torch.device(device), desc=f"train {dataset.name}")
+    return model, history
+
+
+def untrained(dataset: Dataset) -> PaperCNN:
+    """A paper CNN shaped for ``dataset`` (its Normalize statistics included), to load into."""
+    mean, std = channel_stats(dataset.train.x)
+    return PaperCNN(dataset.num_classes, mean, std)
+
+
 def train_or_load(dataset: Dataset, config: TrainConfig, cache_dir: Path,
                   device: torch.device) -> TrainedModel:
     """Load the cached CNN for ``(dataset, config)``, or train it and cache it."""
     key = cache_key(dataset, config)
-    folder = Path(cache_dir) / key
-    weights, record = folder / "model.safetensors", folder / "record.json"
-    mean, std = channel_stats(dataset.train.x)
-    model = PaperCNN(dataset.num_classes, mean, std)
-    if weights.is_file() and record.is_file():
-        model.load_state_dict(load_file(str(weights)))
-        history = json.loads(record.read_text())["history"]
-        return TrainedModel(model.to(device).eval(), key, folder, history, True)
+    cache = WeightsCache(cache_dir)
+    cached = cache.load(key, dataset.num_classes, untrained(dataset))
+    if cached is not None:
+        model = cached.load_into(untrained(dataset), device)
+        return TrainedModel(model, key, cache.folder(key), cached.history, True)
+    cache.check_writable()
+    model, history = train_model(dataset, config, device)
+    weights = Weights.of(key, model, dataset.num_classes, history)
+    save_trained(cache, weights, dataset, config)
+    return TrainedModel(model.eval(), key, cache.folder(key), history, False)
 
-    torch.manual_seed(config.seed)
-    model = PaperCNN(dataset.num_classes, mean, std).to(device)
-    history = fit(model, dataset, config, device, desc=f"train {dataset.name}")
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-              str(weights))
-    write_history(history, folder / "loss")
-    record.write_text(json.dumps({"key": key, "data": dataset.summary(),
-                                  "train": asdict(config), "history": history}, indent=2))
-    return TrainedModel(model.eval(), key, folder, history, False)
+
+def save_trained(cache: WeightsCache, weights: Weights, dataset: Dataset,
+                 config: TrainConfig) -> None:
+    """Cache a base model's weights with the record of what trained it, and its loss plot."""
+    cache.save(weights, {"data": dataset.summary(), "train": asdict(config)})
+    write_history(weights.history, cache.folder(weights.key) / "loss")
 
 
 def write_history(history: list[dict[str, Any]], stem: Path, title: str = "") -> None:

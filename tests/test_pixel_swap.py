@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from advcompare.attacks.pixel_swap import pixel_swap, swap_order
+from advcompare.attacks.pixel_swap import pixel_swap, swap_budget, swap_order
 from advcompare.metrics import PassCounter
 from advcompare.models import predict
+from advcompare.spec import AttackSpec
 
 
 def test_swap_order_pairs_darkest_with_lightest_most_dissimilar_first():
@@ -54,3 +55,26 @@ def test_already_misclassified_images_cost_one_query(model, digits):
     wrong = (predict(model, x) + 1) % 10  # labels the model never predicts
     x_adv, queries = pixel_swap(model, x, wrong, max_swaps=10)
     assert torch.equal(x_adv, x) and queries.tolist() == [1] * 16
+
+
+def test_default_budget_is_every_pixel_pair():
+    """Paper §2.2.4 swaps "until misclassification occurs": with no cap every one of the
+    H·W // 2 dark/light pairs may be swapped; ``max_swaps`` only caps it lower."""
+    assert AttackSpec.create("pixel_swap")["max_swaps"] is None
+    assert swap_budget(32, 32) == 512 and swap_budget(28, 28) == 392
+    assert swap_budget(32, 32, 100) == 100 and swap_budget(4, 4, 100) == 8
+
+
+def test_uncapped_swap_gives_up_only_after_every_pair(model, digits):
+    x, y = digits.test.x[:48], digits.test.y[:48]
+    correct = predict(model, x) == y
+    capped, _ = pixel_swap(model, x, y, max_swaps=20)
+    x_adv, queries = pixel_swap(model, x, y)
+    fooled = predict(model, x_adv) != y
+    pairs = swap_budget(*x.shape[2:])
+    assert int(queries.max()) <= pairs + 1
+    # every image still correct afterwards spent the whole budget: all pairs were tried
+    assert torch.all(queries[correct & ~fooled] == pairs + 1)
+    assert torch.equal(x_adv[~fooled], x[~fooled])
+    # a larger budget never fools fewer images (the swap order does not depend on it)
+    assert fooled.sum() >= (predict(model, capped) != y).sum()

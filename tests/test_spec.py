@@ -15,6 +15,10 @@ def test_defaults_are_filled_and_values_coerced():
     assert set(AttackSpec.create("cw").params) == {"c", "binary_search_steps", "steps", "lr",
                                                    "confidence"}
     assert AttackSpec.create("deepfool")["candidates"] is None
+    assert AttackSpec.create("pixel_swap")["max_swaps"] is None  # every pixel pair
+    assert AttackSpec.create("pixel_swap", max_swaps=100.0)["max_swaps"] == 100
+    cw = AttackSpec.create("cw")  # the default run's CW (configs/default.toml)
+    assert (cw["steps"], cw["lr"], cw["binary_search_steps"]) == (100, 0.05, 3)
 
 
 def test_specs_are_comparable_and_hashable():
@@ -28,6 +32,7 @@ def test_specs_are_comparable_and_hashable():
     ("cw", {"c": -1}, "must be > 0"),
     ("cw", {"kappa": 0}, "has no parameter 'kappa'; its parameters are: c, "),
     ("pixel_swap", {"max_swaps": True}, "got a boolean"),
+    ("pixel_swap", {"max_swaps": 0}, "a positive integer \\(none: every pixel pair\\)"),
     ("deepfool", {"candidates": 1}, "an integer >= 2"),
 ])
 def test_bad_parameters_name_the_parameter_and_the_rule(attack, params, message):

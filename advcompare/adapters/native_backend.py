@@ -1,6 +1,8 @@
 """The ``native`` backend: attacks implemented in this package, in torch.
 
-Provides the paper's black-box iterative pixel swap (§2.2.4), which no library ships.
+Provides the paper's black-box iterative pixel swap (§2.2.4), which no library ships. The
+spec's ``max_swaps`` (None by default) is passed as is: None swaps every pixel pair of the
+image if needed, the paper's "until misclassification occurs".
 """
 
 from __future__ import annotations

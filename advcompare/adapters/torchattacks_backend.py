@@ -5,6 +5,16 @@ Canonical parameters → torchattacks:
 - ``deepfool``: ``DeepFool(steps, overshoot)``; torchattacks always uses every class as a
   candidate and the *true label* as reference class, so ``candidates`` below the number of
   classes is refused rather than silently ignored.
+
+  On images with many pixels at exactly 0 or 1 (MNIST's background) torchattacks' DeepFool
+  stalls on the boundary: it applies the overshoot to each step and clips each iterate to
+  [0, 1], so when the clip removes a share of every linear step, the margin shrinks
+  geometrically and never changes sign (a Zeno stall). It ends within float32 rounding of the
+  boundary, where its own one-image forward pass sees a tie and stops while a batched
+  re-evaluation sees the true class: on the paper's MNIST CNN it fools ~40-45% of the images
+  where ART (overshoot on the total, once) and Foolbox (a 1e-4 floor on every step) fool all.
+  ``tests/test_deepfool_stall.py`` shows it in closed form; ``docs/backends.md`` has the
+  figures. The adapter maps the attack as it is; the default run takes DeepFool from Foolbox.
 - ``cw``: ``CW(c, kappa=confidence, steps, lr)``. torchattacks has no binary search over c
   (its docstring says so); for ``binary_search_steps > 1`` the adapter emulates the search
   of Carlini & Wagner (2017): it runs CW once per distinct c, keeps each sample's smallest

@@ -13,17 +13,15 @@ Trained defenses (distillation, adversarial training) are cached like the base m
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from advcompare.errors import ConfigError, require_known
+from advcompare.hashing import digest
 from advcompare.spec import GRADIENT_ATTACKS
 
 DEFENSE_PARAMS: dict[str, dict[str, Any]] = {
@@ -93,73 +91,103 @@ class Defended:
         return self.views[threat]
 
 
+TRAINED = ("defensive_distillation", "adversarial_training")
+
+
+def needs_training(name: str) -> bool:
+    """Whether a defense trains a model of its own (cached like the base model)."""
+    return name in TRAINED
+
+
 def defense_key(base_key: str, name: str, params: dict[str, Any], extra: Any = None) -> str:
-    blob = json.dumps({"base": base_key, "defense": name, "params": params, "extra": extra},
-                      sort_keys=True, default=str).encode()
-    return f"{base_key}-{name}-{hashlib.sha256(blob).hexdigest()[:10]}"
+    return f"{base_key}-{name}-{digest({'base': base_key, 'defense': name, 'params': params, 'extra': extra}, 10)}"
 
 
-def _cached(folder: Path, template: nn.Module, train) -> tuple[nn.Module, list, bool]:
-    """Load ``folder``'s weights into ``template``, or run ``train()`` and save them."""
-    weights, record = folder / "model.safetensors", folder / "record.json"
-    if weights.is_file() and record.is_file():
-        template.load_state_dict(load_file(str(weights)))
-        return template.eval(), json.loads(record.read_text())["history"], True
-    model, history = train()
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-              str(weights))
-    record.write_text(json.dumps({"history": history}, indent=2))
-    return model.eval(), history, False
+def chosen_attacks(params: dict[str, Any], attacks: Sequence[Any]) -> list[Any]:
+    """The configured attacks adversarial training draws from (all, or those labelled)."""
+    chosen = [a for a in attacks if not params["attacks"] or a.label in params["attacks"]]
+    if not chosen:
+        raise ConfigError("config key 'defense.adversarial_training.attacks': names no "
+                          "configured attack label")
+    return chosen
+
+
+def key_of(name: str, params: dict[str, Any], base_key: str,
+           attacks: Sequence[Any] = ()) -> str:
+    """The defended classifier's key: the base model's for ``none``."""
+    if name == "none":
+        return base_key
+    extra = None
+    if name == "adversarial_training":
+        extra = [(a.label, a.backend, a.spec.as_dict()) for a in chosen_attacks(params, attacks)]
+    return defense_key(base_key, name, params, extra)
+
+
+def train_defense(name: str, params: dict[str, Any], base_model: nn.Module, dataset,
+                  train_config, device: torch.device | str, attacks: Sequence[Any] = ()
+                  ) -> tuple[nn.Module, list[dict[str, float]]]:
+    """Train the model of a trained defense: (model, loss history)."""
+    device = torch.device(device)
+    if name == "defensive_distillation":
+        from advcompare.defenses.distillation import distill
+
+        result = distill(dataset, train_config, params["temperature"], device)
+        return result.student, result.student_history
+    if name == "adversarial_training":
+        from advcompare.defenses.adversarial_training import adversarially_train
+
+        trained = adversarially_train(base_model, dataset, chosen_attacks(params, attacks),
+                                      train_config, device, epochs=params["epochs"],
+                                      clean_share=params["clean_share"])
+        return trained.model, trained.history
+    raise ValueError(f"defense '{name}' trains no model")
+
+
+def assemble_defense(name: str, params: dict[str, Any], base_model: nn.Module, key: str,
+                     trained: nn.Module | None = None,
+                     history: list[dict[str, float]] | None = None,
+                     from_cache: bool = True) -> Defended:
+    """The defended classifier and its per-threat views, from the base model (and, for a
+    trained defense, its trained model)."""
+    from advcompare.defenses.eot import ExpectationOverTransformation
+    from advcompare.defenses.gradient_masking import GradientMasked
+    from advcompare.defenses.smoothing import smoothed
+
+    if name == "none":
+        return Defended(name, params, base_model, key, {ADAPTIVE: base_model})
+    if name == "feature_smoothing":
+        defended = smoothed(base_model, params["kernel_size"], params["sigma"]).eval()
+        return Defended(name, params, defended, key, {OBLIVIOUS: base_model, ADAPTIVE: defended})
+    if name == "gradient_masking":
+        defended = GradientMasked(base_model, params["epsilon"]).eval()
+        eot = ExpectationOverTransformation(defended, params["eot_samples"]).eval()
+        return Defended(name, params, defended, key, {OBLIVIOUS: base_model, ADAPTIVE: defended},
+                        eot_view=eot)
+    if trained is None:
+        raise ValueError(f"defense '{name}' needs its trained model")
+    return Defended(name, params, trained, key, {ADAPTIVE: trained},
+                    history=list(history or []), from_cache=from_cache)
 
 
 def build_defense(name: str, params: dict[str, Any], base, dataset, train_config,
                   device: torch.device, cache_dir: Path,
                   attacks: Sequence[Any] = ()) -> Defended:
-    """The defended classifier for ``name`` on top of ``base`` (a TrainedModel)."""
-    from advcompare.defenses.eot import ExpectationOverTransformation
-    from advcompare.defenses.gradient_masking import GradientMasked
-    from advcompare.defenses.smoothing import smoothed
-    from advcompare.models import PaperCNN, channel_stats
+    """The defended classifier for ``name`` on top of ``base`` (a TrainedModel), training
+    (or loading from the weights cache) the model of a trained defense."""
+    from advcompare.train import untrained
+    from advcompare.weights import Weights, WeightsCache
 
-    model = base.model
-    if name == "none":
-        return Defended(name, params, model, base.key, {ADAPTIVE: model})
-    if name == "feature_smoothing":
-        defended = smoothed(model, params["kernel_size"], params["sigma"]).eval()
-        return Defended(name, params, defended, defense_key(base.key, name, params),
-                        {OBLIVIOUS: model, ADAPTIVE: defended})
-    if name == "gradient_masking":
-        defended = GradientMasked(model, params["epsilon"]).eval()
-        eot = ExpectationOverTransformation(defended, params["eot_samples"]).eval()
-        return Defended(name, params, defended, defense_key(base.key, name, params),
-                        {OBLIVIOUS: model, ADAPTIVE: defended}, eot_view=eot)
-
-    mean, std = channel_stats(dataset.train.x)
-    template = PaperCNN(dataset.num_classes, mean, std).to(device)
-    if name == "defensive_distillation":
-        from advcompare.defenses.distillation import distill
-
-        key = defense_key(base.key, name, params)
-
-        def train():
-            result = distill(dataset, train_config, params["temperature"], device)
-            return result.student, result.student_history
-    else:
-        from advcompare.defenses.adversarial_training import adversarially_train
-
-        chosen = [a for a in attacks if not params["attacks"] or a.label in params["attacks"]]
-        if not chosen:
-            raise ConfigError("config key 'defense.adversarial_training.attacks': names no "
-                              "configured attack label")
-        key = defense_key(base.key, name, params,
-                          [(a.label, a.backend, a.spec.as_dict()) for a in chosen])
-
-        def train():
-            result = adversarially_train(model, dataset, chosen, train_config, device,
-                                         epochs=params["epochs"],
-                                         clean_share=params["clean_share"])
-            return result.model, result.history
-    trained, history, from_cache = _cached(Path(cache_dir) / key, template, train)
-    return Defended(name, params, trained.to(device), key, {ADAPTIVE: trained},
-                    history=history, from_cache=from_cache)
+    key = key_of(name, params, base.key, attacks)
+    if not needs_training(name):
+        return assemble_defense(name, params, base.model, key)
+    cache = WeightsCache(cache_dir)
+    cached = cache.load(key, dataset.num_classes, untrained(dataset))
+    if cached is None:
+        cache.check_writable()
+        model, history = train_defense(name, params, base.model, dataset, train_config,
+                                       device, attacks)
+        cached = Weights.of(key, model, dataset.num_classes, history)
+        cache.save(cached, {"defense": name, "params": params})
+    model = cached.load_into(untrained(dataset), device)
+    return assemble_defense(name, params, base.model, key, model, cached.history,
+                            cached.from_cache)

@@ -1,0 +1,50 @@
+"""The executor contract: run a plan's tasks in dependency order and hand each result to the
+driver as it arrives. The driver alone writes the results store and the weights cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
+
+if TYPE_CHECKING:
+    from advcompare.plan import Task
+
+EXECUTORS = ("serial", "ray")
+
+OnResult = Callable[["Task", Any], None]
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """How cells are executed (``[executor]`` in the config, ``--executor`` and friends).
+
+    ``cpus_per_cell`` is torch's thread count in each cell (and the CPUs Ray reserves for
+    it); ``None`` keeps torch's default in a serial run and means 1 under Ray.
+    ``gpus_per_cell`` may be fractional (0.25: four small-CNN cells share a GPU).
+    ``shared_cache``: every worker can read the driver's weights cache (a shared
+    filesystem), so weights travel as paths rather than through Ray's object store.
+    """
+
+    name: str = "serial"
+    address: str | None = None
+    cpus_per_cell: int | None = None
+    gpus_per_cell: float = 0.0
+    shared_cache: bool = False
+    max_retries: int = 3
+
+
+class Executor(Protocol):
+    """Runs tasks; ``concurrency`` is how many cells may run at once (stored per cell)."""
+
+    name: str
+    concurrency: int
+
+    def run(self, tasks: Iterable["Task"], values: dict[str, Any],
+            on_result: OnResult) -> None:
+        """Run ``tasks`` (topologically ordered; ``values`` hold results computed earlier,
+        by key) and call ``on_result(task, result)`` for each, as soon as it finishes."""
+        ...
+
+    def close(self) -> None:
+        """Release what the executor started (a local Ray instance, say)."""
+        ...

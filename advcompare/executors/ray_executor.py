@@ -1,0 +1,118 @@
+"""The Ray executor: each task is a Ray core task (Moritz et al. 2018, arXiv:1712.05889).
+
+Ray does the work a pool would: scheduling by declared resources (``num_cpus``, fractional
+``num_gpus``), dependencies (a task's :class:`~advcompare.plan.Dep` arguments are the
+ObjectRefs of the tasks it needs, so Ray starts it when they are done), retries of tasks
+whose worker died (``max_retries``), and the object store, which carries data and trained
+weights to workers on any node. Results come back to the driver, the only writer of the
+store and the weights cache, as each task finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Iterable
+
+from advcompare.errors import AdvCompareError
+from advcompare.executors.base import ExecutorConfig, OnResult
+from advcompare.plan import Dep, Task
+
+INSTALL_HINT = "pip install 'advcompare[ray]'"
+# Ray's switch for single-node (loopback) operation, named for the platforms where it is
+# the default; set for the local Ray this executor starts, never for a cluster it joins.
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _call(threads: int, fn, *args):
+    """Runs inside a Ray worker: torch's thread count, then the task."""
+    import torch
+
+    from advcompare import tasks
+
+    tasks.IN_RAY_WORKER = True
+    torch.set_num_threads(threads)
+    return fn(*args)
+
+
+class RayExecutor:
+    """Runs tasks on a local Ray (started and stopped here) or on a running cluster."""
+
+    name = "ray"
+
+    def __init__(self, config: ExecutorConfig) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise AdvCompareError(f"the ray executor needs Ray, which is not installed: "
+                                  f"{INSTALL_HINT}") from exc
+        self._ray = ray
+        self.config = config
+        self._started = False
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                       "logging_level": logging.WARNING,
+                                       "configure_logging": True}
+            try:
+                if config.address:
+                    ray.init(address=config.address, **options)
+                else:
+                    # A Ray started here is one node: keep it on the loopback interface
+                    # (Ray otherwise binds the machine's network address).
+                    os.environ.setdefault(LOCAL_ONLY_ENV, "0")
+                    ray.init(num_cpus=os.cpu_count(), **options)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = config.address or "a local Ray instance"
+                raise AdvCompareError(f"could not start or join Ray at {where}: "
+                                      f"{' '.join(str(exc).split())[:200]}; check "
+                                      f"--ray-address (or omit it for a local Ray)") from exc
+            self._started = True
+        resources = ray.cluster_resources()
+        self.threads = config.cpus_per_cell or 1
+        self.gpus = config.gpus_per_cell
+        cpus = resources.get("CPU", 0.0)
+        gpus = resources.get("GPU", 0.0)
+        if self.gpus > 0 and gpus <= 0:
+            self.close()
+            raise AdvCompareError(f"gpus_per_cell = {self.gpus} but the Ray cluster has no "
+                                  f"GPU; set gpus_per_cell = 0 or join a cluster with GPUs")
+        slots = int(cpus // self.threads)
+        if self.gpus > 0:
+            slots = min(slots, int(gpus / self.gpus + 1e-9))
+        if slots < 1:
+            self.close()
+            raise AdvCompareError(f"cpus_per_cell = {self.threads} but the Ray cluster has "
+                                  f"{cpus:g} CPUs; lower --cpus-per-cell")
+        self.concurrency = slots
+        self._remote = ray.remote(_call)
+
+    def run(self, tasks: Iterable[Task], values: dict[str, Any], on_result: OnResult) -> None:
+        ray = self._ray
+        refs = {key: ray.put(value) for key, value in values.items()}
+        pending = {}
+        for task in tasks:
+            args = [refs[a.key] if isinstance(a, Dep) else a for a in task.args]
+            ref = self._remote.options(
+                num_cpus=self.threads, num_gpus=self.gpus,
+                max_retries=self.config.max_retries, retry_exceptions=False,
+                name=task.name).remote(self.threads, task.fn, *args)
+            refs[task.key] = ref
+            pending[ref] = task
+        refs.clear()  # submitted tasks hold what they need; the rest can be freed
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                task = pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    if isinstance(cause, AdvCompareError):
+                        raise cause from None
+                    raise
+                on_result(task, result)
+
+    def close(self) -> None:
+        if self._started and self._ray.is_initialized():
+            self._ray.shutdown()
+            self._started = False

@@ -1,0 +1,178 @@
+"""The grid as data: an experiment becomes a list of tasks with stable keys and explicit
+dependencies, which an executor runs (see :mod:`advcompare.executors`).
+
+Per dataset: train the base model → train each trained defense (distillation, adversarial
+training) → one attack cell per defense × threat model × attack × backend → oblivious cells,
+which reuse the undefended model's adversarial examples. Keys are the same whatever runs
+them, so the results store and the weights cache are shared by every executor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from advcompare.config import AttackEntry, ExperimentConfig
+from advcompare.data import Dataset, Split
+from advcompare.defenses.registry import (ADAPTIVE, OBLIVIOUS, key_of, needs_training,
+                                          threat_models)
+from advcompare.spec import AttackSpec
+from advcompare.store import cell_key
+from advcompare.train import cache_key
+
+MODEL, DEFENSE, ATTACK, OBLIVIOUS_CELL = "model", "defense", "attack", "oblivious"
+MAIN, EPS_CURVE = "main", "eps_curve"
+
+
+@dataclass(frozen=True)
+class Dep:
+    """An argument that is another task's result (or a value the driver supplies)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything a worker needs to compute one attack cell, besides data and weights."""
+
+    name: str
+    key: str
+    dataset: str
+    num_classes: int
+    defense: str
+    params: dict[str, Any]
+    defense_key: str
+    base_key: str
+    threat: str
+    entry: AttackEntry
+    batch_size: int
+    seed: int
+    device: str
+    role: str = MAIN
+
+
+@dataclass
+class Task:
+    """One node of the plan: ``fn(*args)`` with :class:`Dep` arguments resolved first."""
+
+    key: str
+    kind: str
+    name: str
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    dataset: str
+    cell: CellSpec | None = None
+    defense: str = "none"
+
+    @property
+    def deps(self) -> list[str]:
+        return [a.key for a in self.args if isinstance(a, Dep)]
+
+
+@dataclass
+class Plan:
+    """Tasks in dependency order and the values the driver supplies up front (data)."""
+
+    tasks: list[Task] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def cells(self) -> list[Task]:
+        return [t for t in self.tasks if t.kind in (ATTACK, OBLIVIOUS_CELL)]
+
+    def by_key(self) -> dict[str, Task]:
+        return {t.key: t for t in self.tasks}
+
+
+def data_key(dataset: str) -> str:
+    return f"data:{dataset}"
+
+
+def attacked_key(dataset: str) -> str:
+    return f"attacked:{dataset}"
+
+
+def cell_name(dataset: str, defense: str, threat: str, label: str, backend: str) -> str:
+    where = dataset if defense == "none" else f"{dataset}/{defense}:{threat}"
+    return f"{where}/{label}/{backend}"
+
+
+def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list[AttackEntry]:
+    """I-FGSM at each ε of the security-evaluation curve (its own ε excluded), with the step
+    size scaled in proportion so every ε gets the same number of steps to reach its bound."""
+    if entry.spec.attack != "ifgsm":
+        return []
+    params = dict(entry.spec.params)
+    out = []
+    for eps in eps_values:
+        if eps == params["eps"]:
+            continue
+        spec = AttackSpec.create("ifgsm", **{**params, "eps": eps,
+                                             "step_size": min(1.0, params["step_size"] * eps
+                                                              / params["eps"])})
+        out.append(AttackEntry(f"{entry.label}@eps={eps:g}", spec, entry.backend))
+    return out
+
+
+def _key(cfg: ExperimentConfig, model_key: str, defense: str, threat: str,
+         entry: AttackEntry, n: int) -> str:
+    return cell_key(model=model_key, defense=defense, threat=threat, spec=entry.spec.as_dict(),
+                    backend=entry.backend, samples=cfg.samples, seed=cfg.seed,
+                    batch_size=cfg.batch_size, n=n)
+
+
+def build_plan(cfg: ExperimentConfig, datasets: dict[str, Dataset],
+               attacked: dict[str, Split]) -> Plan:
+    """Every task of ``cfg`` on the loaded ``datasets`` (``attacked``: the images attacked)."""
+    from advcompare import tasks as fn
+
+    plan = Plan()
+    for name, dataset in datasets.items():
+        plan.values[data_key(name)] = dataset
+        plan.values[attacked_key(name)] = attacked[name]
+        base = cache_key(dataset, cfg.train)
+        plan.tasks.append(Task(base, MODEL, f"{name}/train", fn.train_base,
+                               (Dep(data_key(name)), cfg.train, cfg.device, base), name))
+        n = len(attacked[name])
+        entries = list(cfg.attacks)
+        for defense, params in cfg.defenses:
+            dkey = key_of(defense, params, base, cfg.attacks)
+            trained_dep = None
+            if needs_training(defense):
+                plan.tasks.append(Task(dkey, DEFENSE, f"{name}/{defense}/train",
+                                       fn.train_defense,
+                                       (defense, params, Dep(base), Dep(data_key(name)),
+                                        cfg.train, cfg.device, dkey, cfg.attacks),
+                                       name, defense=defense))
+                trained_dep = Dep(dkey)
+            for threat in threat_models(defense):
+                rows = [(e, MAIN) for e in entries]
+                if defense == "none":
+                    rows += [(c, EPS_CURVE) for e in entries
+                             for c in eps_curve_entries(e, cfg.eps_curve)]
+                for entry, role in rows:
+                    key = _key(cfg, dkey, defense, threat, entry, n)
+                    cell = CellSpec(cell_name(name, defense, threat, entry.label,
+                                              entry.backend),
+                                    key, name, dataset.num_classes, defense, params, dkey,
+                                    base, threat, entry, cfg.batch_size, cfg.seed,
+                                    cfg.device, role)
+                    crafted = _key(cfg, base, "none", ADAPTIVE, entry, n)
+                    if threat == OBLIVIOUS and any(d == "none" for d, _ in cfg.defenses):
+                        plan.tasks.append(Task(key, OBLIVIOUS_CELL, cell.name,
+                                               fn.oblivious_cell,
+                                               (cell, Dep(attacked_key(name)), Dep(base),
+                                                Dep(crafted)), name, cell, defense))
+                    else:
+                        plan.tasks.append(Task(key, ATTACK, cell.name, fn.attack_cell,
+                                               (cell, Dep(attacked_key(name)), Dep(base),
+                                                trained_dep), name, cell, defense))
+    return plan
+
+
+def without_dep(task: Task, key: str) -> Task:
+    """An oblivious cell whose undefended cell's samples are gone: it attacks the base
+    model itself instead of reusing them."""
+    from advcompare import tasks as fn
+
+    cell, data, base, _ = task.args
+    return replace(task, kind=ATTACK, fn=fn.attack_cell, args=(cell, data, base, None))

@@ -1,0 +1,120 @@
+"""What executors run: pure functions from data and weights to results.
+
+Each function takes everything it needs as arguments (the dataset or attacked images, a
+:class:`~advcompare.weights.Weights`, a :class:`~advcompare.plan.CellSpec`) and returns a
+value; none touches the results store or the weights cache, so the same function runs
+in-process (serial) or in a Ray worker on another machine.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from advcompare.data import Dataset, Split
+from advcompare.devices import resolve_device
+from advcompare.metrics import grade_attack_samples
+from advcompare.models import PaperCNN
+from advcompare.train import TrainConfig, train_model
+from advcompare.weights import Weights
+
+# Test hook (see tests/test_executors.py): when set to a path that does not exist yet, the
+# first attack cell run inside a Ray worker creates it and kills its own worker with
+# SIGKILL, so the tests can check that Ray retries a dead worker's cell.
+FAULT_ONCE_ENV = "ADVCOMPARE_FAULT_ONCE"
+IN_RAY_WORKER = False
+
+
+@dataclass
+class CellResult:
+    """A graded cell as a worker returns it: metrics, notes, per-sample tensors, where."""
+
+    metrics: dict[str, Any]
+    notes: list[str]
+    samples: dict[str, torch.Tensor]
+    node: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def node_name() -> str:
+    """The Ray node id inside a Ray worker, else this machine's host name."""
+    if IN_RAY_WORKER:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+    return socket.gethostname()
+
+
+def base_model(weights: Weights, device: torch.device) -> PaperCNN:
+    """The paper CNN with ``weights`` (its Normalize statistics are part of them)."""
+    return weights.load_into(PaperCNN(weights.num_classes), device)
+
+
+def train_base(dataset: Dataset, config: TrainConfig, device: str, key: str) -> Weights:
+    """Train the base CNN of ``dataset`` (paper §3.3)."""
+    model, history = train_model(dataset, config, resolve_device(device))
+    return Weights.of(key, model, dataset.num_classes, history)
+
+
+def train_defense(name: str, params: dict[str, Any], base: Weights, dataset: Dataset,
+                  config: TrainConfig, device: str, key: str,
+                  attacks: Sequence[Any]) -> Weights:
+    """Train the model of a trained defense (distillation, adversarial training)."""
+    from advcompare.defenses.registry import train_defense as train
+
+    dev = resolve_device(device)
+    model, history = train(name, params, base_model(base, dev), dataset, config, dev, attacks)
+    return Weights.of(key, model, dataset.num_classes, history)
+
+
+def _maybe_die() -> None:
+    marker = os.environ.get(FAULT_ONCE_ENV)
+    if IN_RAY_WORKER and marker and not Path(marker).exists():
+        Path(marker).write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def attack_cell(cell, data: Split, base: Weights, trained: Weights | None) -> CellResult:
+    """Attack the cell's classifier (its threat model's view of it), then grade it."""
+    from advcompare.defenses.registry import assemble_defense
+    from advcompare.runner import run_cell
+
+    _maybe_die()
+    device = resolve_device(cell.device)
+    model = base_model(base, device)
+    trained_model = None if trained is None else base_model(trained, device)
+    defended = assemble_defense(cell.defense, cell.params, model, cell.defense_key,
+                                trained_model, None if trained is None else trained.history)
+    attacked = defended.attacked_model(cell.threat, cell.entry.spec.attack)
+    metrics, notes, samples = run_cell(attacked, cell.entry, data, cell.batch_size, device,
+                                       cell.num_classes, cell.seed, desc=cell.name,
+                                       grade_model=defended.classifier)
+    if attacked is defended.eot_view:
+        notes = notes + [f"expectation over {cell.params['eot_samples']} gradient draws (EOT)"]
+    return CellResult(metrics, notes, samples, node_name())
+
+
+def oblivious_cell(cell, data: Split, base: Weights, crafted: CellResult) -> CellResult:
+    """Classify the undefended model's adversarial examples with the defended classifier;
+    times and passes are the crafting cell's."""
+    from advcompare.defenses.registry import assemble_defense
+
+    device = resolve_device(cell.device)
+    defended = assemble_defense(cell.defense, cell.params, base_model(base, device),
+                                cell.defense_key)
+    n = len(data)
+    m = crafted.metrics
+    metrics, outcomes = grade_attack_samples(
+        defended.classifier, data.x, data.y, crafted.samples["x_adv"],
+        attack_seconds=m["attack_time_per_image"] * n,
+        forward_samples=int(m["forward_per_image"] * n),
+        backward_samples=int(m["backward_per_image"] * n), device=device)
+    return CellResult(metrics, ["adversarial examples crafted on the undefended model "
+                                "(oblivious)"],
+                      {"x_adv": crafted.samples["x_adv"], **outcomes}, node_name())

@@ -1,0 +1,281 @@
+"""The grid as a plan of tasks, run serially or on Ray (issue: plan of cells, executors).
+
+Every Ray run here is a real `advcompare run --executor ray` in a subprocess inside a network
+namespace of its own (`unshare -n`, loopback only), so a local Ray, a two-node cluster
+and a driver killed with SIGKILL stay on this machine and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from advcompare.config import load_config
+from advcompare.data import load_dataset
+from advcompare.plan import ATTACK, DEFENSE, MODEL, OBLIVIOUS_CELL, Dep, build_plan
+from advcompare.runner import attack_subset, run_experiment
+from advcompare.store import ResultStore
+
+# Deterministic attacks only (BIM, MI-FGSM, DeepFool, CW, pixel swap), so a serial and a Ray
+# run must agree on every figure but time.
+SMALL = """
+name = "small"
+out = "{out}"
+datasets = ["digits"]
+samples = 40
+batch_size = 20
+[train]
+epochs = 2
+[attacks.ifgsm]
+eps = 0.1
+step_size = 0.02
+steps = 3
+[attacks.bim]
+attack = "ifgsm"
+decay = 0.0
+steps = 3
+[attacks.deepfool]
+backend = "foolbox"
+steps = 10
+[attacks.cw]
+backend = "foolbox"
+binary_search_steps = 1
+steps = 10
+[attacks.pixel_swap]
+max_swaps = 20
+"""
+TIME_COLUMNS = {"attack_time_per_image", "adv_prediction_time_per_image",
+                "paper_time_per_image", "executor", "concurrency", "node"}
+
+needs_netns = pytest.mark.skipif(
+    shutil.which("unshare") is None or os.geteuid() != 0,
+    reason="Ray tests run in a private network namespace (unshare -n, as root)")
+
+
+def _config(tmp_path: Path, text: str = SMALL, name: str = "small.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text.replace("{out}", str(tmp_path / "run")))
+    return path
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, ADVCOMPARE_CACHE=str(tmp_path / "cache"), RAY_AUTH_MODE="disabled",
+               RAY_USAGE_STATS_ENABLED="0", **extra)
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+def _in_netns(script: str, env: dict[str, str], timeout: int = 400, **popen):
+    """Run a bash script in a new network namespace that has only a loopback interface."""
+    bindir = str(Path(sys.executable).parent)
+    body = f"ip link set lo up; export PATH={bindir}:$PATH; {script}"
+    return subprocess.run(["unshare", "-n", "bash", "-c", body], env=env, text=True,
+                          capture_output=True, timeout=timeout, **popen)
+
+
+def _results(run_dir: Path) -> pd.DataFrame:
+    with sqlite3.connect(run_dir / "results.sqlite") as db:
+        return pd.read_sql("SELECT key, label, backend, metrics, executor, concurrency, node "
+                           "FROM cells", db)
+
+
+def test_plan_lists_tasks_with_keys_and_dependencies(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    text = SMALL.replace('name = "small"', '''name = "small"
+defenses = ["none", "feature_smoothing", "defensive_distillation"]''')
+    cfg = load_config(_config(tmp_path, text))
+    data = {"digits": load_dataset("digits", seed=0)}
+    attacked = {"digits": attack_subset(data["digits"].test, cfg.samples, cfg.seed)}
+    plan = build_plan(cfg, data, attacked)
+    kinds = [t.kind for t in plan.tasks]
+    assert kinds.count(MODEL) == 1 and kinds.count(DEFENSE) == 1  # distillation trains
+    # 5 attacks × (none + smoothing oblivious + smoothing adaptive + distillation)
+    assert len(plan.cells()) == 5 * 4
+    by_key = plan.by_key()
+    base = plan.tasks[0].key
+    for task in plan.tasks:  # dependencies come first: the plan is in topological order
+        for dep in task.deps:
+            assert dep in plan.values or plan.tasks.index(by_key[dep]) < plan.tasks.index(task)
+    oblivious = [t for t in plan.tasks if t.kind == OBLIVIOUS_CELL]
+    assert len(oblivious) == 5
+    for task in oblivious:  # each reuses the undefended cell of the same attack
+        crafted = by_key[task.deps[-1]]
+        assert crafted.cell.defense == "none" and crafted.cell.entry == task.cell.entry
+    distilled = [t for t in plan.tasks if t.kind == ATTACK
+                 and t.cell.defense == "defensive_distillation"]
+    assert all(Dep(t.key) in d.args for d in distilled for t in plan.tasks
+               if t.kind == DEFENSE)
+    assert all(base in t.deps for t in plan.cells())
+    # keys are stable: planning again gives the same keys in the same order
+    assert [t.key for t in build_plan(cfg, data, attacked).tasks] == [t.key for t in
+                                                                      plan.tasks]
+
+
+def test_eps_curve_adds_ifgsm_cells_at_each_eps(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    text = SMALL + "[curves]\nifgsm_eps = [0.05, 0.1, 0.2]\n"
+    cfg = load_config(_config(tmp_path, text))
+    data = {"digits": load_dataset("digits", seed=0)}
+    plan = build_plan(cfg, data, {"digits": data["digits"].test})
+    curve = [t.cell for t in plan.cells() if t.cell.role == "eps_curve"]
+    # ifgsm and bim, each at 0.05 and 0.2 (0.1 is the main cell itself)
+    assert sorted(c.entry.label for c in curve) == ["bim@eps=0.05", "bim@eps=0.2",
+                                                     "ifgsm@eps=0.05", "ifgsm@eps=0.2"]
+    wide = next(c for c in curve if c.entry.label == "ifgsm@eps=0.2")
+    assert wide.entry.spec["eps"] == 0.2 and wide.entry.spec["step_size"] == pytest.approx(0.04)
+
+
+def test_serial_executor_sets_and_restores_torch_threads(tmp_path, monkeypatch):
+    import torch
+
+    from advcompare.executors import ExecutorConfig, make_executor
+
+    before = torch.get_num_threads()
+    executor = make_executor(ExecutorConfig(cpus_per_cell=1))
+    assert torch.get_num_threads() == 1 and executor.concurrency == 1
+    executor.close()
+    assert torch.get_num_threads() == before
+
+
+def test_missing_ray_is_a_one_line_install_hint(tmp_path, monkeypatch):
+    from advcompare.errors import AdvCompareError
+    from advcompare.executors import ExecutorConfig, make_executor
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError
+    with pytest.raises(AdvCompareError, match=r"pip install 'advcompare\[ray\]'"):
+        make_executor(ExecutorConfig(name="ray"))
+
+
+@needs_netns
+def test_serial_and_ray_give_identical_figures_and_ray_retries_a_killed_worker(tmp_path):
+    config = _config(tmp_path)
+    serial_dir, ray_dir = tmp_path / "serial", tmp_path / "ray"
+    env = _env(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "advcompare", "run", "--config", str(config),
+                           "--out", str(serial_dir), "--cpus-per-cell", "1"], env=env,
+                          capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-2000:]
+    marker = tmp_path / "killed-once"
+    ray = _in_netns(f"advcompare run --config {config} --out {ray_dir} --executor ray "
+                    f"--cpus-per-cell 1", _env(tmp_path, ADVCOMPARE_FAULT_ONCE=str(marker)))
+    assert ray.returncode == 0, ray.stderr[-3000:]
+    assert "5 cells computed, 0 already stored (ray executor)" in ray.stdout
+    assert marker.is_file()  # one worker was killed with SIGKILL mid-cell, and Ray retried it
+    serial, parallel = _results(serial_dir), _results(ray_dir)
+    assert set(serial.key) == set(parallel.key)
+    assert set(serial.executor) == {"serial"} and set(parallel.executor) == {"ray"}
+    assert set(parallel.concurrency) == {2}  # two 1-CPU cells at once on 2 cores
+    figures = pd.read_csv(serial_dir / "results.csv").set_index("key")
+    again = pd.read_csv(ray_dir / "results.csv").set_index("key").loc[figures.index]
+    same = [c for c in figures.columns if c not in TIME_COLUMNS]
+    pd.testing.assert_frame_equal(figures[same], again[same])
+
+
+@needs_netns
+def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path):
+    config = _config(tmp_path, SMALL.replace("steps = 10\n[attacks.pixel_swap]",
+                                             "steps = 60\n[attacks.pixel_swap]"))
+    run_dir = tmp_path / "run"
+    env = _env(tmp_path)
+    bindir = str(Path(sys.executable).parent)
+    driver = subprocess.Popen(
+        ["unshare", "-n", "bash", "-c", f"ip link set lo up; export PATH={bindir}:$PATH; "
+         f"exec advcompare run --config {config} --executor ray --cpus-per-cell 1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    store = run_dir / "results.sqlite"
+    deadline = time.monotonic() + 300
+    stored: list[tuple[str, float]] = []
+    try:
+        while time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.5)
+            if store.is_file():
+                with sqlite3.connect(store) as db:
+                    try:
+                        stored = db.execute("SELECT key, created FROM cells").fetchall()
+                    except sqlite3.OperationalError:
+                        continue
+                if 1 <= len(stored) < 5:
+                    break
+        assert driver.poll() is None, "the run finished before it could be killed"
+        os.kill(driver.pid, signal.SIGKILL)  # the driver only: Ray's processes follow it
+        driver.wait(timeout=30)
+    finally:
+        time.sleep(2)
+        try:
+            os.killpg(driver.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    with sqlite3.connect(store) as db:
+        after_kill = dict(db.execute("SELECT key, created FROM cells").fetchall())
+    assert len(after_kill) >= 1
+    resumed = _in_netns(f"advcompare run --config {config} --executor ray --cpus-per-cell 1",
+                        env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (f"{5 - len(after_kill)} cells computed, {len(after_kill)} already stored"
+            in resumed.stdout)
+    with sqlite3.connect(store) as db:
+        final = dict(db.execute("SELECT key, created FROM cells").fetchall())
+    assert len(final) == 5
+    assert all(final[k] == t for k, t in after_kill.items())  # 0 recomputed, 0 lost
+
+
+@needs_netns
+def test_run_joins_a_two_node_loopback_cluster_and_uses_both_nodes(tmp_path):
+    config = _config(tmp_path)
+    run_dir = tmp_path / "run"
+    port = 6391
+    worker_ports = ("--dashboard-agent-listen-port=52411 --dashboard-agent-grpc-port=52412 "
+                    "--runtime-env-agent-port=52413 --metrics-export-port=52414 "
+                    "--node-manager-port=52415 --object-manager-port=52416 "
+                    "--min-worker-port=52500 --max-worker-port=52599")
+    script = (
+        f"ray start --head --port={port} --num-cpus=1 --include-dashboard=false "
+        f"--disable-usage-stats > /dev/null && "
+        f"ray start --address=127.0.0.1:{port} --num-cpus=1 {worker_ports} > /dev/null && "
+        f"advcompare run --config {config} --executor ray --ray-address 127.0.0.1:{port} "
+        f"--cpus-per-cell 1; status=$?; ray stop --force > /dev/null 2>&1; exit $status")
+    done = _in_netns(script, _env(tmp_path))
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
+    cells = _results(run_dir)
+    assert len(cells) == 5 and set(cells.executor) == {"ray"}
+    assert set(cells.concurrency) == {2}
+    assert cells.node.nunique() == 2, cells.node.tolist()  # cells landed on both nodes
+
+
+def test_executor_flags_and_table_are_validated(tmp_path):
+    from advcompare.config import apply_overrides
+    from advcompare.errors import ConfigError
+
+    cfg = load_config(_config(tmp_path, SMALL + '[executor]\nname = "ray"\ncpus_per_cell = 1\n'
+                              'gpus_per_cell = 0.25\n'))
+    assert (cfg.executor.name, cfg.executor.cpus_per_cell, cfg.executor.gpus_per_cell) == \
+        ("ray", 1, 0.25)
+    for table, message in [('name = "dask"', "unknown executor 'dask'; known executors: "
+                                              "serial, ray"),
+                           ("cpus_per_cell = 0", "executor.cpus_per_cell': must be >= 1"),
+                           ("gpus_per_cell = -1", "executor.gpus_per_cell': must be a finite"),
+                           ("threads = 2", "unknown config key 'executor.threads'")]:
+        with pytest.raises(ConfigError, match=message):
+            load_config(_config(tmp_path, SMALL + f"[executor]\n{table}\n", "bad.toml"))
+    with pytest.raises(ConfigError, match="--ray-address' needs --executor ray"):
+        apply_overrides(load_config(_config(tmp_path)), ray_address="auto")
+
+
+def test_serial_run_records_executor_and_concurrency(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    text = SMALL.split("[attacks.deepfool]")[0]
+    summary = run_experiment(load_config(_config(tmp_path, text)), log=lambda *_: None)
+    with ResultStore(summary.run_dir) as store:
+        cells = store.cells()
+    assert [(c["executor"], c["concurrency"]) for c in cells] == [("serial", 1)] * 2
+    assert all(c["node"] for c in cells)
