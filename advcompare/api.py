@@ -91,6 +91,9 @@ def attack_entries(attacks: AttackLike | Iterable[AttackLike],
         if not backends or not all(isinstance(b, str) for b in backends):
             raise ConfigError("backends must be a backend name, a list of names or \"all\"; "
                               f"got {backends!r}")
+        twice = sorted({b for b in backends if backends.count(b) > 1})
+        if twice:
+            raise ConfigError(f"backends lists '{twice[0]}' twice; name each backend once")
     entries, seen = [], set()
     for item in attacks:
         label, spec = _spec_of(item)
@@ -105,23 +108,17 @@ def attack_entries(attacks: AttackLike | Iterable[AttackLike],
         for entry in rows:  # the class count is checked once the model is probed
             require_capability(get_backend(entry.backend), entry.spec)
         entries.extend(rows)
-    keys = [(e.label, e.backend) for e in entries]
-    for key in keys:
-        if keys.count(key) > 1:
-            raise ConfigError(f"backend '{key[1]}' is listed twice; name each backend once")
     return entries
 
 
 def _check_entry(entry, shape: torch.Size, num_classes: int) -> None:
     """Refuse an attack/backend that cannot serve inputs of ``shape`` and ``num_classes``."""
+    from advcompare.adapters.support import require_fits
+
     spec, (_, _, height, width) = entry.spec, shape
     where = f"attack '{entry.label}' on backend '{entry.backend}'"
+    require_fits(spec, num_classes, "the model")
     get_backend(entry.backend).check(spec, num_classes)
-    if spec.attack == "deepfool" and spec["candidates"] is not None \
-            and spec["candidates"] > num_classes:
-        raise UnsupportedSpecError(
-            f"{where}: deepfool candidates={spec['candidates']} exceeds the model's "
-            f"{num_classes} classes; set candidates to at most {num_classes} (or None: all)")
     if spec.attack in PIXEL_ATTACKS and height * width < 2:
         raise UnsupportedSpecError(
             f"{where}: pixel attacks need images of at least 2 pixels, got {height}×{width}; "

@@ -18,6 +18,7 @@ from typing import Any
 from advcompare.adapters import get_backend, validate_backend_name
 from advcompare.data import validate_dataset_name
 from advcompare.devices import DEVICES
+from advcompare.entry import AttackEntry
 from advcompare.errors import ConfigError
 from advcompare.executors.base import EXECUTORS, ExecutorConfig
 from advcompare.spec import ATTACK_PARAMS, GRADIENT_ATTACKS, AttackSpec, known_attacks
@@ -25,15 +26,6 @@ from advcompare.train import TrainConfig
 
 DEFAULT_BACKEND = {attack: "torchattacks" for attack in GRADIENT_ATTACKS} | {
     "pixel_swap": "native", "one_pixel": "torchattacks", "pixle": "torchattacks"}
-
-
-@dataclass(frozen=True)
-class AttackEntry:
-    """One row of the experiment: a label, a validated spec and the backend that runs it."""
-
-    label: str
-    spec: AttackSpec
-    backend: str
 
 
 @dataclass(frozen=True)
@@ -120,7 +112,16 @@ def expand_backends(label: str, spec: AttackSpec, backends: str | list[str]
         names = [backends] if isinstance(backends, str) else list(backends)
     for name in names:
         validate_backend_name(name)
+    _no_duplicates(f"attacks.{label}.backend", names)
     return tuple(AttackEntry(label, spec, name) for name in names)
+
+
+def _no_duplicates(where: str, values: Any) -> None:
+    seen: set = set()
+    for value in values:
+        if value in seen:
+            raise ConfigError(f"config key '{where}': lists '{value}' twice; name each once")
+        seen.add(value)
 
 
 def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
@@ -159,6 +160,7 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
             raise ConfigError("config key 'datasets': name at least one dataset")
         cfg["datasets"] = tuple(validate_dataset_name(_expect("datasets", d, str, "a name"))
                                 for d in datasets)
+        _no_duplicates("datasets", cfg["datasets"])
     for key in ("data_root", "cache_dir", "out"):
         if key in raw:
             cfg[key] = _expect(key, raw[key], str, "a path")
@@ -182,10 +184,8 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         if "batch_size" in table:
             updates["batch_size"] = _int("train.batch_size", table["batch_size"], 1)
         if "lr" in table:
-            lr = _expect("train.lr", table["lr"], (int, float), "a number")
-            if not lr > 0:
-                raise ConfigError(f"config key 'train.lr': must be > 0, got {lr}")
-            updates["lr"] = float(lr)
+            updates["lr"] = _number("train.lr", table["lr"], low=0.0, high=10.0,
+                                    open_low=True)
         train = replace(train, **updates)
     cfg["train"] = train
     if "defenses" in raw or "defense" in raw:
@@ -213,7 +213,21 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         if not table:
             raise ConfigError("config key 'attacks': name at least one attack")
         cfg["attacks"] = tuple(e for label, t in table.items() for e in _parse_attack(label, t))
+    _check_training_attacks(cfg)
     return ExperimentConfig(**cfg)
+
+
+def _check_training_attacks(cfg: dict[str, Any]) -> None:
+    """Adversarial training names attacks by label: every label must be configured."""
+    labels = [e.label for e in cfg.get("attacks", ())]
+    for name, params in cfg.get("defenses", ()):
+        if name != "adversarial_training" or "attacks" not in cfg:
+            continue
+        unknown = [a for a in params["attacks"] if a not in labels]
+        if unknown:
+            raise ConfigError(f"config key 'defense.adversarial_training.attacks': no attack "
+                              f"labelled '{unknown[0]}'; configured labels: "
+                              f"{', '.join(dict.fromkeys(labels))}")
 
 
 def _number(where: str, value: Any, *, low: float, high: float | None = None,
@@ -268,6 +282,7 @@ def _parse_defenses(raw: dict[str, Any]) -> tuple[tuple[str, dict], ...]:
     for extra in set(tables) - set(names):
         raise ConfigError(f"config table 'defense.{extra}' is for a defense not listed in "
                           f"'defenses'; known defenses: {', '.join(known_defenses())}")
+    _no_duplicates("defenses", names)
     return tuple((name, defense_params(_expect("defenses", name, str, "a name"),
                                        _expect(f"defense.{name}", tables.get(name, {}), dict,
                                                "a table")))
@@ -323,6 +338,7 @@ def apply_overrides(cfg: ExperimentConfig, *, backend: str | None = None,
         updates["attacks"] = _with_backend(cfg.attacks, backend)
     if datasets:
         updates["datasets"] = tuple(validate_dataset_name(d) for d in datasets)
+        _no_duplicates("--dataset", updates["datasets"])
     if data_root is not None:
         updates["data_root"] = data_root
     if download:

@@ -234,19 +234,33 @@ def _load_gtsrb(root: Path | None, download: bool, seed: int) -> Dataset:
                        test=Split(*splits[1]), num_classes=43)
 
 
-LOADERS: dict[str, Callable[[Path | None, bool, int], Dataset]] = {
-    "mnist-sample": _load_mnist_sample,
-    "digits": _load_digits,
-    "mnist": _load_mnist,
-    "cifar10": _load_cifar10,
-    "gtsrb": _load_gtsrb,
-}
+@dataclass(frozen=True)
+class DatasetRecord:
+    """Everything about one dataset: its loader, the files it needs under a data root
+    (empty for embedded data), its class count, the paper's name for it (None: not in the
+    paper) and whether it holds digits (the paper's "7" figure)."""
 
-NUM_CLASSES = {"mnist-sample": 10, "digits": 10, "mnist": 10, "cifar10": 10, "gtsrb": 43}
+    name: str
+    loader: Callable[[Path | None, bool, int], Dataset]
+    num_classes: int
+    paper_name: str | None
+    layout: tuple[str, ...] = ()
+    digits: bool = False
 
+
+DATASETS: dict[str, DatasetRecord] = {r.name: r for r in (
+    DatasetRecord("mnist-sample", _load_mnist_sample, 10, "mnist", digits=True),
+    DatasetRecord("digits", _load_digits, 10, None, digits=True),
+    DatasetRecord("mnist", _load_mnist, 10, "mnist", LAYOUTS["mnist"], digits=True),
+    DatasetRecord("cifar10", _load_cifar10, 10, "cifar10", LAYOUTS["cifar10"]),
+    DatasetRecord("gtsrb", _load_gtsrb, 43, "gtsrb", LAYOUTS["gtsrb"]),
+)}
+# Views of the table, for callers that need one column.
+LOADERS = {n: r.loader for n, r in DATASETS.items()}
+NUM_CLASSES = {n: r.num_classes for n, r in DATASETS.items()}
 # Which of the paper's datasets a dataset's figures should be compared with.
-PAPER_DATASET = {"mnist-sample": "mnist", "mnist": "mnist", "cifar10": "cifar10",
-                 "gtsrb": "gtsrb"}
+PAPER_DATASET = {n: r.paper_name for n, r in DATASETS.items() if r.paper_name}
+DIGIT_DATASETS = tuple(n for n, r in DATASETS.items() if r.digits)
 
 
 def known_datasets() -> list[str]:
@@ -268,6 +282,21 @@ def preflight_dataset(name: str, root: str | Path | None, download: bool) -> Non
 
 def load_dataset(name: str, root: str | Path | None = None, download: bool = False,
                  seed: int = 0) -> Dataset:
-    """Load ``name`` as 3×32×32 tensors in [0, 1] with seeded train/val/test splits."""
+    """Load ``name`` as 3×32×32 tensors in [0, 1] with seeded train/val/test splits.
+
+    A file under the data root that cannot be parsed (truncated, wrong header, a corrupt
+    image or CSV) is a :class:`DataRootError` naming the dataset and the expected layout."""
     validate_dataset_name(name)
-    return LOADERS[name](Path(root) if root is not None else None, download, seed)
+    record = DATASETS[name]
+    path = Path(root) if root is not None else None
+    if not record.layout:
+        return record.loader(path, download, seed)
+    try:
+        return record.loader(path, download, seed)
+    except DataRootError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a malformed file makes a parser raise
+        raise DataRootError(
+            f"data root '{root}' has unreadable files for '{name}' ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:160]}); expected torchvision's layout: "
+            f"{'; '.join('<root>/' + p for p in record.layout)}") from exc

@@ -22,7 +22,7 @@ from torch import nn
 if TYPE_CHECKING:
     from advcompare.curves import NormGroup
 
-DIGIT_DATASETS = ("mnist-sample", "mnist", "digits")
+from advcompare.data import DIGIT_DATASETS  # noqa: E402,F401 - re-exported
 BACKEND_COLOURS = {"torchattacks": "#1f77b4", "art": "#2ca02c", "foolbox": "#d62728",
                    "native": "#9467bd"}
 ATTACK_STYLES = {"deepfool": "-", "cw": "--"}

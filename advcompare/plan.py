@@ -10,9 +10,11 @@ them, so the results store and the weights cache are shared by every executor.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Callable
 
-from advcompare.config import AttackEntry, ExperimentConfig
+from advcompare.config import ExperimentConfig
+from advcompare.entry import AttackEntry
 from advcompare.data import Dataset, Split
 from advcompare.defenses.registry import (ADAPTIVE, OBLIVIOUS, key_of, needs_training,
                                           threat_models)
@@ -113,11 +115,33 @@ def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list
     return out
 
 
+# Part of every cell key: bump it when a change to the attack, grading or adapter code can
+# change a stored cell's figures, so stale cells are recomputed rather than reused.
+CELL_CODE_VERSION = "cells-v1"
+
+
+@lru_cache(maxsize=None)
+def library_version(backend: str) -> str:
+    """The installed version of the library behind ``backend`` (part of the cell key)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from advcompare.adapters import get_backend
+
+    library = get_backend(backend).library
+    try:
+        return f"{library}=={version(library)}"
+    except PackageNotFoundError:
+        return f"{library} (unversioned)"
+
+
 def _key(cfg: ExperimentConfig, model_key: str, defense: str, threat: str,
          entry: AttackEntry, n: int) -> str:
-    return cell_key(model=model_key, defense=defense, threat=threat, spec=entry.spec.as_dict(),
-                    backend=entry.backend, samples=cfg.samples, seed=cfg.seed,
-                    batch_size=cfg.batch_size, n=n)
+    """Everything that determines a cell's figures: model, defense, threat, label, spec,
+    backend and its library's version, attacked images, seed, batch size, code version."""
+    return cell_key(model=model_key, defense=defense, threat=threat, label=entry.label,
+                    spec=entry.spec.as_dict(), backend=entry.backend,
+                    library=library_version(entry.backend), samples=cfg.samples,
+                    seed=cfg.seed, batch_size=cfg.batch_size, n=n, code=CELL_CODE_VERSION)
 
 
 def build_plan(cfg: ExperimentConfig, datasets: dict[str, Dataset],

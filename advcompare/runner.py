@@ -22,7 +22,9 @@ import torch
 from tqdm.auto import tqdm
 
 from advcompare.adapters import get_backend
-from advcompare.config import AttackEntry, ExperimentConfig
+from advcompare.adapters.support import require_fits
+from advcompare.config import ExperimentConfig
+from advcompare.entry import AttackEntry
 from advcompare.data import NUM_CLASSES, Dataset, Split, load_dataset, preflight_dataset
 from advcompare.defenses.preflight import preflight, raised
 from advcompare.defenses.registry import Defended, assemble_defense, needs_training
@@ -300,6 +302,7 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] = print,
     for dataset_name in cfg.datasets:
         preflight_dataset(dataset_name, cfg.data_root, cfg.download)
         for entry in cfg.attacks:
+            require_fits(entry.spec, NUM_CLASSES[dataset_name], dataset_name)
             get_backend(entry.backend).check(entry.spec, NUM_CLASSES[dataset_name])
     cache = WeightsCache(cfg.model_cache_dir())
     lock = summary.run_dir / ".advcompare.lock"

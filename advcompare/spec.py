@@ -36,7 +36,7 @@ class Param:
     default: Any
     rule: Callable[[Any], bool]
     rule_text: str
-    optional: bool = False  # None is allowed and means "the library's natural choice"
+    optional: bool = False  # None is allowed: the library's natural choice, or no cap
 
 
 def _positive(v: Any) -> bool:

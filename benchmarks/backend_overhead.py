@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 from advcompare.adapters import get_backend
-from advcompare.adapters.art_backend import _build as build_art_attack
+from advcompare.adapters.art_backend import build_attack as build_art_attack
 from advcompare.adapters.art_backend import art_classifier
-from advcompare.adapters.foolbox_backend import _build as build_foolbox_attack
-from advcompare.adapters.torchattacks_backend import CWView, _squeeze
+from advcompare.adapters.foolbox_backend import build_attack as build_foolbox_attack
+from advcompare.adapters.torchattacks_backend import CWView, squeeze
 from advcompare.config import load_config
 from advcompare.data import load_dataset
 from advcompare.metrics import PassCounter
@@ -61,7 +61,7 @@ def direct_call(backend: str, spec: AttackSpec, model: nn.Module
         # the same view of the model the adapter gives CW (see the adapter's docstring)
         attack = torchattacks.CW(CWView(model).eval(), c=p["c"], kappa=p["confidence"],
                                  steps=p["steps"], lr=p["lr"])
-        return lambda x, y: attack(_squeeze(x), y)
+        return lambda x, y: attack(squeeze(x), y)
     if backend == "art":
         def run_art(x, y):
             attack = build_art_attack(art_classifier(model, x), spec, len(x))

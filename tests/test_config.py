@@ -86,7 +86,7 @@ def test_a_config_can_name_several_backends_per_attack(tmp_path):
     ("defenses = ['none']\n[defense.feature_smoothing]\nsigma = 1",
      "config table 'defense.feature_smoothing' is for a defense not listed"),
     ("defenses = ['feature_smoothing']\n[defense.feature_smoothing]\nkernel_size = 4",
-     "must be odd"),
+     "must be an odd integer"),
 ])
 def test_malformed_defenses_name_the_key_and_why(tmp_path, text, message):
     path = tmp_path / "bad.toml"

@@ -20,7 +20,7 @@ from advcompare.spec import AttackSpec
 CPU = torch.device("cpu")
 MEAN, STD = (0.45, 0.5, 0.55), (0.2, 0.25, 0.3)
 IFGSM = AttackSpec.create("ifgsm", eps=0.05, step_size=0.02, steps=4)
-DEEPFOOL = AttackSpec.create("deepfool", steps=5)
+DEEPFOOL = AttackSpec.create("deepfool", steps=3)
 
 
 def core(classes: int = 5) -> nn.Module:

@@ -21,13 +21,13 @@ and turns ART's progress bars off.
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 import torch
 from torch import nn
 
-from advcompare.adapters.base import (NATIVE, Capability, finish, model_guard,
-                                      num_classes_of)
-from advcompare.adapters.support import require_capability
+from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability, num_classes_of
 from advcompare.errors import UnsupportedSpecError
 from advcompare.spec import AttackSpec
 
@@ -43,27 +43,82 @@ def art_classifier(model: nn.Module, x: torch.Tensor):
         device_type="gpu" if x.is_cuda else "cpu")
 
 
-class ArtBackend:
+def build_ifgsm(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's I-FGSM for the canonical parameters (BIM when decay is 0)."""
+    from art.attacks.evasion import BasicIterativeMethod, MomentumIterativeMethod
+
+    if p["decay"] == 0:
+        return BasicIterativeMethod(classifier, eps=p["eps"], eps_step=p["step_size"],
+                                    max_iter=p["steps"], batch_size=batch_size, verbose=False)
+    return MomentumIterativeMethod(classifier, eps=p["eps"], eps_step=p["step_size"],
+                                   max_iter=p["steps"], decay=p["decay"],
+                                   batch_size=batch_size, verbose=False)
+
+
+def build_deepfool(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's DeepFool; ``candidates`` None means every class."""
+    from art.attacks.evasion import DeepFool
+
+    nb_grads = p["candidates"] if p["candidates"] is not None else classifier.nb_classes
+    return DeepFool(classifier, max_iter=p["steps"], epsilon=p["overshoot"], nb_grads=nb_grads,
+                    batch_size=batch_size, verbose=False)
+
+
+def build_cw(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's Carlini-Wagner L2 with its own binary search over c."""
+    from art.attacks.evasion import CarliniL2Method
+
+    return CarliniL2Method(classifier, confidence=p["confidence"], learning_rate=p["lr"],
+                           binary_search_steps=p["binary_search_steps"], max_iter=p["steps"],
+                           initial_const=p["c"], batch_size=batch_size, verbose=False)
+
+
+def build_one_pixel(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's PixelAttack with differential evolution (``es=1``)."""
+    from art.attacks.evasion import PixelAttack
+
+    return PixelAttack(classifier, th=p["pixels"], es=1, max_iter=p["steps"], verbose=False)
+
+
+BUILDERS = {"ifgsm": build_ifgsm, "deepfool": build_deepfool, "cw": build_cw,
+            "one_pixel": build_one_pixel}
+
+
+def build_attack(classifier, spec: AttackSpec, batch_size: int):
+    """The ART attack object for ``spec`` (public for ``benchmarks/backend_overhead.py``)."""
+    return BUILDERS[spec.attack](classifier, spec.params, batch_size)
+
+
+def _generate(builder, uses_labels: bool = True):
+    def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+        attack = builder(art_classifier(model, x), p, len(x))
+        labels = y.detach().cpu().numpy() if uses_labels else None
+        return torch.from_numpy(np.asarray(attack.generate(x.detach().cpu().numpy(),
+                                                           y=labels)))
+    return call
+
+
+class ArtBackend(Adapter):
     """Gradient and pixel attacks from the Adversarial Robustness Toolbox."""
 
     name = "art"
     library = "adversarial-robustness-toolbox"
+    attacks = {
+        "ifgsm": AttackImpl(Capability("ifgsm", NATIVE, "art MomentumIterativeMethod / "
+                                       "BasicIterativeMethod"), _generate(build_ifgsm)),
+        "deepfool": AttackImpl(Capability("deepfool", NATIVE, "art DeepFool",
+                                          "overshoot applied once at the end; predicted "
+                                          "class as reference"),
+                               _generate(build_deepfool, uses_labels=False)),
+        "cw": AttackImpl(Capability("cw", NATIVE, "art CarliniL2Method",
+                                    "own binary search; NumPy gradient descent with line "
+                                    "search"), _generate(build_cw)),
+        "one_pixel": AttackImpl(Capability("one_pixel", NATIVE, "art PixelAttack",
+                                           "population size fixed by ART"),
+                                _generate(build_one_pixel)),
+    }
 
-    def capabilities(self) -> dict[str, Capability]:
-        return {
-            "ifgsm": Capability("ifgsm", NATIVE, "art MomentumIterativeMethod / "
-                                "BasicIterativeMethod"),
-            "deepfool": Capability("deepfool", NATIVE, "art DeepFool",
-                                   "overshoot applied once at the end; predicted class as "
-                                   "reference"),
-            "cw": Capability("cw", NATIVE, "art CarliniL2Method",
-                             "own binary search; NumPy gradient descent with line search"),
-            "one_pixel": Capability("one_pixel", NATIVE, "art PixelAttack",
-                                    "population size fixed by ART"),
-        }
-
-    def check(self, spec: AttackSpec, num_classes: int) -> list[str]:
-        require_capability(self, spec)
+    def notes(self, spec: AttackSpec, num_classes: int) -> list[str]:
         if spec.attack == "deepfool":
             return ["overshoot applied once to the final perturbation (ART's epsilon), "
                     "not per step", "reference class is the prediction; labels ignored"]
@@ -74,39 +129,3 @@ class ArtBackend:
                 "ART's PixelAttack fixes its population size (400 / (5 x pixels)); "
                 "remove one_pixel popsize for the art backend")
         return []
-
-    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-            spec: AttackSpec) -> torch.Tensor:
-        require_capability(self, spec)
-        with model_guard(model):
-            attack = _build(art_classifier(model, x), spec, len(x))
-            x_np = x.detach().cpu().numpy()
-            labels = None if spec.attack == "deepfool" else y.detach().cpu().numpy()
-            x_adv = torch.from_numpy(np.asarray(attack.generate(x_np, y=labels)))
-            return finish(model, x, y, x_adv.to(x.device))
-
-
-def _build(classifier, spec: AttackSpec, batch_size: int):
-    from art.attacks.evasion import (BasicIterativeMethod, CarliniL2Method, DeepFool,
-                                     MomentumIterativeMethod, PixelAttack)
-
-    p = spec.params
-    if spec.attack == "ifgsm":
-        if p["decay"] == 0:
-            return BasicIterativeMethod(classifier, eps=p["eps"], eps_step=p["step_size"],
-                                        max_iter=p["steps"], batch_size=batch_size,
-                                        verbose=False)
-        return MomentumIterativeMethod(classifier, eps=p["eps"], eps_step=p["step_size"],
-                                       max_iter=p["steps"], decay=p["decay"],
-                                       batch_size=batch_size, verbose=False)
-    if spec.attack == "deepfool":
-        nb_grads = p["candidates"] if p["candidates"] is not None else classifier.nb_classes
-        return DeepFool(classifier, max_iter=p["steps"], epsilon=p["overshoot"],
-                        nb_grads=nb_grads, batch_size=batch_size, verbose=False)
-    if spec.attack == "cw":
-        return CarliniL2Method(classifier, confidence=p["confidence"],
-                               learning_rate=p["lr"],
-                               binary_search_steps=p["binary_search_steps"],
-                               max_iter=p["steps"], initial_const=p["c"],
-                               batch_size=batch_size, verbose=False)
-    return PixelAttack(classifier, th=p["pixels"], es=1, max_iter=p["steps"], verbose=False)

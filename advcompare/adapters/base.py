@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterator, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Protocol, final, runtime_checkable
 
 import torch
 from torch import nn
@@ -51,6 +51,54 @@ class Backend(Protocol):
             spec: AttackSpec) -> torch.Tensor:
         """Adversarial versions of ``x`` (same shape, dtype, device; values in [0, 1])."""
         ...
+
+
+# The library call of one attack: (model, x, y, canonical params) → the library's raw output.
+LibraryCall = Callable[[nn.Module, torch.Tensor, torch.Tensor, Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class AttackImpl:
+    """One attack of one adapter: what it advertises and the library call that does it, in
+    one entry, so what is listed and what is dispatched cannot drift apart."""
+
+    capability: Capability
+    call: LibraryCall
+
+
+class Adapter:
+    """The one adapter skeleton: every backend is a table ``attacks`` (attack name →
+    :class:`AttackImpl`) plus, optionally, :meth:`notes`. :meth:`run` is the same for all:
+    capability check → :func:`model_guard` → the library call → :func:`finish`."""
+
+    name: ClassVar[str]
+    library: ClassVar[str]
+    attacks: ClassVar[dict[str, AttackImpl]]
+
+    def capabilities(self) -> dict[str, Capability]:
+        return {attack: impl.capability for attack, impl in self.attacks.items()}
+
+    def check(self, spec: AttackSpec, num_classes: int) -> list[str]:
+        """Refuse a spec this backend cannot honour; else the notes for the report."""
+        from advcompare.adapters.support import require_capability
+
+        require_capability(self, spec)
+        return self.notes(spec, num_classes)
+
+    def notes(self, spec: AttackSpec, num_classes: int) -> list[str]:
+        """What is emulated or differs from the canonical meaning (may also refuse)."""
+        return []
+
+    @final
+    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+            spec: AttackSpec) -> torch.Tensor:
+        """Adversarial versions of ``x`` under the output contract (see :func:`finish`)."""
+        from advcompare.adapters.support import require_capability
+
+        require_capability(self, spec)
+        with model_guard(model):
+            raw = self.attacks[spec.attack].call(model, x, y, spec.params)
+            return finish(model, x, y, torch.as_tensor(raw).to(x.device))
 
 
 @contextlib.contextmanager

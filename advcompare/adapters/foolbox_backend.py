@@ -16,56 +16,13 @@ Canonical parameters → Foolbox:
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import torch
 from torch import nn
 
-from advcompare.adapters.base import (NATIVE, Capability, finish, model_guard,
-                                      num_classes_of)
-from advcompare.adapters.support import require_capability
+from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability, num_classes_of
 from advcompare.spec import AttackSpec
-
-
-class FoolboxBackend:
-    """Gradient attacks from Foolbox 3."""
-
-    name = "foolbox"
-    library = "foolbox"
-
-    def capabilities(self) -> dict[str, Capability]:
-        return {
-            "ifgsm": Capability("ifgsm", NATIVE, "foolbox LinfMomentumIterativeFastGradient"
-                                "Method / LinfBasicIterativeAttack",
-                                "momentum accumulates sign(g), not the L1-normalised g"),
-            "deepfool": Capability("deepfool", NATIVE, "foolbox L2DeepFoolAttack",
-                                   "overshoot on the cumulative perturbation each step"),
-            "cw": Capability("cw", NATIVE, "foolbox L2CarliniWagnerAttack",
-                             "own binary search; failed samples returned as zeros (fixed)"),
-        }
-
-    def check(self, spec: AttackSpec, num_classes: int) -> list[str]:
-        require_capability(self, spec)
-        if spec.attack == "ifgsm" and spec["decay"] > 0:
-            return ["momentum accumulates sign(gradient) (Foolbox), not the L1-normalised "
-                    "gradient of Dong et al."]
-        if spec.attack == "deepfool":
-            return ["overshoot applied to the cumulative perturbation at every step; "
-                    "reference class is the prediction"]
-        if spec.attack == "cw":
-            return ["Foolbox's all-zero outputs for failed samples replaced by the input"]
-        return []
-
-    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-            spec: AttackSpec) -> torch.Tensor:
-        import foolbox as fb
-
-        require_capability(self, spec)
-        with model_guard(model):
-            fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=x.device)
-            attack, epsilons = _build(spec, model, x)
-            _, clipped, _ = attack(fmodel, x.detach(), y.detach(), epsilons=epsilons)
-            if spec.attack == "cw":
-                clipped = restore_zero_failures(x, clipped)
-            return finish(model, x, y, clipped)
 
 
 def restore_zero_failures(x: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
@@ -79,24 +36,81 @@ def restore_zero_failures(x: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _build(spec: AttackSpec, model: nn.Module, x: torch.Tensor):
+def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """Foolbox's I-FGSM (BIM when decay is 0) and its epsilon."""
     import foolbox.attacks as fa
 
-    p = spec.params
-    if spec.attack == "ifgsm":
-        if p["decay"] == 0:
-            return fa.LinfBasicIterativeAttack(abs_stepsize=p["step_size"], steps=p["steps"],
-                                               random_start=False), p["eps"]
-        return fa.LinfMomentumIterativeFastGradientMethod(
-            momentum=p["decay"], abs_stepsize=p["step_size"], steps=p["steps"],
-            random_start=False), p["eps"]
-    if spec.attack == "deepfool":
-        candidates = p["candidates"]
-        if candidates is None:
-            candidates = num_classes_of(model, x)
-        return fa.L2DeepFoolAttack(steps=p["steps"], candidates=candidates,
-                                   overshoot=p["overshoot"], loss="logits"), None
+    if p["decay"] == 0:
+        return fa.LinfBasicIterativeAttack(abs_stepsize=p["step_size"], steps=p["steps"],
+                                           random_start=False), p["eps"]
+    return fa.LinfMomentumIterativeFastGradientMethod(
+        momentum=p["decay"], abs_stepsize=p["step_size"], steps=p["steps"],
+        random_start=False), p["eps"]
+
+
+def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """Foolbox's L2 DeepFool on logit differences; ``candidates`` None: every class."""
+    import foolbox.attacks as fa
+
+    candidates = p["candidates"] if p["candidates"] is not None else num_classes_of(model, x)
+    return fa.L2DeepFoolAttack(steps=p["steps"], candidates=candidates,
+                               overshoot=p["overshoot"], loss="logits"), None
+
+
+def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """Foolbox's Carlini-Wagner L2 with its own binary search over c."""
+    import foolbox.attacks as fa
+
     return fa.L2CarliniWagnerAttack(binary_search_steps=p["binary_search_steps"],
                                     steps=p["steps"], stepsize=p["lr"],
                                     confidence=p["confidence"], initial_const=p["c"],
                                     abort_early=True), None
+
+
+BUILDERS = {"ifgsm": build_ifgsm, "deepfool": build_deepfool, "cw": build_cw}
+
+
+def build_attack(spec: AttackSpec, model: nn.Module, x: torch.Tensor):
+    """(Foolbox attack, epsilons) for ``spec`` (public for the overhead benchmark)."""
+    return BUILDERS[spec.attack](spec.params, model, x)
+
+
+def _call(builder, restore_zeros: bool = False):
+    def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+        import foolbox as fb
+
+        fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=x.device)
+        attack, epsilons = builder(p, model, x)
+        _, clipped, _ = attack(fmodel, x.detach(), y.detach(), epsilons=epsilons)
+        return restore_zero_failures(x, clipped) if restore_zeros else clipped
+    return call
+
+
+class FoolboxBackend(Adapter):
+    """Gradient attacks from Foolbox 3."""
+
+    name = "foolbox"
+    library = "foolbox"
+    attacks = {
+        "ifgsm": AttackImpl(Capability("ifgsm", NATIVE, "foolbox LinfMomentumIterativeFastGradient"
+                                       "Method / LinfBasicIterativeAttack",
+                                       "momentum accumulates sign(g), not the L1-normalised g"),
+                            _call(build_ifgsm)),
+        "deepfool": AttackImpl(Capability("deepfool", NATIVE, "foolbox L2DeepFoolAttack",
+                                          "overshoot on the cumulative perturbation each step"),
+                               _call(build_deepfool)),
+        "cw": AttackImpl(Capability("cw", NATIVE, "foolbox L2CarliniWagnerAttack",
+                                    "own binary search; failed samples returned as zeros "
+                                    "(fixed)"), _call(build_cw, restore_zeros=True)),
+    }
+
+    def notes(self, spec: AttackSpec, num_classes: int) -> list[str]:
+        if spec.attack == "ifgsm" and spec["decay"] > 0:
+            return ["momentum accumulates sign(gradient) (Foolbox), not the L1-normalised "
+                    "gradient of Dong et al."]
+        if spec.attack == "deepfool":
+            return ["overshoot applied to the cumulative perturbation at every step; "
+                    "reference class is the prediction"]
+        if spec.attack == "cw":
+            return ["Foolbox's all-zero outputs for failed samples replaced by the input"]
+        return []

@@ -16,3 +16,13 @@ def require_capability(backend: Backend, spec: AttackSpec) -> None:
         raise UnsupportedSpecError(
             f"backend '{backend.name}' does not provide attack '{spec.attack}'; "
             f"backends that do: {others}")
+
+
+def require_fits(spec: AttackSpec, num_classes: int, dataset: str = "the data") -> None:
+    """Fail when a spec asks for more than the data has (DeepFool candidates above the
+    class count), whatever the backend."""
+    candidates = spec.params.get("candidates") if spec.attack == "deepfool" else None
+    if candidates is not None and candidates > num_classes:
+        raise UnsupportedSpecError(
+            f"deepfool candidates = {candidates} but {dataset} has {num_classes} classes; "
+            f"set candidates to at most {num_classes} (or leave it out for all classes)")

@@ -38,56 +38,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advcompare.adapters.base import EMULATED, NATIVE, Capability, finish, model_guard
-from advcompare.adapters.support import require_capability
+from advcompare.adapters.base import EMULATED, NATIVE, Adapter, AttackImpl, Capability
 from advcompare.errors import UnsupportedSpecError
 from advcompare.spec import AttackSpec
 
 C_UPPER_LIMIT = 1e10  # paper §2.2.3: c is searched over [1e-3, 1e10]
-
-
-class TorchattacksBackend:
-    """Gradient attacks from torchattacks."""
-
-    name = "torchattacks"
-    library = "torchattacks"
-
-    def capabilities(self) -> dict[str, Capability]:
-        return {
-            "ifgsm": Capability("ifgsm", NATIVE, "torchattacks.MIFGSM / torchattacks.BIM"),
-            "deepfool": Capability("deepfool", NATIVE, "torchattacks.DeepFool",
-                                   "true label as reference; all classes as candidates"),
-            "cw": Capability("cw", EMULATED, "torchattacks.CW",
-                             "binary search over c emulated by advcompare"),
-            "one_pixel": Capability("one_pixel", NATIVE, "torchattacks.OnePixel"),
-            "pixle": Capability("pixle", NATIVE, "torchattacks.Pixle"),
-        }
-
-    def check(self, spec: AttackSpec, num_classes: int) -> list[str]:
-        require_capability(self, spec)
-        notes: list[str] = []
-        if spec.attack == "deepfool":
-            candidates = spec["candidates"]
-            if candidates is not None and candidates < num_classes:
-                raise UnsupportedSpecError(
-                    f"torchattacks DeepFool always uses all {num_classes} classes; "
-                    f"set deepfool candidates to none (or {num_classes}) for this backend")
-            notes.append("reference class is the true label (not the prediction)")
-        if spec.attack == "cw":
-            notes.append("outputs shifted per sample to be positive (torchattacks CW masks "
-                         "logits by multiplication); box squeezed by 1e-6 so atanh stays "
-                         "finite at 0 and 1")
-        if spec.attack == "cw" and spec["binary_search_steps"] > 1:
-            notes.append(f"binary search over c emulated "
-                         f"({spec['binary_search_steps']} runs of torchattacks.CW)")
-        return notes
-
-    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-            spec: AttackSpec) -> torch.Tensor:
-        require_capability(self, spec)
-        with model_guard(model):
-            x_adv = _ATTACKS[spec.attack](model, x, y, spec.params)
-            return finish(model, x, y, x_adv)
 
 
 def _ifgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
@@ -123,11 +78,13 @@ def _pixle(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch
 TANH_SQUEEZE = 1e-6  # as Foolbox's and ART's CW: keep atanh finite at the box edges
 
 
-def _squeeze(x: torch.Tensor) -> torch.Tensor:
+def squeeze(x: torch.Tensor) -> torch.Tensor:
+    """Map [0, 1] into [1e-6, 1 - 1e-6] so torchattacks' atanh(2x - 1) stays finite."""
     return x * (1 - 2 * TANH_SQUEEZE) + TANH_SQUEEZE
 
 
-def _unsqueeze(x: torch.Tensor) -> torch.Tensor:
+def unsqueeze(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`squeeze`, clamped to [0, 1]."""
     return ((x - TANH_SQUEEZE) / (1 - 2 * TANH_SQUEEZE)).clamp(0.0, 1.0)
 
 
@@ -143,7 +100,7 @@ class CWView(nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(_unsqueeze(x))
+        out = self.model(unsqueeze(x))
         return out - out.min(dim=1, keepdim=True).values.detach() + 1.0
 
 
@@ -154,7 +111,7 @@ def _cw_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: float,
     # eval(): torchattacks restores train mode afterwards when the module it got was training
     attack = torchattacks.CW(CWView(model).eval(), c=c, kappa=spec["confidence"],
                              steps=spec["steps"], lr=spec["lr"])
-    return _unsqueeze(attack(_squeeze(x), y))
+    return unsqueeze(attack(squeeze(x), y))
 
 
 def cw_binary_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
@@ -192,5 +149,39 @@ def cw_binary_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     return best
 
 
-_ATTACKS = {"ifgsm": _ifgsm, "deepfool": _deepfool, "cw": cw_binary_search,
-            "one_pixel": _one_pixel, "pixle": _pixle}
+class TorchattacksBackend(Adapter):
+    """Gradient and pixel attacks from torchattacks."""
+
+    name = "torchattacks"
+    library = "torchattacks"
+    attacks = {
+        "ifgsm": AttackImpl(Capability("ifgsm", NATIVE, "torchattacks.MIFGSM / torchattacks.BIM"),
+                            _ifgsm),
+        "deepfool": AttackImpl(Capability("deepfool", NATIVE, "torchattacks.DeepFool",
+                                          "true label as reference; all classes as "
+                                          "candidates"), _deepfool),
+        "cw": AttackImpl(Capability("cw", EMULATED, "torchattacks.CW",
+                                    "binary search over c emulated by advcompare"),
+                         cw_binary_search),
+        "one_pixel": AttackImpl(Capability("one_pixel", NATIVE, "torchattacks.OnePixel"),
+                                _one_pixel),
+        "pixle": AttackImpl(Capability("pixle", NATIVE, "torchattacks.Pixle"), _pixle),
+    }
+
+    def notes(self, spec: AttackSpec, num_classes: int) -> list[str]:
+        notes: list[str] = []
+        if spec.attack == "deepfool":
+            candidates = spec["candidates"]
+            if candidates is not None and candidates != num_classes:
+                raise UnsupportedSpecError(
+                    f"torchattacks DeepFool always uses all {num_classes} classes; "
+                    f"set deepfool candidates to none (or {num_classes}) for this backend")
+            notes.append("reference class is the true label (not the prediction)")
+        if spec.attack == "cw":
+            notes.append("outputs shifted per sample to be positive (torchattacks CW masks "
+                         "logits by multiplication); box squeezed by 1e-6 so atanh stays "
+                         "finite at 0 and 1")
+            if spec["binary_search_steps"] > 1:
+                notes.append(f"binary search over c emulated "
+                             f"({spec['binary_search_steps']} runs of torchattacks.CW)")
+        return notes

@@ -12,7 +12,7 @@ from typing import Sequence
 import torch
 
 from advcompare.adapters import get_backend
-from advcompare.config import AttackEntry
+from advcompare.entry import AttackEntry
 from advcompare.data import Dataset
 from advcompare.models import PaperCNN
 from advcompare.train import TrainConfig, fit

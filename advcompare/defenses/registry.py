@@ -13,9 +13,10 @@ Trained defenses (distillation, adversarial training) are cached like the base m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -24,51 +25,103 @@ from advcompare.errors import ConfigError, require_known
 from advcompare.hashing import digest
 from advcompare.spec import GRADIENT_ATTACKS
 
-DEFENSE_PARAMS: dict[str, dict[str, Any]] = {
-    "none": {},
-    "feature_smoothing": {"kernel_size": 3, "sigma": 1.0},
-    "gradient_masking": {"epsilon": 0.01, "eot_samples": 10},
-    "defensive_distillation": {"temperature": 20.0},
-    "adversarial_training": {"epochs": 5, "clean_share": 0.0, "attacks": []},
-}
-PREPROCESSING = ("feature_smoothing", "gradient_masking")
 OBLIVIOUS, ADAPTIVE = "oblivious", "adaptive"
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One defense parameter: its default and the rule a value must satisfy."""
+
+    default: Any
+    check: Callable[[Any], bool]
+    text: str
+
+
+def _finite_number(low: float, high: float = math.inf, *, open_low: bool = True,
+                   open_high: bool = False) -> Callable[[Any], bool]:
+    def ok(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return False
+        return (v > low if open_low else v >= low) and (v < high if open_high else v <= high)
+    return ok
+
+
+def _int_at_least(low: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+@dataclass(frozen=True)
+class DefenseRecord:
+    """Everything about one defense: its parameters with their rules, whether it trains a
+    model of its own, the threat models it is evaluated under, and the paper section."""
+
+    name: str
+    params: dict[str, Rule]
+    trains: bool
+    threats: tuple[str, ...]
+    paper: str
+
+
+DEFENSES: dict[str, DefenseRecord] = {r.name: r for r in (
+    DefenseRecord("none", {}, False, (ADAPTIVE,), "no defense"),
+    DefenseRecord("adversarial_training", {
+        "epochs": Rule(5, _int_at_least(1), "an integer >= 1"),
+        "clean_share": Rule(0.0, _finite_number(0.0, 1.0, open_low=False, open_high=True),
+                            "a number in [0, 1)"),
+        "attacks": Rule([], lambda v: isinstance(v, list) and all(isinstance(a, str) and a
+                                                                   for a in v)
+                        and len(set(v)) == len(v),
+                        "a list of distinct attack labels (empty: every configured attack)"),
+    }, True, (ADAPTIVE,), "§2.3.1"),
+    DefenseRecord("feature_smoothing", {
+        "kernel_size": Rule(3, lambda v: _int_at_least(1)(v) and v % 2 == 1 and v <= 31,
+                            "an odd integer in [1, 31]"),
+        "sigma": Rule(1.0, _finite_number(0.0, 100.0), "a number in (0, 100]"),
+    }, False, (OBLIVIOUS, ADAPTIVE), "§2.3.2"),
+    DefenseRecord("gradient_masking", {
+        "epsilon": Rule(0.01, _finite_number(0.0, 1e3), "a number in (0, 1000]"),
+        "eot_samples": Rule(10, lambda v: _int_at_least(1)(v) and v <= 1000,
+                            "an integer in [1, 1000]"),
+    }, False, (OBLIVIOUS, ADAPTIVE), "§2.3.3"),
+    DefenseRecord("defensive_distillation", {
+        "temperature": Rule(20.0, _finite_number(0.0, 1e4), "a number in (0, 10000]"),
+    }, True, (ADAPTIVE,), "§2.3.4"),
+)}
+# Kept for callers that read the defaults as a plain table.
+DEFENSE_PARAMS: dict[str, dict[str, Any]] = {
+    name: {k: rule.default for k, rule in record.params.items()}
+    for name, record in DEFENSES.items()}
+PREPROCESSING = tuple(n for n, r in DEFENSES.items() if OBLIVIOUS in r.threats)
+
+
 def known_defenses() -> list[str]:
-    return list(DEFENSE_PARAMS)
+    return list(DEFENSES)
 
 
 def defense_params(name: str, given: dict[str, Any] | None) -> dict[str, Any]:
-    """``given`` over the defense's defaults, checked key by key."""
+    """``given`` over the defense's defaults, each value checked against its rule."""
     require_known("defense", name, known_defenses())
-    params = dict(DEFENSE_PARAMS[name])
+    record = DEFENSES[name]
+    params = {k: (list(r.default) if isinstance(r.default, list) else r.default)
+              for k, r in record.params.items()}
     for key, value in (given or {}).items():
-        if key not in params:
+        if key not in record.params:
             raise ConfigError(f"defense '{name}' has no parameter '{key}'; its parameters "
-                              f"are: {', '.join(params) or 'none'}")
-        default = params[key]
-        if isinstance(default, list):
-            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        elif isinstance(default, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-        else:
-            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-        if not ok:
-            raise ConfigError(f"config key 'defense.{name}.{key}': expected a value like "
-                              f"{default!r}, got {value!r}")
-        params[key] = float(value) if isinstance(default, float) else value
-    if name == "feature_smoothing" and params["kernel_size"] % 2 == 0:
-        raise ConfigError("config key 'defense.feature_smoothing.kernel_size': must be odd")
-    if name == "adversarial_training" and not 0 <= params["clean_share"] < 1:
-        raise ConfigError("config key 'defense.adversarial_training.clean_share': must be "
-                          "in [0, 1)")
+                              f"are: {', '.join(record.params) or 'none'}")
+        rule = record.params[key]
+        if isinstance(rule.default, float) and isinstance(value, int) \
+                and not isinstance(value, bool):
+            value = float(value)
+        if not rule.check(value):
+            raise ConfigError(f"config key 'defense.{name}.{key}': must be {rule.text}, "
+                              f"got {value!r}")
+        params[key] = value
     return params
 
 
 def threat_models(name: str) -> tuple[str, ...]:
     """Which threat models a defense is evaluated under."""
-    return (OBLIVIOUS, ADAPTIVE) if name in PREPROCESSING else (ADAPTIVE,)
+    return DEFENSES[name].threats
 
 
 @dataclass
@@ -91,12 +144,9 @@ class Defended:
         return self.views[threat]
 
 
-TRAINED = ("defensive_distillation", "adversarial_training")
-
-
 def needs_training(name: str) -> bool:
     """Whether a defense trains a model of its own (cached like the base model)."""
-    return name in TRAINED
+    return DEFENSES[name].trains
 
 
 def defense_key(base_key: str, name: str, params: dict[str, Any], extra: Any = None) -> str:

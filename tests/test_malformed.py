@@ -1,0 +1,163 @@
+"""Malformed input, config and command line: exit status 2, one line, no traceback, and
+nothing trained (every check runs before any dataset is loaded or model trained)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from advcompare.cli import main
+
+CONFIG_CASES = [
+    ("unknown top-level key", "colour = 'red'", "unknown config key 'colour'"),
+    ("no dataset", "datasets = []", "name at least one dataset"),
+    ("duplicate dataset", "datasets = ['digits', 'digits']", "lists 'digits' twice"),
+    ("unknown dataset", "datasets = ['imagenet']", "unknown dataset 'imagenet'"),
+    ("negative seed", "seed = -1", "'seed': must be >= 0"),
+    ("seed beyond 32 bits", "seed = 4294967296", "'seed': must be <= 4294967295"),
+    ("negative samples", "samples = -5", "'samples': must be >= 0"),
+    ("zero batch", "batch_size = 0", "'batch_size': must be >= 1"),
+    ("bad name", "datasets = ['digits']\nname = 'a/b'", "must be a plain folder name"),
+    ("zero epochs", "[train]\nepochs = 0", "'train.epochs': must be >= 1"),
+    ("infinite lr", "[train]\nlr = inf", "'train.lr': must be a finite number"),
+    ("nan lr", "[train]\nlr = nan", "'train.lr': must be a finite number"),
+    ("zero lr", "[train]\nlr = 0", "'train.lr': must be a finite number in (0, 10]"),
+    ("unknown train key", "[train]\noptimizer = 'sgd'", "unknown config key 'train.optimizer'"),
+    ("unknown attack", "[attacks.fgsm]\neps = 0.1", "unknown attack 'fgsm'"),
+    ("unknown parameter", "[attacks.cw]\nkappa = 1", "attack 'cw' has no parameter 'kappa'"),
+    ("zero eps", "[attacks.pgd]\nattack = 'ifgsm'\neps = 0", "parameter 'eps': must be"),
+    ("infinite eps", "[attacks.pgd]\nattack = 'ifgsm'\neps = inf", "expected a finite number"),
+    ("candidates above classes", "[attacks.deepfool]\nbackend = 'foolbox'\ncandidates = 11",
+     "deepfool candidates = 11 but digits has 10 classes"),
+    ("duplicate backends", "[attacks.bim]\nattack = 'ifgsm'\nbackend = ['art', 'art']",
+     "lists 'art' twice"),
+    ("unknown backend", "[attacks.bim]\nattack = 'ifgsm'\nbackend = 'cleverhans'",
+     "unknown backend 'cleverhans'"),
+    ("unknown defense", "defenses = ['armour']", "unknown defense 'armour'"),
+    ("duplicate defense", "defenses = ['none', 'none']", "lists 'none' twice"),
+    ("zero sigma", "defenses = ['feature_smoothing']\n[defense.feature_smoothing]\nsigma = 0",
+     "'defense.feature_smoothing.sigma': must be a number in (0, 100]"),
+    ("even kernel", "defenses = ['feature_smoothing']\n[defense.feature_smoothing]\n"
+     "kernel_size = 4", "must be an odd integer"),
+    ("zero EOT samples", "defenses = ['gradient_masking']\n[defense.gradient_masking]\n"
+     "eot_samples = 0", "'defense.gradient_masking.eot_samples': must be an integer in"),
+    ("infinite masking noise", "defenses = ['gradient_masking']\n[defense.gradient_masking]\n"
+     "epsilon = inf", "'defense.gradient_masking.epsilon': must be a number"),
+    ("zero temperature", "defenses = ['defensive_distillation']\n"
+     "[defense.defensive_distillation]\ntemperature = 0", "temperature': must be a number"),
+    ("infinite temperature", "defenses = ['defensive_distillation']\n"
+     "[defense.defensive_distillation]\ntemperature = inf", "temperature': must be a number"),
+    ("zero training epochs", "defenses = ['adversarial_training']\n"
+     "[defense.adversarial_training]\nepochs = 0", "epochs': must be an integer >= 1"),
+    ("unknown training attack", "defenses = ['adversarial_training']\n"
+     "[defense.adversarial_training]\nattacks = ['ifgsm', 'nosuch']",
+     "no attack labelled 'nosuch'"),
+    ("defense table without defense", "defenses = ['none']\n[defense.feature_smoothing]\n"
+     "sigma = 1", "is for a defense not listed"),
+    ("unknown executor", "[executor]\nname = 'dask'", "unknown executor 'dask'"),
+    ("zero cpus per cell", "[executor]\ncpus_per_cell = 0", "must be >= 1"),
+    ("negative gpus per cell", "[executor]\ngpus_per_cell = -0.5", "must be a finite number"),
+    ("zero eps on the curve", "[curves]\nifgsm_eps = [0.0, 0.1]", "curves.ifgsm_eps"),
+    ("negative tolerance", "[fidelity]\ntolerance = -0.1", "fidelity.tolerance"),
+    ("malformed TOML", "datasets = [", "is not valid TOML"),
+]
+
+
+def _write(tmp_path, text: str) -> str:
+    """The case's lines, on the 8x8 digits unless the case names datasets (keys it leaves
+    out take the built-in default's values)."""
+    prefix = "" if text.startswith("datasets") else "datasets = ['digits']\n"
+    path = tmp_path / "bad.toml"
+    path.write_text(prefix + text + "\n")
+    return str(path)
+
+
+def _assert_one_line_exit_2(code: int, err: str, message: str, cache) -> None:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("advcompare: error: "), err
+    assert "Traceback" not in err
+    assert message in lines[0], lines[0]
+    assert not any(p.is_dir() for p in cache.iterdir()) if cache.exists() else True
+
+
+@pytest.mark.parametrize("case,text,message", CONFIG_CASES, ids=[c[0] for c in CONFIG_CASES])
+def test_malformed_config_is_one_line_exit_2_before_training(tmp_path, monkeypatch, capsys,
+                                                             case, text, message):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(cache))
+    code = main(["run", "--config", _write(tmp_path, text), "--out", str(tmp_path / "run")])
+    _assert_one_line_exit_2(code, capsys.readouterr().err, message, cache)
+
+
+def _garbage_store(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "results.sqlite").write_bytes(b"this is not a database" * 100)
+    return out
+
+
+def _foreign_store(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    with sqlite3.connect(out / "results.sqlite") as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    return out
+
+
+CLI_CASES = [
+    ("negative samples flag", ["--samples", "-1"], "'--samples': must be >= 0"),
+    ("zero epochs flag", ["--epochs", "0"], "'--epochs': must be >= 1"),
+    ("unknown executor flag", ["--executor", "dask"], "unknown executor 'dask'"),
+    ("ray address without ray", ["--ray-address", "auto"], "needs --executor ray"),
+    ("negative gpus flag", ["--executor", "ray", "--gpus-per-cell", "-1"], "gpus-per-cell"),
+    ("unknown backend flag", ["--backend", "cleverhans"], "unknown backend 'cleverhans'"),
+    ("duplicate dataset flags", ["--dataset", "digits", "--dataset", "digits"],
+     "lists 'digits' twice"),
+    ("missing data root", ["--dataset", "mnist", "--data-root", "{tmp}/nowhere"],
+     "expected torchvision's layout"),
+    ("out dir is a file", ["--out", "{tmp}/file"], "cannot use"),
+    ("garbage results store", ["--out", "garbage"], "cannot use"),
+    ("foreign SQLite file", ["--out", "foreign"], "did not write (tables: invoices)"),
+    ("cache is a file", ["--cache-file"], "is not writable"),
+]
+
+
+@pytest.mark.parametrize("case,args,message", CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_malformed_command_line_is_one_line_exit_2_before_training(tmp_path, monkeypatch,
+                                                                   capsys, case, args,
+                                                                   message):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(cache))
+    (tmp_path / "file").write_text("not a folder")
+    config = _write(tmp_path, "")
+    argv = ["run", "--config", config]
+    for arg in args:
+        if arg == "garbage":
+            arg = str(_garbage_store(tmp_path))
+        elif arg == "foreign":
+            arg = str(_foreign_store(tmp_path))
+        elif arg == "--cache-file":
+            monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "file"))
+            continue
+        argv.append(arg.replace("{tmp}", str(tmp_path)))
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "run")]
+    code = main(argv)
+    _assert_one_line_exit_2(code, capsys.readouterr().err, message, cache)
+
+
+def test_a_second_run_on_the_same_out_dir_is_refused(tmp_path, monkeypatch, capsys):
+    from advcompare.runner import file_lock
+
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    with file_lock(out / ".advcompare.lock", "held by the test"):
+        code = main(["run", "--config", _write(tmp_path, ""), "--out", str(out)])
+    _assert_one_line_exit_2(code, capsys.readouterr().err, "another advcompare run is "
+                            "writing to", tmp_path / "cache")
+
+
+def test_there_are_at_least_thirty_cases():
+    assert len(CONFIG_CASES) + len(CLI_CASES) >= 30
