@@ -21,11 +21,9 @@ from advcompare.devices import DEVICES
 from advcompare.entry import AttackEntry
 from advcompare.errors import ConfigError
 from advcompare.executors.base import EXECUTORS, ExecutorConfig
-from advcompare.spec import ATTACK_PARAMS, GRADIENT_ATTACKS, AttackSpec, known_attacks
+from advcompare.spec import ATTACK_PARAMS, DEFAULT_BACKEND, AttackSpec, known_attacks
 from advcompare.train import TrainConfig
 
-DEFAULT_BACKEND = {attack: "torchattacks" for attack in GRADIENT_ATTACKS} | {
-    "pixel_swap": "native", "one_pixel": "torchattacks", "pixle": "torchattacks"}
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ where it has one), then 20% of train held out for validation.
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -183,7 +184,7 @@ def _layout_entry_exists(root: Path, pattern: str) -> bool:
     return (root / pattern).is_file()
 
 
-def _torchvision_call(name: str, fn: Callable[[], object]) -> object:
+def _torchvision_call(name: str, fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except (RuntimeError, OSError) as exc:  # torchvision's "Dataset not found", I/O errors
@@ -194,7 +195,7 @@ def _load_mnist(root: Path | None, download: bool, seed: int) -> Dataset:
     from torchvision.datasets import MNIST
 
     root = _resolve_root("mnist", root, download)
-    parts = [_torchvision_call("mnist", lambda t=t: MNIST(str(root), train=t, download=download))
+    parts = [_torchvision_call("mnist", partial(MNIST, str(root), train=t, download=download))
              for t in (True, False)]
     train, test = [(to_model_input(p.data, 255.0), p.targets.long()) for p in parts]
     return make_splits("mnist", *train, seed, f"torchvision MNIST at {root}",
@@ -206,7 +207,7 @@ def _load_cifar10(root: Path | None, download: bool, seed: int) -> Dataset:
 
     root = _resolve_root("cifar10", root, download)
     parts = [_torchvision_call("cifar10",
-                               lambda t=t: CIFAR10(str(root), train=t, download=download))
+                               partial(CIFAR10, str(root), train=t, download=download))
              for t in (True, False)]
     train, test = [(to_model_input(p.data, 255.0), torch.as_tensor(p.targets)) for p in parts]
     return make_splits("cifar10", *train, seed, f"torchvision CIFAR10 at {root}",
@@ -224,9 +225,8 @@ def _load_gtsrb(root: Path | None, download: bool, seed: int) -> Dataset:
     ])
     splits = []
     for split in ("train", "test"):
-        ds = _torchvision_call("gtsrb", lambda s=split: GTSRB(str(root), split=s,
-                                                              transform=to_tensor,
-                                                              download=download))
+        ds = _torchvision_call("gtsrb", partial(GTSRB, str(root), split=split,
+                                                      transform=to_tensor, download=download))
         items = [ds[i] for i in range(len(ds))]
         x = torch.stack([img for img, _ in items]).float().div_(255.0)
         splits.append((x, torch.as_tensor([label for _, label in items])))

@@ -56,10 +56,10 @@ class PassCounter(nn.Module):
 
 def macro_f1(y_true: torch.Tensor, y_pred: torch.Tensor) -> float:
     """Macro F1 over the classes present in ``y_true`` (paper §3.2, equations 13-15)."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if len(y_true) == 0:
+    truth, guess = np.asarray(y_true), np.asarray(y_pred)
+    if len(truth) == 0:
         return float("nan")
-    return float(f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro",
+    return float(f1_score(truth, guess, labels=np.unique(truth), average="macro",
                           zero_division=0))
 
 

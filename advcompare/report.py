@@ -186,7 +186,7 @@ def defense_f1_frame(part: pd.DataFrame, defenses: dict[str, dict]) -> pd.DataFr
     """Adversarial F1 of every attack (rows) under every defense and threat (columns)."""
     columns = list(dict.fromkeys(
         f"{d}" if d == "none" else f"{d} ({t})" for d, t in zip(part.defense, part.threat)))
-    rows = {}
+    rows: dict[tuple[str, str], dict[str, str]] = {}
     clean = {"attack": "no attack (clean F1)"}
     for r in part.itertuples():
         column = r.defense if r.defense == "none" else f"{r.defense} ({r.threat})"
@@ -339,7 +339,7 @@ def _fidelity_blocks(frame: pd.DataFrame, tolerance: float) -> list[Block]:
 
 
 def _curve_blocks(name: str, groups: list, norm_table: pd.DataFrame, notes: list[str],
-                  eps: pd.DataFrame, figures: dict[str, str]) -> list[Block]:
+                  eps: pd.DataFrame, figures: dict[str, dict[str, str]]) -> list[Block]:
     blocks: list[Block] = []
     mine = [g for g in groups if g.dataset == name]
     if mine:

@@ -210,7 +210,7 @@ class Driver:
         cell = task.cell
         assert cell is not None
         entry = cell.entry
-        record = {"dataset": cell.dataset, "label": entry.label, "attack": entry.spec.attack,
+        record: dict[str, Any] = {"dataset": cell.dataset, "label": entry.label, "attack": entry.spec.attack,
                   "backend": entry.backend, "spec": entry.spec.as_dict(),
                   "notes": result.notes, "metrics": result.metrics,
                   "model_key": cell.defense_key, "defense": cell.defense,

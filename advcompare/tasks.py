@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from torch import nn
 
 from advcompare.data import Dataset, Split
 from advcompare.devices import resolve_device
@@ -51,7 +52,7 @@ def node_name() -> str:
     return socket.gethostname()
 
 
-def base_model(weights: Weights, device: torch.device) -> PaperCNN:
+def base_model(weights: Weights, device: torch.device) -> nn.Module:
     """The paper CNN with ``weights`` (its Normalize statistics are part of them)."""
     return weights.load_into(PaperCNN(weights.num_classes), device)
 

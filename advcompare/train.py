@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm.auto import tqdm
 
 from advcompare.data import Dataset
@@ -41,7 +42,7 @@ class TrainConfig:
 class TrainedModel:
     """A trained CNN, where it is cached and its per-epoch loss history."""
 
-    model: PaperCNN
+    model: nn.Module
     key: str
     path: Path
     history: list[dict[str, float]]
@@ -77,7 +78,7 @@ def tempered_loss(out: torch.Tensor, target: torch.Tensor, temperature: float = 
     return per_sample.sum() if reduction == "sum" else per_sample.mean()
 
 
-def _epoch_loss(model: PaperCNN, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+def _epoch_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
                 device: torch.device, temperature: float = 1.0) -> float:
     model.eval()
     total = 0.0
@@ -89,7 +90,7 @@ def _epoch_loss(model: PaperCNN, x: torch.Tensor, y: torch.Tensor, batch_size: i
     return total / max(len(x), 1)
 
 
-def fit(model: PaperCNN, dataset: Dataset, config: TrainConfig, device: torch.device,
+def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, device: torch.device,
         desc: str = "train", temperature: float = 1.0,
         targets: tuple[torch.Tensor, torch.Tensor] | None = None,
         perturb=None, keep_best: bool = True) -> list[dict[str, float]]:
@@ -152,7 +153,8 @@ def train_or_load(dataset: Dataset, config: TrainConfig, cache_dir: Path,
     cache = WeightsCache(cache_dir)
     cached = cache.load(key, dataset.num_classes, untrained(dataset))
     if cached is not None:
-        model = cached.load_into(untrained(dataset), device)
+        model = untrained(dataset)
+        cached.load_into(model, device)
         return TrainedModel(model, key, cache.folder(key), cached.history, True)
     cache.check_writable()
     model, history = train_model(dataset, config, device)

@@ -112,7 +112,10 @@ class Cause:
                 return False
         spec = _spec(cell)
         for condition in self.when:
-            name, op, value = _CONDITION.match(condition).groups()
+            parsed = _CONDITION.match(condition)
+            if parsed is None:
+                raise ValueError(f"malformed cause condition {condition!r}")
+            name, op, value = parsed.groups()
             if name not in spec:
                 return False
             have, want = spec[name], _literal(value)

@@ -6,7 +6,8 @@
 1. Threads: one forward+backward pass of the paper CNN at batch 128, ms/image, at 1 thread and
    at torch's default, on a quiet machine and while one other process keeps a core busy.
 2. Executors: wall time of the whole grid (model already cached, fresh out dirs) under
-   ``serial`` (torch's default threads, and 1 thread) and ``ray`` with one thread per cell,
+   ``serial`` (torch's default threads; ``--serial-one-thread`` adds 1 thread) and ``ray``
+   with one thread per cell,
    and the serial/ray ratio. Figures agree between the runs (checked) except times.
 """
 
@@ -81,6 +82,8 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "configs" / "compare.toml"))
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--skip-threads", action="store_true")
+    parser.add_argument("--serial-one-thread", action="store_true",
+                        help="also time a serial run at 1 thread")
     args = parser.parse_args()
 
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, default threads "
@@ -97,24 +100,25 @@ def main() -> None:
     # warm the weights cache (untimed): every run below loads the same model
     timed_run(args.config, 1, work / "warm", env)
     serial = timed_run(args.config, args.samples, work / "serial", env)
-    serial_1 = timed_run(args.config, args.samples, work / "serial-1", env,
-                         "--cpus-per-cell", "1")
+    serial_1 = (timed_run(args.config, args.samples, work / "serial-1", env,
+                          "--cpus-per-cell", "1") if args.serial_one_thread else None)
     ray = timed_run(args.config, args.samples, work / "ray", env, "--executor", "ray",
                     "--cpus-per-cell", "1")
 
     import pandas as pd
 
-    a = pd.read_csv(work / "serial-1" / "results.csv").set_index("key")
+    a = pd.read_csv(work / "serial" / "results.csv").set_index("key")
     b = pd.read_csv(work / "ray" / "results.csv").set_index("key").loc[a.index]
     same = ["adv_f1", "success_rate", "l2_median"]
     agree = bool(((a[same] - b[same]).abs().fillna(0) < 1e-9).all().all())
     print(f"\n{Path(args.config).name}, {args.samples} images, {len(a)} cells "
           f"(wall time, model cached):")
     print(f"  serial, default threads : {serial:7.1f} s")
-    print(f"  serial, 1 thread        : {serial_1:7.1f} s")
+    if serial_1 is not None:
+        print(f"  serial, 1 thread        : {serial_1:7.1f} s")
     print(f"  ray, 1 thread per cell  : {ray:7.1f} s (Ray start-up included)")
     print(f"  serial / ray            : {serial / ray:.2f}x")
-    print(f"  serial (1 thread) and ray figures identical (F1, success, median L2): "
+    print(f"  serial and ray figures identical (F1, success, median L2): "
           f"{'yes' if agree else 'NO'}")
 
 

@@ -25,7 +25,7 @@ def test_shipped_configs_parse(path):
 def test_default_runs_all_four_attacks_with_paper_backends():
     cfg = load_config(None)
     assert [(a.label, a.backend) for a in cfg.attacks] == [
-        ("ifgsm", "torchattacks"), ("deepfool", "torchattacks"), ("cw", "torchattacks"),
+        ("ifgsm", "torchattacks"), ("deepfool", "foolbox"), ("cw", "foolbox"),
         ("pixel_swap", "native")]
     assert cfg.datasets == ("mnist-sample",) and cfg.train.epochs == 20
 

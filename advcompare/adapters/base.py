@@ -35,8 +35,11 @@ class Capability:
 class Backend(Protocol):
     """An attack library behind advcompare's one interface."""
 
-    name: str
-    library: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def library(self) -> str: ...
 
     def capabilities(self) -> dict[str, Capability]:
         """Attack name → how this backend provides it."""

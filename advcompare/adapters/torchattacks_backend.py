@@ -35,6 +35,8 @@ Canonical parameters → torchattacks:
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import torch
 from torch import nn
 
@@ -45,7 +47,7 @@ from advcompare.spec import AttackSpec
 C_UPPER_LIMIT = 1e10  # paper §2.2.3: c is searched over [1e-3, 1e10]
 
 
-def _ifgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
+def _ifgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]) -> torch.Tensor:
     import torchattacks
 
     if p["decay"] == 0:
@@ -54,13 +56,13 @@ def _ifgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch
                                decay=p["decay"])(x, y)
 
 
-def _deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
+def _deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]) -> torch.Tensor:
     import torchattacks
 
     return torchattacks.DeepFool(model, steps=p["steps"], overshoot=p["overshoot"])(x, y)
 
 
-def _one_pixel(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
+def _one_pixel(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]) -> torch.Tensor:
     import torchattacks
 
     popsize = p["popsize"] if p["popsize"] is not None else 10  # torchattacks' default
@@ -68,7 +70,7 @@ def _one_pixel(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> t
                                  inf_batch=len(x))(x, y)
 
 
-def _pixle(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: dict) -> torch.Tensor:
+def _pixle(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]) -> torch.Tensor:
     import torchattacks
 
     return torchattacks.Pixle(model, restarts=p["restarts"],
@@ -105,7 +107,7 @@ class CWView(nn.Module):
 
 
 def _cw_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: float,
-             spec: AttackSpec | dict) -> torch.Tensor:
+             spec: AttackSpec | Mapping[str, Any]) -> torch.Tensor:
     import torchattacks
 
     # eval(): torchattacks restores train mode afterwards when the module it got was training
@@ -115,7 +117,7 @@ def _cw_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: float,
 
 
 def cw_binary_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                     spec: AttackSpec | dict) -> torch.Tensor:
+                     spec: AttackSpec | Mapping[str, Any]) -> torch.Tensor:
     """CW L2 with Carlini & Wagner's per-sample binary search over c, on torchattacks.CW.
 
     Each round runs torchattacks.CW once per distinct c among the samples. A sample that

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 import torch
+from torch import nn
 
 from advcompare.adapters import get_backend
 from advcompare.entry import AttackEntry
@@ -22,12 +23,12 @@ from advcompare.train import TrainConfig, fit
 class AdversariallyTrained:
     """The defended model, its history and how many batches each attack produced."""
 
-    model: PaperCNN
+    model: nn.Module
     history: list[dict[str, float]]
     attacks_used: dict[str, int]
 
 
-def adversarially_train(base: PaperCNN, dataset: Dataset, attacks: Sequence[AttackEntry],
+def adversarially_train(base: nn.Module, dataset: Dataset, attacks: Sequence[AttackEntry],
                         config: TrainConfig, device: torch.device, epochs: int = 5,
                         clean_share: float = 0.0) -> AdversariallyTrained:
     """Fine-tune a copy of ``base`` for ``epochs`` on adversarial batches.

@@ -37,7 +37,7 @@ def preflight(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, b
         "nonfinite_gradients": bool((~torch.isfinite(g1)).any()),
         "outputs_are_probabilities": bool((rows >= 0).all()
                                           and torch.allclose(rows.sum(1),
-                                                             torch.ones(len(rows)), atol=1e-4)),
+                                                             torch.ones(len(rows), device=rows.device), atol=1e-4)),
     }
 
 

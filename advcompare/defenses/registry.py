@@ -206,12 +206,12 @@ def assemble_defense(name: str, params: dict[str, Any], base_model: nn.Module, k
     if name == "none":
         return Defended(name, params, base_model, key, {ADAPTIVE: base_model})
     if name == "feature_smoothing":
-        defended = smoothed(base_model, params["kernel_size"], params["sigma"]).eval()
-        return Defended(name, params, defended, key, {OBLIVIOUS: base_model, ADAPTIVE: defended})
+        blurred: nn.Module = smoothed(base_model, params["kernel_size"], params["sigma"]).eval()
+        return Defended(name, params, blurred, key, {OBLIVIOUS: base_model, ADAPTIVE: blurred})
     if name == "gradient_masking":
-        defended = GradientMasked(base_model, params["epsilon"]).eval()
-        eot = ExpectationOverTransformation(defended, params["eot_samples"]).eval()
-        return Defended(name, params, defended, key, {OBLIVIOUS: base_model, ADAPTIVE: defended},
+        masked: nn.Module = GradientMasked(base_model, params["epsilon"]).eval()
+        eot = ExpectationOverTransformation(masked, params["eot_samples"]).eval()
+        return Defended(name, params, masked, key, {OBLIVIOUS: base_model, ADAPTIVE: masked},
                         eot_view=eot)
     if trained is None:
         raise ValueError(f"defense '{name}' needs its trained model")
