@@ -28,8 +28,15 @@ _EXPORTS = {
     "AdvCompareError": "advcompare.errors",
 }
 
-__all__ = ["AdvCompareError", "AttackSpec", "Results", "__version__", "evaluate",
-           "load_results", "with_normalization"]
+__all__ = [
+    "AdvCompareError",
+    "AttackSpec",
+    "Results",
+    "__version__",
+    "evaluate",
+    "load_results",
+    "with_normalization",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -38,8 +38,9 @@ def agreement_frame(cells: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
     """One row per (dataset, defense, threat, attack label, backend pair) whose per-sample
     files exist: only cells graded on the same classifier and images are paired."""
     rows = []
-    for (dataset, defense, threat, label, spec), group in cells.groupby(
-            ["dataset", "defense", "threat", "label", "spec"], sort=False):
+    for (dataset, defense, threat, label, _spec), group in cells.groupby(
+        ["dataset", "defense", "threat", "label", "spec"], sort=False
+    ):
         loaded = {}
         for row in group.itertuples():
             path = Path(run_dir) / "adv" / f"{row.key}.safetensors"
@@ -47,6 +48,13 @@ def agreement_frame(cells: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
                 loaded[row.backend] = load_file(str(path))
         for first, second in combinations(loaded, 2):
             shown = label if defense == "none" else f"{label} ({defense}, {threat})"
-            rows.append({"dataset": dataset, "attack": shown, "first": first,
-                         "second": second, **pair_agreement(loaded[first], loaded[second])})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "attack": shown,
+                    "first": first,
+                    "second": second,
+                    **pair_agreement(loaded[first], loaded[second]),
+                }
+            )
     return pd.DataFrame(rows)

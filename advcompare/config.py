@@ -25,7 +25,6 @@ from advcompare.spec import ATTACK_PARAMS, DEFAULT_BACKEND, AttackSpec, known_at
 from advcompare.train import TrainConfig
 
 
-
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Everything one ``advcompare run`` needs."""
@@ -46,6 +45,9 @@ class ExperimentConfig:
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     fidelity_tolerance: float = 0.10
     eps_curve: tuple[float, ...] = ()
+    model: str = ""  # "package.module:factory" of a user's model ("" = train the paper CNN)
+    weights: str = ""  # its state dict, a .safetensors file
+    input_shape: tuple[int, int, int] = (3, 32, 32)  # C, H, W of the model's input
 
     def run_dir(self) -> Path:
         """Where results go: ``--out`` if given, else ``reports/<name>``."""
@@ -59,12 +61,30 @@ class ExperimentConfig:
         return Path(env).expanduser() if env else Path.home() / ".cache" / "advcompare"
 
 
-TOP_KEYS = {"name", "datasets", "attacks", "data_root", "download", "device", "seed",
-            "samples", "batch_size", "train", "cache_dir", "out", "defenses", "defense",
-            "executor", "fidelity", "curves"}
+TOP_KEYS = {
+    "name",
+    "datasets",
+    "attacks",
+    "data_root",
+    "download",
+    "device",
+    "seed",
+    "samples",
+    "batch_size",
+    "train",
+    "cache_dir",
+    "out",
+    "defenses",
+    "defense",
+    "executor",
+    "fidelity",
+    "curves",
+    "model",
+    "weights",
+    "input_shape",
+}
 TRAIN_KEYS = {"epochs", "batch_size", "lr"}
-EXECUTOR_KEYS = {"name", "address", "cpus_per_cell", "gpus_per_cell", "shared_cache",
-                 "max_retries"}
+EXECUTOR_KEYS = {"name", "address", "cpus_per_cell", "gpus_per_cell", "shared_cache", "max_retries"}
 
 
 def _expect(where: str, value: Any, kind: type | tuple[type, ...], text: str) -> Any:
@@ -91,16 +111,19 @@ def _unknown(where: str, given: dict, allowed: set[str]) -> None:
     extra = sorted(set(given) - allowed)
     if extra:
         prefix = f"{where}." if where else ""
-        raise ConfigError(f"unknown config key '{prefix}{extra[0]}'; "
-                          f"allowed keys{' in ' + where if where else ''}: "
-                          f"{', '.join(sorted(allowed))}")
+        raise ConfigError(
+            f"unknown config key '{prefix}{extra[0]}'; "
+            f"allowed keys{' in ' + where if where else ''}: "
+            f"{', '.join(sorted(allowed))}"
+        )
 
 
 ALL_BACKENDS = "all"
 
 
-def expand_backends(label: str, spec: AttackSpec, backends: str | list[str]
-                    ) -> tuple[AttackEntry, ...]:
+def expand_backends(
+    label: str, spec: AttackSpec, backends: str | list[str]
+) -> tuple[AttackEntry, ...]:
     """One entry per backend; ``"all"`` means every backend that provides the attack."""
     from advcompare.adapters import backends_supporting
 
@@ -128,11 +151,17 @@ def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
     params = dict(table)
     attack = _expect(f"{where}.attack", params.pop("attack", label), str, "an attack name")
     if attack not in ATTACK_PARAMS:
-        raise ConfigError(f"config key '{where}': unknown attack '{attack}'; known attacks: "
-                          f"{', '.join(known_attacks())} (set 'attack = ...' to use another "
-                          f"table name)")
-    backend = _expect(f"{where}.backend", params.pop("backend", DEFAULT_BACKEND[attack]),
-                      (str, list), "a backend name, a list of names or \"all\"")
+        raise ConfigError(
+            f"config key '{where}': unknown attack '{attack}'; known attacks: "
+            f"{', '.join(known_attacks())} (set 'attack = ...' to use another "
+            f"table name)"
+        )
+    backend = _expect(
+        f"{where}.backend",
+        params.pop("backend", DEFAULT_BACKEND[attack]),
+        (str, list),
+        'a backend name, a list of names or "all"',
+    )
     try:
         spec = AttackSpec.create(attack, **params)
     except ConfigError as exc:
@@ -156,8 +185,9 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         datasets = _expect("datasets", raw["datasets"], list, "a list of dataset names")
         if not datasets:
             raise ConfigError("config key 'datasets': name at least one dataset")
-        cfg["datasets"] = tuple(validate_dataset_name(_expect("datasets", d, str, "a name"))
-                                for d in datasets)
+        cfg["datasets"] = tuple(
+            validate_dataset_name(_expect("datasets", d, str, "a name")) for d in datasets
+        )
         _no_duplicates("datasets", cfg["datasets"])
     for key in ("data_root", "cache_dir", "out"):
         if key in raw:
@@ -182,8 +212,7 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         if "batch_size" in table:
             updates["batch_size"] = _int("train.batch_size", table["batch_size"], 1)
         if "lr" in table:
-            updates["lr"] = _number("train.lr", table["lr"], low=0.0, high=10.0,
-                                    open_low=True)
+            updates["lr"] = _number("train.lr", table["lr"], low=0.0, high=10.0, open_low=True)
         train = replace(train, **updates)
     cfg["train"] = train
     if "defenses" in raw or "defense" in raw:
@@ -194,15 +223,18 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         table = _expect("fidelity", raw["fidelity"], dict, "a table")
         _unknown("fidelity", table, {"tolerance"})
         if "tolerance" in table:
-            cfg["fidelity_tolerance"] = _number("fidelity.tolerance", table["tolerance"],
-                                                low=0.0, high=1.0)
+            cfg["fidelity_tolerance"] = _number(
+                "fidelity.tolerance", table["tolerance"], low=0.0, high=1.0
+            )
     if "curves" in raw:
         table = _expect("curves", raw["curves"], dict, "a table")
         _unknown("curves", table, {"ifgsm_eps"})
-        values = _expect("curves.ifgsm_eps", table.get("ifgsm_eps", []), list,
-                         "a list of eps values")
-        eps = tuple(_number("curves.ifgsm_eps", v, low=0.0, high=1.0, open_low=True)
-                    for v in values)
+        values = _expect(
+            "curves.ifgsm_eps", table.get("ifgsm_eps", []), list, "a list of eps values"
+        )
+        eps = tuple(
+            _number("curves.ifgsm_eps", v, low=0.0, high=1.0, open_low=True) for v in values
+        )
         if len(set(eps)) != len(eps):
             raise ConfigError("config key 'curves.ifgsm_eps': lists an eps twice")
         cfg["eps_curve"] = tuple(sorted(eps))
@@ -212,7 +244,56 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
             raise ConfigError("config key 'attacks': name at least one attack")
         cfg["attacks"] = tuple(e for label, t in table.items() for e in _parse_attack(label, t))
     _check_training_attacks(cfg)
+    cfg.update(_parse_user_model(raw))
     return ExperimentConfig(**cfg)
+
+
+PAPER_INPUT_SHAPE = (3, 32, 32)
+MAX_IMAGE_SIDE = 4096
+
+
+def _parse_user_model(raw: dict[str, Any]) -> dict[str, Any]:
+    """``model``, ``weights`` and ``input_shape``: a user's model, loaded instead of trained
+    (see :mod:`advcompare.user_model`; importing and loading are checked by the run)."""
+    from advcompare.user_model import check_factory_string, check_weights_path
+
+    out: dict[str, Any] = {}
+    if "model" in raw:
+        out["model"] = check_factory_string(
+            _expect("model", raw["model"], str, '"package.module:factory"')
+        )
+    if "weights" in raw:
+        out["weights"] = check_weights_path(
+            _expect("weights", raw["weights"], str, "a .safetensors path")
+        )
+    if out.get("model") and not out.get("weights"):
+        raise ConfigError(
+            "config key 'model': needs 'weights = \"<file>.safetensors\"' (the "
+            "trained state dict); a user's model is loaded, never trained"
+        )
+    if out.get("weights") and not out.get("model"):
+        raise ConfigError(
+            "config key 'weights': needs 'model = \"package.module:factory\"' "
+            "(the module the weights are loaded into)"
+        )
+    if "input_shape" in raw:
+        value = _expect("input_shape", raw["input_shape"], list, "[C, H, W]")
+        if len(value) != 3:
+            raise ConfigError(f"config key 'input_shape': expected [C, H, W], got {value!r}")
+        channels = _expect("input_shape", value[0], int, "an integer channel count")
+        if channels not in (1, 3):
+            raise ConfigError(
+                f"config key 'input_shape': channels must be 1 (grey) or 3 (RGB), got {channels}"
+            )
+        shape = (channels, *(_int("input_shape", v, 1, MAX_IMAGE_SIDE) for v in value[1:]))
+        if shape != PAPER_INPUT_SHAPE and not out.get("model"):
+            raise ConfigError(
+                f"config key 'input_shape': the paper CNN takes [3, 32, 32], "
+                f'got {list(shape)}; set model = "package.module:factory" '
+                f"for a model with another input"
+            )
+        out["input_shape"] = shape
+    return out
 
 
 def _check_training_attacks(cfg: dict[str, Any]) -> None:
@@ -223,21 +304,25 @@ def _check_training_attacks(cfg: dict[str, Any]) -> None:
             continue
         unknown = [a for a in params["attacks"] if a not in labels]
         if unknown:
-            raise ConfigError(f"config key 'defense.adversarial_training.attacks': no attack "
-                              f"labelled '{unknown[0]}'; configured labels: "
-                              f"{', '.join(dict.fromkeys(labels))}")
+            raise ConfigError(
+                f"config key 'defense.adversarial_training.attacks': no attack "
+                f"labelled '{unknown[0]}'; configured labels: "
+                f"{', '.join(dict.fromkeys(labels))}"
+            )
 
 
-def _number(where: str, value: Any, *, low: float, high: float | None = None,
-            open_low: bool = False) -> float:
+def _number(
+    where: str, value: Any, *, low: float, high: float | None = None, open_low: bool = False
+) -> float:
     """A finite number in [low, high] ((low, high] when ``open_low``)."""
     _expect(where, value, (int, float), "a number")
     value = float(value)
     too_low = value <= low if open_low else value < low
     if not math.isfinite(value) or too_low or (high is not None and value > high):
         interval = f"{'(' if open_low else '['}{low:g}, {'inf' if high is None else f'{high:g}'}]"
-        raise ConfigError(f"config key '{where}': must be a finite number in {interval}, "
-                          f"got {value!r}")
+        raise ConfigError(
+            f"config key '{where}': must be a finite number in {interval}, got {value!r}"
+        )
     return value
 
 
@@ -248,23 +333,29 @@ def parse_executor(table: dict[str, Any], where: str = "executor") -> ExecutorCo
     if "name" in table:
         name = _expect(f"{where}.name", table["name"], str, "an executor name")
         if name not in EXECUTORS:
-            raise ConfigError(f"config key '{where}.name': unknown executor '{name}'; "
-                              f"known executors: {', '.join(EXECUTORS)}")
+            raise ConfigError(
+                f"config key '{where}.name': unknown executor '{name}'; "
+                f"known executors: {', '.join(EXECUTORS)}"
+            )
         updates["name"] = name
     if "address" in table:
         address = _expect(f"{where}.address", table["address"], str, "a Ray address")
         if not address.strip():
-            raise ConfigError(f"config key '{where}.address': empty; use \"auto\", "
-                              f"HOST:PORT, or leave it out for a local Ray")
+            raise ConfigError(
+                f"config key '{where}.address': empty; use \"auto\", "
+                f"HOST:PORT, or leave it out for a local Ray"
+            )
         updates["address"] = address
     if "cpus_per_cell" in table:
         updates["cpus_per_cell"] = _int(f"{where}.cpus_per_cell", table["cpus_per_cell"], 1)
     if "gpus_per_cell" in table:
-        updates["gpus_per_cell"] = _number(f"{where}.gpus_per_cell", table["gpus_per_cell"],
-                                           low=0.0, high=64.0)
+        updates["gpus_per_cell"] = _number(
+            f"{where}.gpus_per_cell", table["gpus_per_cell"], low=0.0, high=64.0
+        )
     if "shared_cache" in table:
-        updates["shared_cache"] = _expect(f"{where}.shared_cache", table["shared_cache"],
-                                          bool, "true or false")
+        updates["shared_cache"] = _expect(
+            f"{where}.shared_cache", table["shared_cache"], bool, "true or false"
+        )
     if "max_retries" in table:
         updates["max_retries"] = _int(f"{where}.max_retries", table["max_retries"], 0)
     return replace(ExecutorConfig(), **updates)
@@ -278,13 +369,21 @@ def _parse_defenses(raw: dict[str, Any]) -> tuple[tuple[str, dict], ...]:
         raise ConfigError("config key 'defenses': name at least one (\"none\" for no defense)")
     tables = _expect("defense", raw.get("defense", {}), dict, "a table of defense tables")
     for extra in set(tables) - set(names):
-        raise ConfigError(f"config table 'defense.{extra}' is for a defense not listed in "
-                          f"'defenses'; known defenses: {', '.join(known_defenses())}")
+        raise ConfigError(
+            f"config table 'defense.{extra}' is for a defense not listed in "
+            f"'defenses'; known defenses: {', '.join(known_defenses())}"
+        )
     _no_duplicates("defenses", names)
-    return tuple((name, defense_params(_expect("defenses", name, str, "a name"),
-                                       _expect(f"defense.{name}", tables.get(name, {}), dict,
-                                               "a table")))
-                 for name in names)
+    return tuple(
+        (
+            name,
+            defense_params(
+                _expect("defenses", name, str, "a name"),
+                _expect(f"defense.{name}", tables.get(name, {}), dict, "a table"),
+            ),
+        )
+        for name in names
+    )
 
 
 def validate_device(device: str) -> str:
@@ -315,19 +414,31 @@ def load_config(path: str | Path | None) -> ExperimentConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file '{path}' is not valid TOML: {exc}") from exc
     merged = {**default, **raw}
-    merged["train"] = {**default["train"], **raw.get("train", {})} \
-        if isinstance(raw.get("train", {}), dict) else raw["train"]
+    merged["train"] = (
+        {**default["train"], **raw.get("train", {})}
+        if isinstance(raw.get("train", {}), dict)
+        else raw["train"]
+    )
     return parse_config(merged)
 
 
-def apply_overrides(cfg: ExperimentConfig, *, backend: str | None = None,
-                    datasets: list[str] | None = None, data_root: str | None = None,
-                    download: bool | None = None, device: str | None = None,
-                    out: str | None = None, samples: int | None = None,
-                    epochs: int | None = None, name: str | None = None,
-                    executor: str | None = None, ray_address: str | None = None,
-                    cpus_per_cell: int | None = None,
-                    gpus_per_cell: float | None = None) -> ExperimentConfig:
+def apply_overrides(
+    cfg: ExperimentConfig,
+    *,
+    backend: str | None = None,
+    datasets: list[str] | None = None,
+    data_root: str | None = None,
+    download: bool | None = None,
+    device: str | None = None,
+    out: str | None = None,
+    samples: int | None = None,
+    epochs: int | None = None,
+    name: str | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
+    cpus_per_cell: int | None = None,
+    gpus_per_cell: float | None = None,
+) -> ExperimentConfig:
     """Command-line flags over the file's values. ``backend`` applies to every attack that
     backend provides (an error if it provides none of them); ``"all"`` runs every attack on
     every backend that provides it."""
@@ -351,16 +462,21 @@ def apply_overrides(cfg: ExperimentConfig, *, backend: str | None = None,
         updates["train"] = replace(cfg.train, epochs=_int("--epochs", epochs, 1))
     if name is not None:
         updates["name"] = parse_config({"name": name}).name
-    flags = {"name": executor, "address": ray_address, "cpus_per_cell": cpus_per_cell,
-             "gpus_per_cell": gpus_per_cell}
+    flags = {
+        "name": executor,
+        "address": ray_address,
+        "cpus_per_cell": cpus_per_cell,
+        "gpus_per_cell": gpus_per_cell,
+    }
     given = {k: v for k, v in flags.items() if v is not None}
     if given:
         current = {k: v for k, v in vars(cfg.executor).items() if v is not None}
         try:
             updates["executor"] = parse_executor({**current, **given})
         except ConfigError as exc:
-            raise ConfigError(str(exc).replace("config key 'executor.", "flag '--")
-                              .replace("_", "-")) from exc
+            raise ConfigError(
+                str(exc).replace("config key 'executor.", "flag '--").replace("_", "-")
+            ) from exc
         if ray_address is not None and updates["executor"].name != "ray":
             raise ConfigError("flag '--ray-address' needs --executor ray")
     return replace(cfg, **updates)
@@ -375,8 +491,9 @@ def _with_backend(attacks: tuple[AttackEntry, ...], backend: str) -> tuple[Attac
     validate_backend_name(backend)
     provided = get_backend(backend).capabilities()
     if not any(a.spec.attack in provided for a in attacks):
-        raise ConfigError(f"backend '{backend}' provides none of the configured attacks "
-                          f"({', '.join(a.spec.attack for a in attacks)}); it provides: "
-                          f"{', '.join(provided)}")
-    return tuple(replace(a, backend=backend) if a.spec.attack in provided else a
-                 for a in attacks)
+        raise ConfigError(
+            f"backend '{backend}' provides none of the configured attacks "
+            f"({', '.join(a.spec.attack for a in attacks)}); it provides: "
+            f"{', '.join(provided)}"
+        )
+    return tuple(replace(a, backend=backend) if a.spec.attack in provided else a for a in attacks)

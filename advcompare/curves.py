@@ -165,25 +165,35 @@ def norm_groups(frame: pd.DataFrame, run_dir: Path) -> tuple[list[NormGroup], li
     notes: list[str] = []
     part = _main(frame)
     part = part[part["attack"].isin(MIN_NORM_ATTACKS)]
-    for (dataset, defense, threat), cells in part.groupby(["dataset", "defense", "threat"],
-                                                         sort=False):
+    for (dataset, defense, threat), cells in part.groupby(
+        ["dataset", "defense", "threat"], sort=False
+    ):
         group, reference = NormGroup(dataset, defense, threat), None
         for row in cells.itertuples():
             stored = _load(Path(run_dir) / "adv" / f"{row.key}.safetensors")
             name = f"{dataset}/{row.label} ({row.backend})"
             if stored is None or "l2" not in stored:
-                notes.append(f"{name}: no per-image L2 norms stored (a store from before "
-                             f"they were kept); rerun the cell to draw its curve")
+                notes.append(
+                    f"{name}: no per-image L2 norms stored (a store from before "
+                    f"they were kept); rerun the cell to draw its curve"
+                )
                 continue
             if reference is None:
                 reference = stored["correct"]
             elif not np.array_equal(reference, stored["correct"]):
-                notes.append(f"{name}: graded on other images or another model than the "
-                             f"rest of its classifier's cells; left out of the envelope")
+                notes.append(
+                    f"{name}: graded on other images or another model than the "
+                    f"rest of its classifier's cells; left out of the envelope"
+                )
                 continue
-            group.curves.append(NormCurve(row.label, row.attack, row.backend,
-                                          needed_norms(stored["correct"], stored["success"],
-                                                       stored["l2"])))
+            group.curves.append(
+                NormCurve(
+                    row.label,
+                    row.attack,
+                    row.backend,
+                    needed_norms(stored["correct"], stored["success"], stored["l2"]),
+                )
+            )
         if group.curves:
             groups.append(group)
     return groups, notes
@@ -194,8 +204,9 @@ def _median_success(norms: np.ndarray) -> float:
     return float(np.median(fooled)) if fooled.size else float("nan")
 
 
-def optimality_frame(groups: list[NormGroup],
-                     budgets: Iterable[float] = TABLE_BUDGETS) -> pd.DataFrame:
+def optimality_frame(
+    groups: list[NormGroup], budgets: Iterable[float] = TABLE_BUDGETS
+) -> pd.DataFrame:
     """One row per minimum-norm cell and one per envelope: robust accuracy at ``budgets``,
     median needed L2 over fooled images, area on ``[0, D]`` and optimality."""
     budgets = tuple(budgets)
@@ -205,15 +216,26 @@ def optimality_frame(groups: list[NormGroup],
         entries = [(c.label, c.backend, c.norms, g.optimality(c)) for c in g.curves]
         entries.append(("envelope", "best of all", best, 1.0 if limit else float("nan")))
         for label, backend, norms, score in entries:
-            rows.append({
-                "dataset": g.dataset, "defense": g.defense, "threat": g.threat,
-                "classifier": g.classifier, "attack": label, "backend": backend,
-                "n": len(norms), "clean_accuracy": float((norms > 0).mean()),
-                **{f"robust_at_{b:g}": float(v)
-                   for b, v in zip(budgets, robust_accuracy(norms, budgets))},
-                "median_l2": _median_success(norms), "budget_limit": limit,
-                "area": curve_area(norms, limit), "optimality": score,
-            })
+            rows.append(
+                {
+                    "dataset": g.dataset,
+                    "defense": g.defense,
+                    "threat": g.threat,
+                    "classifier": g.classifier,
+                    "attack": label,
+                    "backend": backend,
+                    "n": len(norms),
+                    "clean_accuracy": float((norms > 0).mean()),
+                    **{
+                        f"robust_at_{b:g}": float(v)
+                        for b, v in zip(budgets, robust_accuracy(norms, budgets))
+                    },
+                    "median_l2": _median_success(norms),
+                    "budget_limit": limit,
+                    "area": curve_area(norms, limit),
+                    "optimality": score,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -239,28 +261,57 @@ def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
     that the attack did not fool, as for the L2 curves.
     """
     if "role" not in frame or not (frame["role"] == "eps_curve").any():
-        return pd.DataFrame(columns=["dataset", "defense", "threat", "attack", "backend",
-                                     "eps", "robust_accuracy", "adv_f1", "role"])
+        return pd.DataFrame(
+            columns=[
+                "dataset",
+                "defense",
+                "threat",
+                "attack",
+                "backend",
+                "eps",
+                "robust_accuracy",
+                "adv_f1",
+                "role",
+            ]
+        )
     part = frame[frame["attack"].isin(CURVE_ATTACKS)].assign(
-        base=lambda f: f["label"].map(base_label))
+        base=lambda f: f["label"].map(base_label)
+    )
     rows = []
     for (dataset, defense, threat, label, backend), cells in part.groupby(
-            ["dataset", "defense", "threat", "base", "backend"], sort=False):
+        ["dataset", "defense", "threat", "base", "backend"], sort=False
+    ):
         if not (cells["role"] == "eps_curve").any():
             continue
         first = cells.iloc[0]
-        where = {"dataset": dataset, "defense": defense, "threat": threat, "attack": label,
-                 "backend": backend}
-        points = {0.0: {**where, "eps": 0.0, "robust_accuracy": first["clean_accuracy"],
-                        "adv_f1": first["clean_f1"], "role": "clean"}}
+        where = {
+            "dataset": dataset,
+            "defense": defense,
+            "threat": threat,
+            "attack": label,
+            "backend": backend,
+        }
+        points = {
+            0.0: {
+                **where,
+                "eps": 0.0,
+                "robust_accuracy": first["clean_accuracy"],
+                "adv_f1": first["clean_f1"],
+                "role": "clean",
+            }
+        }
         for row in cells.itertuples():
             eps = _eps_of(row)
             if eps is None or eps in points:
                 continue
             success = 0.0 if _nan(row.success_rate) else row.success_rate
-            points[eps] = {**where, "eps": eps,
-                           "robust_accuracy": row.clean_accuracy * (1 - success),
-                           "adv_f1": row.adv_f1, "role": row.role}
+            points[eps] = {
+                **where,
+                "eps": eps,
+                "robust_accuracy": row.clean_accuracy * (1 - success),
+                "adv_f1": row.adv_f1,
+                "role": row.role,
+            }
         rows += [points[eps] for eps in sorted(points)]
     return pd.DataFrame(rows)
 

@@ -14,8 +14,10 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise AdvCompareError("device 'cuda' requested but torch sees no CUDA device; "
-                              "use --device cpu or --device auto")
+        raise AdvCompareError(
+            "device 'cuda' requested but torch sees no CUDA device; "
+            "use --device cpu or --device auto"
+        )
     if name not in DEVICES:
         raise AdvCompareError(f"unknown device '{name}'; use one of: {', '.join(DEVICES)}")
     return torch.device(name)

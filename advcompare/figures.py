@@ -23,8 +23,13 @@ if TYPE_CHECKING:
     from advcompare.curves import NormGroup
 
 from advcompare.data import DIGIT_DATASETS  # noqa: E402,F401 - re-exported
-BACKEND_COLOURS = {"torchattacks": "#1f77b4", "art": "#2ca02c", "foolbox": "#d62728",
-                   "native": "#9467bd"}
+
+BACKEND_COLOURS = {
+    "torchattacks": "#1f77b4",
+    "art": "#2ca02c",
+    "foolbox": "#d62728",
+    "native": "#9467bd",
+}
 ATTACK_STYLES = {"deepfool": "-", "cw": "--"}
 
 
@@ -54,8 +59,7 @@ def _grid(n: int, width: float, height: float, columns: int = 3):
     plt = _pyplot()
     ncols = max(1, min(n, columns))
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
     flat = list(axes.flat)
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -75,12 +79,20 @@ def top3(model: nn.Module, image: torch.Tensor) -> list[tuple[int, float]]:
     return [(int(c), float(v)) for c, v in zip(classes, values)]
 
 
-def plot_example_seven(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                       cells: list[dict], adv_dir: Path, path: Path, digit: int = 7) -> bool:
+def plot_example_seven(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cells: list[dict],
+    adv_dir: Path,
+    path: Path,
+    digit: int = 7,
+) -> bool:
     """Clean image and each undefended attack's version of the first test ``digit``.
 
     ``cells`` are stored undefended cells of this dataset (ε-curve cells are skipped); their
-    adversarial images are read from ``adv_dir/<key>.safetensors``. Saved as PNG and PDF. Returns False (and draws nothing) without a ``digit``.
+    adversarial images are read from ``adv_dir/<key>.safetensors``. Saved as PNG and PDF.
+    Returns False (and draws nothing) without a ``digit``.
     """
     plt = _pyplot()
     hits = torch.nonzero(y == digit).flatten()
@@ -93,18 +105,24 @@ def plot_example_seven(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
             continue
         file = adv_dir / f"{cell['key']}.safetensors"
         if file.is_file():
-            panels.append((f"{cell['label']}\n({cell['backend']})",
-                           load_file(str(file))["x_adv"][idx]))
+            panels.append(
+                (f"{cell['label']}\n({cell['backend']})", load_file(str(file))["x_adv"][idx])
+            )
     fig, axes = plt.subplots(1, len(panels), figsize=(2.1 * len(panels), 2.9), squeeze=False)
     for ax, (title, image) in zip(axes[0], panels):
-        ax.imshow(image.permute(1, 2, 0).clamp(0, 1).numpy())
+        pixels = image.permute(1, 2, 0).clamp(0, 1).numpy()
+        if pixels.shape[-1] == 1:  # a user's grey model (input_shape = [1, H, W])
+            ax.imshow(pixels[..., 0], cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(pixels)
         ax.set_xticks([])
         ax.set_yticks([])
         ranked = "\n".join(f"{c}: {p:.2f}" for c, p in top3(model, image))
         ax.set_title(title, fontsize=8)
         ax.set_xlabel(ranked, fontsize=8)
-    fig.suptitle(f"test image {idx} (label {digit}): top-3 confidences of the undefended CNN",
-                 fontsize=9)
+    fig.suptitle(
+        f"test image {idx} (label {digit}): top-3 confidences of the undefended CNN", fontsize=9
+    )
     fig.tight_layout()
     save_figure(fig, path, bbox_inches="tight")
     return True
@@ -125,8 +143,13 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
         ax.bar(pos, part["adv_f1"], 0.27, label="adversarial (ours)", color="#1f77b4")
         paper = part["paper_f1"].astype(float).fillna(0.0)
         ax.bar(pos + 0.27, paper, 0.27, label="adversarial (paper)", color="#ff7f0e")
-        ax.set_xticks(pos, labels, fontsize=8, rotation=35 if len(part) > 5 else 0,
-                      ha="right" if len(part) > 5 else "center")
+        ax.set_xticks(
+            pos,
+            labels,
+            fontsize=8,
+            rotation=35 if len(part) > 5 else 0,
+            ha="right" if len(part) > 5 else "center",
+        )
         ax.set(ylim=(0, 1.05), ylabel="macro F1", title=name)
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, fontsize=8, loc="lower center", ncol=3, frameon=False)
@@ -142,15 +165,15 @@ def plot_defenses(frame: pd.DataFrame, path: Path) -> None:
     groups = list(frame.groupby("dataset", sort=False))
     fig, axes = plt.subplots(len(groups), 1, figsize=(11, 4 * len(groups)), squeeze=False)
     for ax, (name, part) in zip(axes[:, 0], groups):
-        part = part.assign(column=[d if d == "none" else f"{d} ({t})"
-                                   for d, t in zip(part.defense, part.threat)],
-                           row=[f"{a}\n({b})" for a, b in zip(part.label, part.backend)])
+        part = part.assign(
+            column=[d if d == "none" else f"{d} ({t})" for d, t in zip(part.defense, part.threat)],
+            row=[f"{a}\n({b})" for a, b in zip(part.label, part.backend)],
+        )
         table = part.pivot_table(index="row", columns="column", values="adv_f1", sort=False)
         width = 0.8 / max(len(table.columns), 1)
         pos = np.arange(len(table.index))
         for i, column in enumerate(table.columns):
-            ax.bar(pos + i * width - 0.4 + width / 2, table[column].fillna(0), width,
-                   label=column)
+            ax.bar(pos + i * width - 0.4 + width / 2, table[column].fillna(0), width, label=column)
         ax.set_xticks(pos, table.index, fontsize=8)
         ax.set(ylim=(0, 1.05), ylabel="adversarial macro F1", title=name)
         ax.legend(fontsize=7, ncol=3)
@@ -170,15 +193,34 @@ def plot_norm_curves(groups: list[NormGroup], path: Path, title: str = "") -> No
         right = limit * 1.15 if limit else 1.0
         for i, curve in enumerate(group.curves):
             x, y = curve_points(curve.norms, right)
-            ax.plot(x, y, drawstyle="steps-post", color=_colour(curve.backend, i),
-                    linestyle=ATTACK_STYLES.get(curve.attack, ":"), linewidth=1.4,
-                    label=f"{curve.label} ({curve.backend}): {group.optimality(curve):.2f}")
+            ax.plot(
+                x,
+                y,
+                drawstyle="steps-post",
+                color=_colour(curve.backend, i),
+                linestyle=ATTACK_STYLES.get(curve.attack, ":"),
+                linewidth=1.4,
+                label=f"{curve.label} ({curve.backend}): {group.optimality(curve):.2f}",
+            )
         x, y = curve_points(best, right)
-        ax.plot(x, y, drawstyle="steps-post", color="0.55", linewidth=5, alpha=0.45,
-                label="best envelope", zorder=0, solid_capstyle="butt")
-        ax.set(xlim=(0, right), ylim=(0, 1.02), xlabel="L2 budget ε (pixel units)",
-               ylabel="robust accuracy",
-               title=group.classifier if title else f"{group.dataset}: {group.classifier}")
+        ax.plot(
+            x,
+            y,
+            drawstyle="steps-post",
+            color="0.55",
+            linewidth=5,
+            alpha=0.45,
+            label="best envelope",
+            zorder=0,
+            solid_capstyle="butt",
+        )
+        ax.set(
+            xlim=(0, right),
+            ylim=(0, 1.02),
+            xlabel="L2 budget ε (pixel units)",
+            ylabel="robust accuracy",
+            title=group.classifier if title else f"{group.dataset}: {group.classifier}",
+        )
         ax.grid(True, linestyle="--", color="lightgrey")
         ax.legend(fontsize=7, title="attack (backend): optimality", title_fontsize=7)
     if title:
@@ -187,8 +229,9 @@ def plot_norm_curves(groups: list[NormGroup], path: Path, title: str = "") -> No
     save_figure(fig, path)
 
 
-def plot_eps_curves(curves: pd.DataFrame, path: Path, title: str = "",
-                    paper_f1: dict[str, float] | None = None) -> None:
+def plot_eps_curves(
+    curves: pd.DataFrame, path: Path, title: str = "", paper_f1: dict[str, float] | None = None
+) -> None:
     """One panel per classifier and I-FGSM label: robust accuracy (solid) and adversarial
     F1 (dotted) against ε, one colour per backend; the paper's F1 as a horizontal line."""
     panels = list(curves.groupby(["defense", "threat", "attack"], sort=False))
@@ -196,17 +239,33 @@ def plot_eps_curves(curves: pd.DataFrame, path: Path, title: str = "",
     for ax, ((defense, threat, label), part) in zip(axes, panels):
         for i, (backend, line) in enumerate(part.groupby("backend", sort=False)):
             colour = _colour(backend, i)
-            ax.plot(line["eps"], line["robust_accuracy"], marker="o", markersize=3,
-                    color=colour, label=f"{backend}: robust accuracy")
-            ax.plot(line["eps"], line["adv_f1"], linestyle=":", color=colour,
-                    label=f"{backend}: adv. F1")
+            ax.plot(
+                line["eps"],
+                line["robust_accuracy"],
+                marker="o",
+                markersize=3,
+                color=colour,
+                label=f"{backend}: robust accuracy",
+            )
+            ax.plot(
+                line["eps"],
+                line["adv_f1"],
+                linestyle=":",
+                color=colour,
+                label=f"{backend}: adv. F1",
+            )
         paper = (paper_f1 or {}).get(label)
         if paper is not None and defense == "none":
-            ax.axhline(paper, color="#ff7f0e", linestyle="--", linewidth=1,
-                       label=f"paper F1 ({paper:.2f})")
+            ax.axhline(
+                paper, color="#ff7f0e", linestyle="--", linewidth=1, label=f"paper F1 ({paper:.2f})"
+            )
         where = "undefended" if defense == "none" else f"{defense} ({threat})"
-        ax.set(ylim=(0, 1.02), xlabel="ε (L∞ budget, pixel units)",
-               ylabel="robust accuracy / adv. F1", title=f"{label}: {where}")
+        ax.set(
+            ylim=(0, 1.02),
+            xlabel="ε (L∞ budget, pixel units)",
+            ylabel="robust accuracy / adv. F1",
+            title=f"{label}: {where}",
+        )
         ax.grid(True, linestyle="--", color="lightgrey")
         ax.legend(fontsize=7)
     if title:

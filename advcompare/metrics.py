@@ -59,8 +59,7 @@ def macro_f1(y_true: torch.Tensor, y_pred: torch.Tensor) -> float:
     truth, guess = np.asarray(y_true), np.asarray(y_pred)
     if len(truth) == 0:
         return float("nan")
-    return float(f1_score(truth, guess, labels=np.unique(truth), average="macro",
-                          zero_division=0))
+    return float(f1_score(truth, guess, labels=np.unique(truth), average="macro", zero_division=0))
 
 
 def perturbation_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -75,9 +74,12 @@ def perturbation_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.
 
 def output_is_valid(x: torch.Tensor, x_adv: torch.Tensor) -> bool:
     """The adapter contract: same shape as the input, finite, inside the [0, 1] box."""
-    return (x_adv.shape == x.shape and bool(torch.isfinite(x_adv).all())
-            and float(x_adv.min()) >= -BOX_TOLERANCE
-            and float(x_adv.max()) <= 1 + BOX_TOLERANCE)
+    return (
+        x_adv.shape == x.shape
+        and bool(torch.isfinite(x_adv).all())
+        and float(x_adv.min()) >= -BOX_TOLERANCE
+        and float(x_adv.max()) <= 1 + BOX_TOLERANCE
+    )
 
 
 def _stat(values: torch.Tensor, fn: str) -> float:
@@ -86,8 +88,9 @@ def _stat(values: torch.Tensor, fn: str) -> float:
     return float(values.median() if fn == "median" else values.mean())
 
 
-def timed_predict(model: nn.Module, x: torch.Tensor, device: torch.device | str,
-                  batch_size: int = 512) -> tuple[torch.Tensor, float]:
+def timed_predict(
+    model: nn.Module, x: torch.Tensor, device: torch.device | str, batch_size: int = 512
+) -> tuple[torch.Tensor, float]:
     """Predicted labels and the seconds they took (paper §3.2's prediction time)."""
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
@@ -109,18 +112,25 @@ def grade_clean(y: torch.Tensor, pred: torch.Tensor, seconds: float) -> dict[str
     }
 
 
-def grade_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor,
-                 **kwargs: Any) -> dict[str, Any]:
+def grade_attack(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, **kwargs: Any
+) -> dict[str, Any]:
     """Every metric of one attack cell (see :func:`grade_attack_samples`)."""
     return grade_attack_samples(model, x, y, x_adv, **kwargs)[0]
 
 
-def grade_attack_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                         x_adv: torch.Tensor, *, attack_seconds: float,
-                         forward_samples: int = 0, backward_samples: int = 0,
-                         device: torch.device | str = "cpu",
-                         pred_clean: torch.Tensor | None = None
-                         ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def grade_attack_samples(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    x_adv: torch.Tensor,
+    *,
+    attack_seconds: float,
+    forward_samples: int = 0,
+    backward_samples: int = 0,
+    device: torch.device | str = "cpu",
+    pred_clean: torch.Tensor | None = None,
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Every metric of one attack cell, from the clean and adversarial inputs alone, and the
     per-sample outcomes (``correct``: clean prediction right; ``success``: made wrong;
     ``l0``/``l2``/``linf``: every sample's perturbation norms, 0 where unchanged).

@@ -46,10 +46,16 @@ def conv_block(c_in: int, c_out: int, dropout: float) -> nn.Sequential:
 class PaperCNN(nn.Module):
     """Input (N, 3, 32, 32) in [0, 1] → (N, num_classes) log-probabilities."""
 
-    def __init__(self, num_classes: int, mean: torch.Tensor | None = None,
-                 std: torch.Tensor | None = None, channels: tuple[int, int] = (32, 64),
-                 hidden: int = 128, conv_dropout: float = 0.25,
-                 fc_dropout: float = 0.5) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        mean: torch.Tensor | None = None,
+        std: torch.Tensor | None = None,
+        channels: tuple[int, int] = (32, 64),
+        hidden: int = 128,
+        conv_dropout: float = 0.25,
+        fc_dropout: float = 0.5,
+    ) -> None:
         super().__init__()
         mean = torch.zeros(3) if mean is None else mean
         std = torch.ones(3) if std is None else std
@@ -80,14 +86,17 @@ def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512,
-            device: torch.device | str = "cpu") -> torch.Tensor:
+def predict(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 512, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """Predicted labels for ``x``, in eval mode, batch by batch; restores the model's mode."""
     was_training = model.training
     model.eval()
     try:
-        out = [model(x[i:i + batch_size].to(device)).argmax(1).cpu()
-               for i in range(0, len(x), batch_size)]
+        out = [
+            model(x[i : i + batch_size].to(device)).argmax(1).cpu()
+            for i in range(0, len(x), batch_size)
+        ]
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long)

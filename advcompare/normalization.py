@@ -40,8 +40,9 @@ def _stats(name: str, values: Stats) -> torch.Tensor:
     try:
         tensor = torch.as_tensor(values, dtype=torch.float32).reshape(-1)
     except (TypeError, ValueError, RuntimeError):
-        raise InputError(f"{name} must be a number or one number per channel, got "
-                         f"{values!r}") from None
+        raise InputError(
+            f"{name} must be a number or one number per channel, got {values!r}"
+        ) from None
     if tensor.numel() == 0 or not all(math.isfinite(v) for v in tensor.tolist()):
         raise InputError(f"{name} must be finite numbers, one per channel; got {values!r}")
     return tensor
@@ -58,14 +59,15 @@ class Normalized(nn.Module):
         super().__init__()
         mean_t, std_t = _stats("mean", mean), _stats("std", std)
         if mean_t.numel() != std_t.numel() and 1 not in (mean_t.numel(), std_t.numel()):
-            raise InputError(f"mean has {mean_t.numel()} values and std {std_t.numel()}; "
-                             f"give one per channel for both (or one number)")
+            raise InputError(
+                f"mean has {mean_t.numel()} values and std {std_t.numel()}; "
+                f"give one per channel for both (or one number)"
+            )
         if bool((std_t <= 0).any()):
             raise InputError(f"std must be > 0 for every channel, got {std_t.tolist()}")
         channels = max(mean_t.numel(), std_t.numel())
         self.channels = channels
-        self.normalize = Normalize(mean_t.expand(channels).clone(),
-                                   std_t.expand(channels).clone())
+        self.normalize = Normalize(mean_t.expand(channels).clone(), std_t.expand(channels).clone())
         self.model = model
         # start in the model's mode without calling train(), which would recurse into it
         self.training = model.training
@@ -73,9 +75,11 @@ class Normalized(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or (self.channels > 1 and x.shape[1] != self.channels):
-            raise InputError(f"with_normalization has {self.channels} channel statistics but "
-                             f"got inputs of shape {tuple(x.shape)}; pass N×{self.channels}×H×W "
-                             f"pixels in [0, 1]")
+            raise InputError(
+                f"with_normalization has {self.channels} channel statistics but "
+                f"got inputs of shape {tuple(x.shape)}; pass N×{self.channels}×H×W "
+                f"pixels in [0, 1]"
+            )
         return self.model(self.normalize(x))
 
 

@@ -30,6 +30,10 @@ def paper_value(dataset: str, attack: str, metric: str, defense: str = "none") -
     if paper_dataset is None:
         return None
     t = paper_table()
-    hit = t[(t.dataset == paper_dataset) & (t.attack == attack) & (t.metric == metric)
-            & (t.defense == defense)]
+    hit = t[
+        (t.dataset == paper_dataset)
+        & (t.attack == attack)
+        & (t.metric == metric)
+        & (t.defense == defense)
+    ]
     return float(hit.value.iloc[0]) if len(hit) else None

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable
 
 from advcompare.config import ExperimentConfig
 from advcompare.entry import AttackEntry
 from advcompare.data import Dataset, Split
-from advcompare.defenses.registry import (ADAPTIVE, OBLIVIOUS, key_of, needs_training,
-                                          threat_models)
+from advcompare.defenses.registry import ADAPTIVE, OBLIVIOUS, key_of, needs_training, threat_models
 from advcompare.spec import AttackSpec
 from advcompare.store import cell_key
 from advcompare.train import cache_key
@@ -108,9 +108,14 @@ def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list
     for eps in eps_values:
         if eps == params["eps"]:
             continue
-        spec = AttackSpec.create("ifgsm", **{**params, "eps": eps,
-                                             "step_size": min(1.0, params["step_size"] * eps
-                                                              / params["eps"])})
+        spec = AttackSpec.create(
+            "ifgsm",
+            **{
+                **params,
+                "eps": eps,
+                "step_size": min(1.0, params["step_size"] * eps / params["eps"]),
+            },
+        )
         out.append(AttackEntry(f"{entry.label}@eps={eps:g}", spec, entry.backend))
     return out
 
@@ -134,62 +139,144 @@ def library_version(backend: str) -> str:
         return f"{library} (unversioned)"
 
 
-def _key(cfg: ExperimentConfig, model_key: str, defense: str, threat: str,
-         entry: AttackEntry, n: int) -> str:
+def _key(
+    cfg: ExperimentConfig, model_key: str, defense: str, threat: str, entry: AttackEntry, n: int
+) -> str:
     """Everything that determines a cell's figures: model, defense, threat, label, spec,
     backend and its library's version, attacked images, seed, batch size, code version."""
-    return cell_key(model=model_key, defense=defense, threat=threat, label=entry.label,
-                    spec=entry.spec.as_dict(), backend=entry.backend,
-                    library=library_version(entry.backend), samples=cfg.samples,
-                    seed=cfg.seed, batch_size=cfg.batch_size, n=n, code=CELL_CODE_VERSION)
+    return cell_key(
+        model=model_key,
+        defense=defense,
+        threat=threat,
+        label=entry.label,
+        spec=entry.spec.as_dict(),
+        backend=entry.backend,
+        library=library_version(entry.backend),
+        samples=cfg.samples,
+        seed=cfg.seed,
+        batch_size=cfg.batch_size,
+        n=n,
+        code=CELL_CODE_VERSION,
+    )
 
 
-def build_plan(cfg: ExperimentConfig, datasets: dict[str, Dataset],
-               attacked: dict[str, Split]) -> Plan:
+def build_plan(
+    cfg: ExperimentConfig, datasets: dict[str, Dataset], attacked: dict[str, Split]
+) -> Plan:
     """Every task of ``cfg`` on the loaded ``datasets`` (``attacked``: the images attacked)."""
     from advcompare import tasks as fn
 
     plan = Plan()
+    sha256 = ""
+    if cfg.model:  # a user's model: loaded by the driver, never trained (see runner._schedule)
+        from advcompare.user_model import model_key, weights_digest
+
+        sha256 = weights_digest(Path(cfg.weights).expanduser())
     for name, dataset in datasets.items():
         plan.values[data_key(name)] = dataset
         plan.values[attacked_key(name)] = attacked[name]
-        base = cache_key(dataset, cfg.train)
-        plan.tasks.append(Task(base, MODEL, f"{name}/train", fn.train_base,
-                               (Dep(data_key(name)), cfg.train, cfg.device, base), name))
+        if cfg.model:
+            base = model_key(dataset, cfg.model, sha256, cfg.input_shape, cfg.train)
+            plan.tasks.append(
+                Task(
+                    base,
+                    MODEL,
+                    f"{name}/load",
+                    fn.load_user_model,
+                    (cfg.model, cfg.weights, dataset.num_classes, base),
+                    name,
+                )
+            )
+        else:
+            base = cache_key(dataset, cfg.train)
+            plan.tasks.append(
+                Task(
+                    base,
+                    MODEL,
+                    f"{name}/train",
+                    fn.train_base,
+                    (Dep(data_key(name)), cfg.train, cfg.device, base),
+                    name,
+                )
+            )
         n = len(attacked[name])
         entries = list(cfg.attacks)
         for defense, params in cfg.defenses:
             dkey = key_of(defense, params, base, cfg.attacks)
             trained_dep = None
             if needs_training(defense):
-                plan.tasks.append(Task(dkey, DEFENSE, f"{name}/{defense}/train",
-                                       fn.train_defense,
-                                       (defense, params, Dep(base), Dep(data_key(name)),
-                                        cfg.train, cfg.device, dkey, cfg.attacks),
-                                       name, defense=defense))
+                plan.tasks.append(
+                    Task(
+                        dkey,
+                        DEFENSE,
+                        f"{name}/{defense}/train",
+                        fn.train_defense,
+                        (
+                            defense,
+                            params,
+                            Dep(base),
+                            Dep(data_key(name)),
+                            cfg.train,
+                            cfg.device,
+                            dkey,
+                            cfg.attacks,
+                        ),
+                        name,
+                        defense=defense,
+                    )
+                )
                 trained_dep = Dep(dkey)
             for threat in threat_models(defense):
                 rows = [(e, MAIN) for e in entries]
                 if defense == "none":
-                    rows += [(c, EPS_CURVE) for e in entries
-                             for c in eps_curve_entries(e, cfg.eps_curve)]
+                    rows += [
+                        (c, EPS_CURVE) for e in entries for c in eps_curve_entries(e, cfg.eps_curve)
+                    ]
                 for entry, role in rows:
                     key = _key(cfg, dkey, defense, threat, entry, n)
-                    cell = CellSpec(cell_name(name, defense, threat, entry.label,
-                                              entry.backend),
-                                    key, name, dataset.num_classes, defense, params, dkey,
-                                    base, threat, entry, cfg.batch_size, cfg.seed,
-                                    cfg.device, role)
+                    cell = CellSpec(
+                        cell_name(name, defense, threat, entry.label, entry.backend),
+                        key,
+                        name,
+                        dataset.num_classes,
+                        defense,
+                        params,
+                        dkey,
+                        base,
+                        threat,
+                        entry,
+                        cfg.batch_size,
+                        cfg.seed,
+                        cfg.device,
+                        role,
+                    )
                     crafted = _key(cfg, base, "none", ADAPTIVE, entry, n)
                     if threat == OBLIVIOUS and any(d == "none" for d, _ in cfg.defenses):
-                        plan.tasks.append(Task(key, OBLIVIOUS_CELL, cell.name,
-                                               fn.oblivious_cell,
-                                               (cell, Dep(attacked_key(name)), Dep(base),
-                                                Dep(crafted)), name, cell, defense))
+                        plan.tasks.append(
+                            Task(
+                                key,
+                                OBLIVIOUS_CELL,
+                                cell.name,
+                                fn.oblivious_cell,
+                                (cell, Dep(attacked_key(name)), Dep(base), Dep(crafted)),
+                                name,
+                                cell,
+                                defense,
+                            )
+                        )
                     else:
-                        plan.tasks.append(Task(key, ATTACK, cell.name, fn.attack_cell,
-                                               (cell, Dep(attacked_key(name)), Dep(base),
-                                                trained_dep), name, cell, defense))
+                        plan.tasks.append(
+                            Task(
+                                key,
+                                ATTACK,
+                                cell.name,
+                                fn.attack_cell,
+                                (cell, Dep(attacked_key(name)), Dep(base), trained_dep),
+                                name,
+                                cell,
+                                defense,
+                            )
+                        )
     return plan
 
 

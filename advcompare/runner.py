@@ -25,7 +25,15 @@ from advcompare.adapters import get_backend
 from advcompare.adapters.support import require_fits
 from advcompare.config import ExperimentConfig
 from advcompare.entry import AttackEntry
-from advcompare.data import NUM_CLASSES, Dataset, Split, load_dataset, preflight_dataset
+from advcompare.data import (
+    Dataset,
+    Split,
+    imagefolder_name,
+    is_imagefolder,
+    load_dataset,
+    num_classes_of,
+    preflight_dataset,
+)
 from advcompare.defenses.preflight import preflight, raised
 from advcompare.defenses.registry import Defended, assemble_defense, needs_training
 from advcompare.devices import resolve_device
@@ -33,8 +41,7 @@ from advcompare.errors import AdvCompareError
 from advcompare.executors import Executor, make_executor
 from advcompare.figures import DIGIT_DATASETS, plot_example_seven
 from advcompare.metrics import PassCounter, grade_attack_samples, grade_clean, timed_predict
-from advcompare.plan import (DEFENSE, MODEL, OBLIVIOUS_CELL, Plan, Task, build_plan,
-                             without_dep)
+from advcompare.plan import DEFENSE, MODEL, OBLIVIOUS_CELL, Plan, Task, build_plan, without_dep
 from advcompare.store import ResultStore, samples_path, save_samples
 from advcompare.tasks import CellResult, base_model
 from advcompare.train import save_trained, write_history
@@ -68,15 +75,23 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def run_cell(model: torch.nn.Module, entry: AttackEntry, data: Split, batch_size: int,
-             device: torch.device, num_classes: int, seed: int, desc: str = "",
-             grade_model: torch.nn.Module | None = None
-             ) -> tuple[dict, list[str], dict[str, torch.Tensor]]:
+def run_cell(
+    model: torch.nn.Module,
+    entry: AttackEntry,
+    data: Split,
+    batch_size: int,
+    device: torch.device,
+    num_classes: int,
+    seed: int,
+    desc: str = "",
+    grade_model: torch.nn.Module | None = None,
+) -> tuple[dict, list[str], dict[str, torch.Tensor]]:
     """Attack ``data`` batch by batch with one backend, then grade it.
 
     Returns (metrics, notes, per-sample tensors: ``x_adv``, ``correct``, ``success``).
     ``grade_model`` (default ``model``) is the classifier that is graded: a defended one,
-    where the attack ran on another view of it (threat models). Torch and NumPy are seeded first, so the
+    where the attack ran on another view of it (threat models). Torch and NumPy are seeded
+    first, so the
     libraries' random choices (Pixle, differential evolution) repeat.
     """
     backend = get_backend(entry.backend)
@@ -86,8 +101,8 @@ def run_cell(model: torch.nn.Module, entry: AttackEntry, data: Split, batch_size
     np.random.seed(seed)
     adv_batches, seconds = [], 0.0
     for i in tqdm(range(0, len(data), batch_size), desc=desc, unit="batch", leave=False):
-        xb = data.x[i:i + batch_size].to(device)
-        yb = data.y[i:i + batch_size].to(device)
+        xb = data.x[i : i + batch_size].to(device)
+        yb = data.y[i : i + batch_size].to(device)
         _sync(device)
         start = time.perf_counter()
         adv = backend.run(counter, xb, yb, entry.spec)
@@ -96,10 +111,15 @@ def run_cell(model: torch.nn.Module, entry: AttackEntry, data: Split, batch_size
         adv_batches.append(adv.cpu())
     x_adv = torch.cat(adv_batches)
     metrics, outcomes = grade_attack_samples(
-        grade_model if grade_model is not None else model, data.x, data.y, x_adv,
+        grade_model if grade_model is not None else model,
+        data.x,
+        data.y,
+        x_adv,
         attack_seconds=seconds,
-        forward_samples=counter.forward_samples, backward_samples=counter.backward_samples,
-        device=device)
+        forward_samples=counter.forward_samples,
+        backward_samples=counter.backward_samples,
+        device=device,
+    )
     return metrics, notes, {"x_adv": x_adv, **outcomes}
 
 
@@ -138,10 +158,18 @@ def _judge(record: dict[str, Any], tolerance: float) -> dict | None:
 class Driver:
     """The run's single writer: records models, defenses and cells as results arrive."""
 
-    def __init__(self, cfg: ExperimentConfig, store: ResultStore, cache: WeightsCache,
-                 summary: RunSummary, datasets: dict[str, Dataset],
-                 attacked: dict[str, Split], device: torch.device, executor: Executor,
-                 log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        store: ResultStore,
+        cache: WeightsCache,
+        summary: RunSummary,
+        datasets: dict[str, Dataset],
+        attacked: dict[str, Split],
+        device: torch.device,
+        executor: Executor,
+        log: Callable[[str], None],
+    ) -> None:
         self.cfg, self.store, self.cache, self.summary = cfg, store, cache, summary
         self.datasets, self.attacked, self.device = datasets, attacked, device
         self.executor, self.log = executor, log
@@ -155,17 +183,39 @@ class Driver:
         self.models[dataset] = model
         data = self.attacked[dataset]
         pred, seconds = timed_predict(model, data.x, self.device)
-        self.store.set_dataset(dataset, summary=self.datasets[dataset].summary(),
-                               model_key=weights.key, clean=grade_clean(data.y, pred, seconds),
-                               history=weights.history)
+        summary = self.datasets[dataset].summary()
+        if weights.factory:  # a user's model: say which, for the report
+            from advcompare.user_model import weights_digest
+
+            summary |= {
+                "model": weights.factory,
+                "weights": self.cfg.weights,
+                "weights_sha256": weights_digest(Path(self.cfg.weights).expanduser()),
+            }
+        self.store.set_dataset(
+            dataset,
+            summary=summary,
+            model_key=weights.key,
+            clean=grade_clean(data.y, pred, seconds),
+            history=weights.history,
+        )
         training_dir = self.summary.run_dir / "training"
         training_dir.mkdir(exist_ok=True)
-        write_history(weights.history, training_dir / f"{dataset}_loss",
-                      title=f"{dataset}: training loss")
-        self.log(f"[{dataset}] model {weights.key} "
-                 f"({'loaded from cache' if weights.from_cache else 'trained'}; "
-                 f"train/val/test = {len(self.datasets[dataset].train)}/"
-                 f"{len(self.datasets[dataset].val)}/{len(self.datasets[dataset].test)})")
+        if weights.history:  # a user's model comes without one
+            write_history(
+                weights.history, training_dir / f"{dataset}_loss", title=f"{dataset}: training loss"
+            )
+        how = (
+            ("loaded from cache" if weights.from_cache else "trained")
+            if not weights.factory
+            else f"{weights.factory} loaded from {self.cfg.weights}"
+        )
+        self.log(
+            f"[{dataset}] model {weights.key} "
+            f"({how}; "
+            f"train/val/test = {len(self.datasets[dataset].train)}/"
+            f"{len(self.datasets[dataset].val)}/{len(self.datasets[dataset].test)})"
+        )
         from advcompare.defenses.registry import key_of
 
         for name, params in self.cfg.defenses:
@@ -176,20 +226,37 @@ class Driver:
     def defense_ready(self, dataset: str, name: str, weights: Weights) -> None:
         params = dict(self.cfg.defenses)[name]
         trained = base_model(weights, self.device)
-        self._record_defense(dataset, assemble_defense(
-            name, params, self.models[dataset], weights.key, trained, weights.history,
-            weights.from_cache))
+        self._record_defense(
+            dataset,
+            assemble_defense(
+                name,
+                params,
+                self.models[dataset],
+                weights.key,
+                trained,
+                weights.history,
+                weights.from_cache,
+            ),
+        )
 
     def _record_defense(self, dataset: str, defended: Defended) -> None:
         """Clean metrics and preflight flags of a defended classifier, for the report."""
         data = self.attacked[dataset]
         pred, seconds = timed_predict(defended.classifier, data.x, self.device)
-        flags = preflight(defended.classifier, data.x[:64].to(self.device),
-                          data.y[:64].to(self.device))
-        self.store.set_defense(dataset, defended.name, {
-            "key": defended.key, "params": defended.params,
-            "clean": grade_clean(data.y, pred, seconds), "preflight": raised(flags),
-            "history": defended.history})
+        flags = preflight(
+            defended.classifier, data.x[:64].to(self.device), data.y[:64].to(self.device)
+        )
+        self.store.set_defense(
+            dataset,
+            defended.name,
+            {
+                "key": defended.key,
+                "params": defended.params,
+                "clean": grade_clean(data.y, pred, seconds),
+                "preflight": raised(flags),
+                "history": defended.history,
+            },
+        )
 
     # results ------------------------------------------------------------------------
     def on_result(self, task: Task, result: Any) -> None:
@@ -199,8 +266,9 @@ class Driver:
             self.summary.trained.append(task.dataset)
             self.model_ready(task.dataset, result)
         elif task.kind == DEFENSE:
-            self.cache.save(result, {"defense": task.defense,
-                                     "params": dict(self.cfg.defenses)[task.defense]})
+            self.cache.save(
+                result, {"defense": task.defense, "params": dict(self.cfg.defenses)[task.defense]}
+            )
             self.summary.trained.append(f"{task.dataset}/{task.defense}")
             self.defense_ready(task.dataset, task.defense, result)
         else:
@@ -210,20 +278,35 @@ class Driver:
         cell = task.cell
         assert cell is not None
         entry = cell.entry
-        record: dict[str, Any] = {"dataset": cell.dataset, "label": entry.label, "attack": entry.spec.attack,
-                  "backend": entry.backend, "spec": entry.spec.as_dict(),
-                  "notes": result.notes, "metrics": result.metrics,
-                  "model_key": cell.defense_key, "defense": cell.defense,
-                  "threat": cell.threat, "role": cell.role}
+        record: dict[str, Any] = {
+            "dataset": cell.dataset,
+            "label": entry.label,
+            "attack": entry.spec.attack,
+            "backend": entry.backend,
+            "spec": entry.spec.as_dict(),
+            "notes": result.notes,
+            "metrics": result.metrics,
+            "model_key": cell.defense_key,
+            "defense": cell.defense,
+            "threat": cell.threat,
+            "role": cell.role,
+        }
         self.store.save_samples(task.key, result.samples)
-        self.store.add_cell(task.key, **record, executor=self.executor.name,
-                            concurrency=self.executor.concurrency, node=result.node,
-                            verdict=_judge(record, self.cfg.fidelity_tolerance))
+        self.store.add_cell(
+            task.key,
+            **record,
+            executor=self.executor.name,
+            concurrency=self.executor.concurrency,
+            node=result.node,
+            verdict=_judge(record, self.cfg.fidelity_tolerance),
+        )
         self.summary.computed.append(task.name)
         m = result.metrics
-        self.log(f"[{task.name}] adversarial F1 {m['adv_f1']:.3f} (clean {m['clean_f1']:.3f}), "
-                 f"success {m['success_rate']:.1%}, "
-                 f"{m['attack_time_per_image'] * 1e3:.1f} ms/image")
+        self.log(
+            f"[{task.name}] adversarial F1 {m['adv_f1']:.3f} (clean {m['clean_f1']:.3f}), "
+            f"success {m['success_rate']:.1%}, "
+            f"{m['attack_time_per_image'] * 1e3:.1f} ms/image"
+        )
 
 
 def _driver_device(cfg: ExperimentConfig) -> torch.device:
@@ -243,15 +326,26 @@ def _stored_result(store: ResultStore, key: str) -> CellResult | None:
     return CellResult(cells[0]["metrics"], cells[0]["notes"], samples)
 
 
-def _schedule(plan: Plan, store: ResultStore, cache: WeightsCache, driver: Driver,
-              summary: RunSummary, locks: contextlib.ExitStack,
-              log: Callable[[str], None]) -> tuple[list[Task], dict[str, Any]]:
+def _schedule(
+    plan: Plan,
+    store: ResultStore,
+    cache: WeightsCache,
+    driver: Driver,
+    summary: RunSummary,
+    locks: contextlib.ExitStack,
+    log: Callable[[str], None],
+) -> tuple[list[Task], dict[str, Any]]:
     """Split the plan into what is already done (stored cells, cached models, recorded at
     once) and the tasks still to run, with the values those tasks need."""
     values = dict(plan.values)
     todo: list[Task] = []
     shared = driver.cfg.executor.shared_cache
     for task in plan.tasks:
+        if task.kind == MODEL and driver.cfg.model:  # a user's model: read, never trained
+            weights = task.fn(*task.args)
+            values[task.key] = weights
+            driver.model_ready(task.dataset, weights)
+            continue
         if task.kind in (MODEL, DEFENSE):
             num_classes = driver.datasets[task.dataset].num_classes
             weights = cache.load(task.key, num_classes)
@@ -293,30 +387,70 @@ def _schedule(plan: Plan, store: ResultStore, cache: WeightsCache, driver: Drive
     return todo, {k: v for k, v in values.items() if k in needed}
 
 
-def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] = print,
-                   executor: Executor | None = None) -> RunSummary:
+def _twice(names: list[str]) -> str:
+    return next(n for n in names if names.count(n) > 1)
+
+
+def _preflight_user_model(cfg: ExperimentConfig, num_classes: dict[str, int]) -> None:
+    """A user's model (``model``/``weights``): built, loaded and probed before any work, and
+    every attack checked against its input shape."""
+    from advcompare.api import _check_entry
+    from advcompare.spec import GRADIENT_ATTACKS
+    from advcompare.user_model import check_user_model
+
+    gradient = sorted({e.spec.attack for e in cfg.attacks} & set(GRADIENT_ATTACKS))
+    check_user_model(cfg.model, cfg.weights, cfg.input_shape, num_classes, gradient)
+    for entry in cfg.attacks:
+        for k in set(num_classes.values()):
+            _check_entry(entry, torch.Size((1, *cfg.input_shape)), k)
+
+
+def run_experiment(
+    cfg: ExperimentConfig, log: Callable[[str], None] = print, executor: Executor | None = None
+) -> RunSummary:
     """Run every task of ``cfg`` that the run's store and the weights cache do not hold."""
     device = _driver_device(cfg)
     summary = RunSummary(cfg.run_dir())
     # Check data roots and every spec against its backend before any work starts.
+    num_classes: dict[str, int] = {}
     for dataset_name in cfg.datasets:
         preflight_dataset(dataset_name, cfg.data_root, cfg.download)
+        num_classes[dataset_name] = num_classes_of(dataset_name)
         for entry in cfg.attacks:
-            require_fits(entry.spec, NUM_CLASSES[dataset_name], dataset_name)
-            get_backend(entry.backend).check(entry.spec, NUM_CLASSES[dataset_name])
+            require_fits(entry.spec, num_classes[dataset_name], dataset_name)
+            get_backend(entry.backend).check(entry.spec, num_classes[dataset_name])
+    shown = [imagefolder_name(n) if is_imagefolder(n) else n for n in cfg.datasets]
+    if len(set(shown)) < len(shown):
+        raise AdvCompareError(
+            f"config key 'datasets': two image folders share the name "
+            f"'{_twice(shown)}' in results; rename one"
+        )
+    if cfg.model:
+        _preflight_user_model(cfg, num_classes)
     cache = WeightsCache(cfg.model_cache_dir())
     lock = summary.run_dir / ".advcompare.lock"
     with contextlib.ExitStack() as stack:
-        stack.enter_context(file_lock(
-            lock, f"another advcompare run is writing to '{summary.run_dir}' (it holds "
-                  f"{lock.name}); wait for it to finish or pass another --out"))
+        stack.enter_context(
+            file_lock(
+                lock,
+                f"another advcompare run is writing to '{summary.run_dir}' (it holds "
+                f"{lock.name}); wait for it to finish or pass another --out",
+            )
+        )
         store = stack.enter_context(ResultStore(summary.run_dir))
         store.set_meta("name", cfg.name)
         store.set_meta("fidelity_tolerance", repr(cfg.fidelity_tolerance))
-        datasets = {name: load_dataset(name, cfg.data_root, cfg.download, cfg.seed)
-                    for name in cfg.datasets}
-        attacked = {name: attack_subset(d.test, cfg.samples, cfg.seed)
-                    for name, d in datasets.items()}
+        loaded = [
+            load_dataset(name, cfg.data_root, cfg.download, cfg.seed, input_shape=cfg.input_shape)
+            for name in cfg.datasets
+        ]
+        datasets = {
+            (d.name if is_imagefolder(n) else n): d  # → imagefolder:<folder>
+            for n, d in zip(cfg.datasets, loaded)
+        }
+        attacked = {
+            name: attack_subset(d.test, cfg.samples, cfg.seed) for name, d in datasets.items()
+        }
         plan = build_plan(cfg, datasets, attacked)
         if executor is None:
             executor = make_executor(cfg.executor)
@@ -327,8 +461,7 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] = print,
         store.set_meta("current_keys", json.dumps(summary.keys))
         if executor.name != "serial" and todo:
             log(f"{len(todo)} tasks on {executor.name} ({executor.concurrency} at once)")
-        bar = tqdm(total=len(todo), desc="tasks", unit="task", leave=False,
-                   disable=len(todo) < 2)
+        bar = tqdm(total=len(todo), desc="tasks", unit="task", leave=False, disable=len(todo) < 2)
 
         def on_result(task: Task, result: Any) -> None:
             driver.on_result(task, result)
@@ -341,10 +474,19 @@ def run_experiment(cfg: ExperimentConfig, log: Callable[[str], None] = print,
         for name in cfg.datasets:
             if name in DIGIT_DATASETS and name in driver.models:
                 data = attacked[name]
-                undefended = [c for c in store.cells(summary.keys)
-                              if c["dataset"] == name and c["defense"] == "none"
-                              and c.get("role", "main") == "main"]
-                plot_example_seven(driver.models[name], data.x, data.y, undefended,
-                                   summary.run_dir / "adv",
-                                   summary.run_dir / f"example_7_{name}.png")
+                undefended = [
+                    c
+                    for c in store.cells(summary.keys)
+                    if c["dataset"] == name
+                    and c["defense"] == "none"
+                    and c.get("role", "main") == "main"
+                ]
+                plot_example_seven(
+                    driver.models[name],
+                    data.x,
+                    data.y,
+                    undefended,
+                    summary.run_dir / "adv",
+                    summary.run_dir / f"example_7_{name}.png",
+                )
     return summary

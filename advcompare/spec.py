@@ -60,40 +60,84 @@ class AttackRecord:
     gradient: bool
 
 
-ATTACKS: dict[str, AttackRecord] = {r.name: r for r in (
-    AttackRecord("ifgsm", {
-        "eps": Param(float, 0.1, lambda v: 0 < v <= 1, "in (0, 1]"),
-        "step_size": Param(float, 0.01, lambda v: 0 < v <= 1, "in (0, 1]"),
-        "steps": Param(int, 20, _positive, "a positive integer"),
-        "decay": Param(float, 1.0, _non_negative, ">= 0 (0 is plain BIM)"),
-    }, "torchattacks", "Dong et al. 2018, arXiv:1710.06081; paper §2.2.1", True),
-    AttackRecord("deepfool", {
-        "steps": Param(int, 50, _positive, "a positive integer"),
-        "overshoot": Param(float, 0.02, _non_negative, ">= 0"),
-        "candidates": Param(int, None, lambda v: v >= 2, "an integer >= 2", optional=True),
-    }, "foolbox", "Moosavi-Dezfooli et al. 2016, arXiv:1511.04599; paper §2.2.2", True),
-    AttackRecord("cw", {
-        "c": Param(float, 1.0, _positive, "> 0 (initial c of the binary search)"),
-        "binary_search_steps": Param(int, 3, _positive, "a positive integer"),
-        "steps": Param(int, 100, _positive, "a positive integer"),
-        "lr": Param(float, 0.05, _positive, "> 0"),
-        "confidence": Param(float, 0.0, _non_negative, ">= 0 (kappa in the paper)"),
-    }, "foolbox", "Carlini & Wagner 2017, arXiv:1608.04644; paper §2.2.3", True),
-    AttackRecord("pixel_swap", {
-        # None: every pixel pair of the image (H*W // 2), i.e. swap until misclassified (§2.2.4)
-        "max_swaps": Param(int, None, _positive, "a positive integer (none: every pixel pair)",
-                           optional=True),
-    }, "native", "paper §2.2.4", False),
-    AttackRecord("one_pixel", {
-        "pixels": Param(int, 1, _positive, "a positive integer"),
-        "steps": Param(int, 10, _positive, "a positive integer (evolution iterations)"),
-        "popsize": Param(int, None, _positive, "a positive integer", optional=True),
-    }, "torchattacks", "Su et al. 2019, arXiv:1710.08864", False),
-    AttackRecord("pixle", {
-        "restarts": Param(int, 20, _positive, "a positive integer"),
-        "max_iterations": Param(int, 10, _positive, "a positive integer"),
-    }, "torchattacks", "Pomponi et al. 2022 (IJCNN); the paper's reference [16]", False),
-)}
+ATTACKS: dict[str, AttackRecord] = {
+    r.name: r
+    for r in (
+        AttackRecord(
+            "ifgsm",
+            {
+                "eps": Param(float, 0.1, lambda v: 0 < v <= 1, "in (0, 1]"),
+                "step_size": Param(float, 0.01, lambda v: 0 < v <= 1, "in (0, 1]"),
+                "steps": Param(int, 20, _positive, "a positive integer"),
+                "decay": Param(float, 1.0, _non_negative, ">= 0 (0 is plain BIM)"),
+            },
+            "torchattacks",
+            "Dong et al. 2018, arXiv:1710.06081; paper §2.2.1",
+            True,
+        ),
+        AttackRecord(
+            "deepfool",
+            {
+                "steps": Param(int, 50, _positive, "a positive integer"),
+                "overshoot": Param(float, 0.02, _non_negative, ">= 0"),
+                "candidates": Param(int, None, lambda v: v >= 2, "an integer >= 2", optional=True),
+            },
+            "foolbox",
+            "Moosavi-Dezfooli et al. 2016, arXiv:1511.04599; paper §2.2.2",
+            True,
+        ),
+        AttackRecord(
+            "cw",
+            {
+                "c": Param(float, 1.0, _positive, "> 0 (initial c of the binary search)"),
+                "binary_search_steps": Param(int, 3, _positive, "a positive integer"),
+                "steps": Param(int, 100, _positive, "a positive integer"),
+                "lr": Param(float, 0.05, _positive, "> 0"),
+                "confidence": Param(float, 0.0, _non_negative, ">= 0 (kappa in the paper)"),
+            },
+            "foolbox",
+            "Carlini & Wagner 2017, arXiv:1608.04644; paper §2.2.3",
+            True,
+        ),
+        AttackRecord(
+            "pixel_swap",
+            {
+                # None: every pixel pair (H*W // 2): swap until misclassified (§2.2.4)
+                "max_swaps": Param(
+                    int,
+                    None,
+                    _positive,
+                    "a positive integer (none: every pixel pair)",
+                    optional=True,
+                ),
+            },
+            "native",
+            "paper §2.2.4",
+            False,
+        ),
+        AttackRecord(
+            "one_pixel",
+            {
+                "pixels": Param(int, 1, _positive, "a positive integer"),
+                "steps": Param(int, 10, _positive, "a positive integer (evolution iterations)"),
+                "popsize": Param(int, None, _positive, "a positive integer", optional=True),
+            },
+            "torchattacks",
+            "Su et al. 2019, arXiv:1710.08864",
+            False,
+        ),
+        AttackRecord(
+            "pixle",
+            {
+                "restarts": Param(int, 20, _positive, "a positive integer"),
+                "max_iterations": Param(int, 10, _positive, "a positive integer"),
+            },
+            "torchattacks",
+            "Pomponi et al. 2022 (IJCNN); the paper's reference [16]",
+            False,
+        ),
+    )
+}
 # Views of the table, for callers that need one column.
 ATTACK_PARAMS: dict[str, dict[str, Param]] = {n: r.params for n, r in ATTACKS.items()}
 DEFAULT_BACKEND: dict[str, str] = {n: r.default_backend for n, r in ATTACKS.items()}

@@ -85,24 +85,29 @@ class ResultStore:
                 run_dir.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = {
+                r[0]
+                for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
         except (sqlite3.Error, OSError) as exc:
             raise AdvCompareError(
                 f"cannot use '{self.path}' as a results store ({exc}); pass another --out, "
-                f"or move that file away") from exc
+                f"or move that file away"
+            ) from exc
         if tables - TABLES:
             self._db.close()
             raise AdvCompareError(
                 f"'{self.path}' is an SQLite file that advcompare did not write (tables: "
-                f"{', '.join(sorted(tables - TABLES))}); pass another --out")
+                f"{', '.join(sorted(tables - TABLES))}); pass another --out"
+            )
         has_cells = "cells" in tables
         if has_cells and version != SCHEMA_VERSION:
             self._db.close()
             raise AdvCompareError(
                 f"'{self.path}' was written by another advcompare version (results schema "
                 f"{version}, this one reads {SCHEMA_VERSION}); its cells cannot be resumed: "
-                f"pass another --out, or move that file away")
+                f"pass another --out, or move that file away"
+            )
         if readonly:
             return
         try:
@@ -110,8 +115,9 @@ class ResultStore:
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.commit()
         except sqlite3.Error as exc:
-            raise AdvCompareError(f"cannot write the results store '{self.path}' ({exc}); "
-                                  f"pass a writable --out") from exc
+            raise AdvCompareError(
+                f"cannot write the results store '{self.path}' ({exc}); pass a writable --out"
+            ) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -125,11 +131,26 @@ class ResultStore:
     def has_cell(self, key: str) -> bool:
         return self._db.execute("SELECT 1 FROM cells WHERE key = ?", (key,)).fetchone() is not None
 
-    def add_cell(self, key: str, *, dataset: str, label: str, attack: str, backend: str,
-                 spec: dict, notes: list[str], metrics: dict, model_key: str,
-                 defense: str = "none", threat: str = "adaptive", role: str = "main",
-                 executor: str = "serial", concurrency: int = 1, node: str = "",
-                 verdict: dict | None = None) -> None:
+    def add_cell(
+        self,
+        key: str,
+        *,
+        dataset: str,
+        label: str,
+        attack: str,
+        backend: str,
+        spec: dict,
+        notes: list[str],
+        metrics: dict,
+        model_key: str,
+        defense: str = "none",
+        threat: str = "adaptive",
+        role: str = "main",
+        executor: str = "serial",
+        concurrency: int = 1,
+        node: str = "",
+        verdict: dict | None = None,
+    ) -> None:
         """Store one graded cell and commit at once.
 
         ``executor`` and ``concurrency`` (cells running at once while it was timed) say how
@@ -138,9 +159,26 @@ class ResultStore:
             "INSERT OR REPLACE INTO cells (key, dataset, defense, threat, label, attack, "
             "backend, spec, notes, metrics, model_key, created, role, executor, concurrency, "
             "node, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, dataset, defense, threat, label, attack, backend, json.dumps(spec),
-             json.dumps(notes), json.dumps(metrics), model_key, time.time(), role, executor,
-             concurrency, node, None if verdict is None else json.dumps(verdict)))
+            (
+                key,
+                dataset,
+                defense,
+                threat,
+                label,
+                attack,
+                backend,
+                json.dumps(spec),
+                json.dumps(notes),
+                json.dumps(metrics),
+                model_key,
+                time.time(),
+                role,
+                executor,
+                concurrency,
+                node,
+                None if verdict is None else json.dumps(verdict),
+            ),
+        )
         self._db.commit()
 
     def samples_path(self, key: str) -> Path:
@@ -157,8 +195,10 @@ class ResultStore:
 
     def set_defense(self, dataset: str, defense: str, record: dict) -> None:
         """What a defended model is: its cache key, clean metrics, preflight flags."""
-        self._db.execute("INSERT OR REPLACE INTO defenses VALUES (?, ?, ?)",
-                         (dataset, defense, json.dumps(record)))
+        self._db.execute(
+            "INSERT OR REPLACE INTO defenses VALUES (?, ?, ?)",
+            (dataset, defense, json.dumps(record)),
+        )
         self._db.commit()
 
     def set_meta(self, key: str, value: str) -> None:
@@ -174,12 +214,14 @@ class ResultStore:
         rows = self._db.execute("SELECT dataset, defense, record FROM defenses").fetchall()
         return {(r[0], r[1]): json.loads(r[2]) for r in rows}
 
-    def set_dataset(self, dataset: str, *, summary: dict, model_key: str, clean: dict,
-                    history: list[dict]) -> None:
+    def set_dataset(
+        self, dataset: str, *, summary: dict, model_key: str, clean: dict, history: list[dict]
+    ) -> None:
         """Store what a dataset's rows were computed on: splits, model, clean metrics."""
-        self._db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?)",
-                         (dataset, json.dumps(summary), model_key, json.dumps(clean),
-                          json.dumps(history)))
+        self._db.execute(
+            "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?)",
+            (dataset, json.dumps(summary), model_key, json.dumps(clean), json.dumps(history)),
+        )
         self._db.commit()
 
     def cells(self, keys: list[str] | None = None) -> list[dict[str, Any]]:
@@ -187,13 +229,29 @@ class ResultStore:
         rows = self._db.execute(
             "SELECT key, dataset, label, attack, backend, spec, notes, metrics, model_key, "
             "defense, threat, role, executor, concurrency, node, verdict FROM cells "
-            "ORDER BY created").fetchall()
-        records = [{"key": r[0], "dataset": r[1], "label": r[2], "attack": r[3],
-                    "backend": r[4], "spec": json.loads(r[5]), "notes": json.loads(r[6]),
-                    "metrics": json.loads(r[7]), "model_key": r[8], "defense": r[9],
-                    "threat": r[10], "role": r[11], "executor": r[12],
-                    "concurrency": r[13], "node": r[14],
-                    "verdict": json.loads(r[15]) if r[15] else None} for r in rows]
+            "ORDER BY created"
+        ).fetchall()
+        records = [
+            {
+                "key": r[0],
+                "dataset": r[1],
+                "label": r[2],
+                "attack": r[3],
+                "backend": r[4],
+                "spec": json.loads(r[5]),
+                "notes": json.loads(r[6]),
+                "metrics": json.loads(r[7]),
+                "model_key": r[8],
+                "defense": r[9],
+                "threat": r[10],
+                "role": r[11],
+                "executor": r[12],
+                "concurrency": r[13],
+                "node": r[14],
+                "verdict": json.loads(r[15]) if r[15] else None,
+            }
+            for r in rows
+        ]
         if keys is None:
             return records
         by_key = {r["key"]: r for r in records}
@@ -201,9 +259,17 @@ class ResultStore:
 
     def datasets(self) -> dict[str, dict[str, Any]]:
         rows = self._db.execute(
-            "SELECT dataset, summary, model_key, clean, history FROM datasets").fetchall()
-        return {r[0]: {"summary": json.loads(r[1]), "model_key": r[2],
-                       "clean": json.loads(r[3]), "history": json.loads(r[4])} for r in rows}
+            "SELECT dataset, summary, model_key, clean, history FROM datasets"
+        ).fetchall()
+        return {
+            r[0]: {
+                "summary": json.loads(r[1]),
+                "model_key": r[2],
+                "clean": json.loads(r[3]),
+                "history": json.loads(r[4]),
+            }
+            for r in rows
+        }
 
 
 def samples_path(run_dir: Path, key: str) -> Path:
@@ -218,8 +284,10 @@ def save_samples(run_dir: Path, key: str, samples: dict[str, torch.Tensor]) -> N
 
     path = samples_path(run_dir, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: (v.to(torch.uint8) if v.dtype == torch.bool else v).contiguous()
-               for k, v in samples.items()}
+    tensors = {
+        k: (v.to(torch.uint8) if v.dtype == torch.bool else v).contiguous()
+        for k, v in samples.items()
+    }
     fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=path.parent)
     os.close(fd)
     try:

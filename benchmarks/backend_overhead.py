@@ -44,8 +44,9 @@ SPECS = [
 ]
 
 
-def direct_call(backend: str, spec: AttackSpec, model: nn.Module
-                ) -> Callable[[torch.Tensor, torch.Tensor], object]:
+def direct_call(
+    backend: str, spec: AttackSpec, model: nn.Module
+) -> Callable[[torch.Tensor, torch.Tensor], object]:
     """The library called as a user would, with the same parameters, no advcompare layer."""
     p = spec.params
     if backend == "torchattacks":
@@ -54,19 +55,23 @@ def direct_call(backend: str, spec: AttackSpec, model: nn.Module
         if spec.attack == "ifgsm" and p["decay"] == 0:
             return torchattacks.BIM(model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"])
         if spec.attack == "ifgsm":
-            return torchattacks.MIFGSM(model, eps=p["eps"], alpha=p["step_size"],
-                                       steps=p["steps"], decay=p["decay"])
+            return torchattacks.MIFGSM(
+                model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"], decay=p["decay"]
+            )
         if spec.attack == "deepfool":
             return torchattacks.DeepFool(model, steps=p["steps"], overshoot=p["overshoot"])
         # the same view of the model the adapter gives CW (see the adapter's docstring)
-        attack = torchattacks.CW(CWView(model).eval(), c=p["c"], kappa=p["confidence"],
-                                 steps=p["steps"], lr=p["lr"])
+        attack = torchattacks.CW(
+            CWView(model).eval(), c=p["c"], kappa=p["confidence"], steps=p["steps"], lr=p["lr"]
+        )
         return lambda x, y: attack(squeeze(x), y)
     if backend == "art":
+
         def run_art(x, y):
             attack = build_art_attack(art_classifier(model, x), spec, len(x))
             labels = None if spec.attack == "deepfool" else y.numpy()
             return attack.generate(x.numpy(), y=labels)
+
         return run_art
 
     import foolbox as fb
@@ -75,6 +80,7 @@ def direct_call(backend: str, spec: AttackSpec, model: nn.Module
         fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0))
         attack, eps = build_foolbox_attack(spec, model, x)
         return attack(fmodel, x, y, epsilons=eps)
+
     return run_foolbox
 
 
@@ -103,22 +109,28 @@ def main() -> None:
     data = load_dataset("mnist-sample", seed=cfg.seed)
     model = train_or_load(data, cfg.train, cfg.model_cache_dir(), torch.device("cpu")).model
     model.eval()
-    x, y = data.test.x[:args.samples], data.test.y[:args.samples]
+    x, y = data.test.x[: args.samples], data.test.y[: args.samples]
     fwd_s, bwd_s = pass_times(model, x)
-    print(f"model passes at batch {len(x)}: forward {fwd_s * 1e3:.3f} ms/image, "
-          f"backward {bwd_s * 1e3:.3f} ms/image (CPU, {torch.get_num_threads()} threads)")
-    print(f"{'attack':<10} {'backend':<13} {'adapter ms/img':>14} {'direct ms/img':>14} "
-          f"{'overhead':>9} {'fwd/img':>8} {'bwd/img':>8} {'efficiency':>10}")
+    print(
+        f"model passes at batch {len(x)}: forward {fwd_s * 1e3:.3f} ms/image, "
+        f"backward {bwd_s * 1e3:.3f} ms/image (CPU, {torch.get_num_threads()} threads)"
+    )
+    print(
+        f"{'attack':<10} {'backend':<13} {'adapter ms/img':>14} {'direct ms/img':>14} "
+        f"{'overhead':>9} {'fwd/img':>8} {'bwd/img':>8} {'efficiency':>10}"
+    )
     for spec in SPECS:
         label = "bim" if spec.attack == "ifgsm" and spec["decay"] == 0 else spec.attack
         for backend in ("torchattacks", "art", "foolbox"):
             adapter = get_backend(backend)
             direct = direct_call(backend, spec, model)
             timings: dict[str, list[float]] = {"ours": [], "theirs": []}
-            calls = {"ours": lambda: adapter.run(model, x, y, spec),
-                     "theirs": lambda: direct(x, y)}
+            calls = {
+                "ours": lambda a=adapter, s=spec: a.run(model, x, y, s),
+                "theirs": lambda d=direct: d(x, y),
+            }
             for i in range(args.repeats):  # interleaved, alternating who goes first
-                for who in (("ours", "theirs") if i % 2 == 0 else ("theirs", "ours")):
+                for who in ("ours", "theirs") if i % 2 == 0 else ("theirs", "ours"):
                     torch.manual_seed(0)
                     start = time.perf_counter()
                     calls[who]()
@@ -130,9 +142,11 @@ def main() -> None:
             fwd, bwd = counter.forward_samples / len(x), counter.backward_samples / len(x)
             model_time = fwd * fwd_s + bwd * bwd_s
             overhead = statistics.median(ours) / statistics.median(theirs) - 1
-            print(f"{label:<10} {backend:<13} {per_image * 1e3:14.2f} "
-                  f"{statistics.median(theirs) / len(x) * 1e3:14.2f} {overhead:+9.1%} "
-                  f"{fwd:8.1f} {bwd:8.1f} {model_time / per_image:10.2f}")
+            print(
+                f"{label:<10} {backend:<13} {per_image * 1e3:14.2f} "
+                f"{statistics.median(theirs) / len(x) * 1e3:14.2f} {overhead:+9.1%} "
+                f"{fwd:8.1f} {bwd:8.1f} {model_time / per_image:10.2f}"
+            )
 
 
 if __name__ == "__main__":

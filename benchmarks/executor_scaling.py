@@ -69,9 +69,24 @@ def thread_table() -> list[tuple[str, int, float]]:
 
 def timed_run(config: str, samples: int, out: Path, env: dict[str, str], *flags: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "advcompare", "run", "--config", config,
-                           "--samples", str(samples), "--out", str(out), *flags],
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "advcompare",
+            "run",
+            "--config",
+            config,
+            "--samples",
+            str(samples),
+            "--out",
+            str(out),
+            *flags,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SystemExit(f"run failed ({' '.join(flags)}):\n{done.stderr[-2000:]}")
     return time.perf_counter() - start
@@ -81,29 +96,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "configs" / "compare.toml"))
     parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--backend", help="passed to every run (e.g. all)")
     parser.add_argument("--skip-threads", action="store_true")
-    parser.add_argument("--serial-one-thread", action="store_true",
-                        help="also time a serial run at 1 thread")
+    parser.add_argument(
+        "--serial-one-thread", action="store_true", help="also time a serial run at 1 thread"
+    )
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, default threads "
-          f"{torch.get_num_threads()}")
+    print(
+        f"torch {torch.__version__}, {os.cpu_count()} CPUs, default threads "
+        f"{torch.get_num_threads()}"
+    )
     if not args.skip_threads:
         print("\nforward+backward, paper CNN, batch 128 (median ms/image):")
         for load, threads, ms in thread_table():
             print(f"  {load:24s} {threads} thread(s): {ms:.2f}")
 
     work = Path(tempfile.mkdtemp(prefix="executor-scaling-"))
-    env = dict(os.environ, ADVCOMPARE_CACHE=os.environ.get("ADVCOMPARE_CACHE",
-                                                             str(work / "cache")),
-               RAY_USAGE_STATS_ENABLED="0")
+    env = dict(
+        os.environ,
+        ADVCOMPARE_CACHE=os.environ.get("ADVCOMPARE_CACHE", str(work / "cache")),
+        RAY_USAGE_STATS_ENABLED="0",
+    )
+    extra = ("--backend", args.backend) if args.backend else ()
     # warm the weights cache (untimed): every run below loads the same model
-    timed_run(args.config, 1, work / "warm", env)
-    serial = timed_run(args.config, args.samples, work / "serial", env)
-    serial_1 = (timed_run(args.config, args.samples, work / "serial-1", env,
-                          "--cpus-per-cell", "1") if args.serial_one_thread else None)
-    ray = timed_run(args.config, args.samples, work / "ray", env, "--executor", "ray",
-                    "--cpus-per-cell", "1")
+    timed_run(args.config, 1, work / "warm", env, *extra)
+    serial = timed_run(args.config, args.samples, work / "serial", env, *extra)
+    serial_1 = (
+        timed_run(args.config, args.samples, work / "serial-1", env, "--cpus-per-cell", "1", *extra)
+        if args.serial_one_thread
+        else None
+    )
+    ray = timed_run(
+        args.config,
+        args.samples,
+        work / "ray",
+        env,
+        "--executor",
+        "ray",
+        "--cpus-per-cell",
+        "1",
+        *extra,
+    )
 
     import pandas as pd
 
@@ -111,15 +145,19 @@ def main() -> None:
     b = pd.read_csv(work / "ray" / "results.csv").set_index("key").loc[a.index]
     same = ["adv_f1", "success_rate", "l2_median"]
     agree = bool(((a[same] - b[same]).abs().fillna(0) < 1e-9).all().all())
-    print(f"\n{Path(args.config).name}, {args.samples} images, {len(a)} cells "
-          f"(wall time, model cached):")
+    print(
+        f"\n{Path(args.config).name}{' --backend ' + args.backend if args.backend else ''}, "
+        f"{args.samples} images, {len(a)} cells "
+        f"(wall time, model cached):"
+    )
     print(f"  serial, default threads : {serial:7.1f} s")
     if serial_1 is not None:
         print(f"  serial, 1 thread        : {serial_1:7.1f} s")
     print(f"  ray, 1 thread per cell  : {ray:7.1f} s (Ray start-up included)")
     print(f"  serial / ray            : {serial / ray:.2f}x")
-    print(f"  serial and ray figures identical (F1, success, median L2): "
-          f"{'yes' if agree else 'NO'}")
+    print(
+        f"  serial and ray figures identical (F1, success, median L2): {'yes' if agree else 'NO'}"
+    )
 
 
 if __name__ == "__main__":

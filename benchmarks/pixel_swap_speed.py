@@ -41,8 +41,8 @@ def per_image_loop(model, x, y, max_swaps):
         for step in range(swap_budget(*image.shape[1:], max_swaps)):
             if fooled:
                 break
-            d, l = dark[0, step], light[0, step]
-            work[:, [d, l]] = work[:, [l, d]]
+            d, lit = dark[0, step], light[0, step]
+            work[:, [d, lit]] = work[:, [lit, d]]
             fooled = model(work.reshape(1, *image.shape)).argmax(1).item() != label.item()
         out.append(work.reshape(image.shape) if fooled else image)
     return torch.stack(out)
@@ -52,8 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--loop-samples", type=int, default=50)
-    parser.add_argument("--max-swaps", type=int, default=None,
-                        help="cap on swaps per image (default: every pixel pair)")
+    parser.add_argument(
+        "--max-swaps",
+        type=int,
+        default=None,
+        help="cap on swaps per image (default: every pixel pair)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
@@ -61,13 +65,15 @@ def main() -> None:
     cfg = load_config(None)
     dataset = load_dataset("mnist-sample", seed=cfg.seed)
     model = train_or_load(dataset, cfg.train, cfg.model_cache_dir(), torch.device("cpu")).model
-    x, y = dataset.test.x[:args.samples], dataset.test.y[:args.samples]
+    x, y = dataset.test.x[: args.samples], dataset.test.y[: args.samples]
 
     timings = []
     for _ in range(max(args.repeats, 1)):
         start = time.perf_counter()
-        batched = [pixel_swap(model, x[i:i + BATCH], y[i:i + BATCH], args.max_swaps)
-                   for i in range(0, len(x), BATCH)]
+        batched = [
+            pixel_swap(model, x[i : i + BATCH], y[i : i + BATCH], args.max_swaps)
+            for i in range(0, len(x), BATCH)
+        ]
         timings.append((time.perf_counter() - start) / len(x))
     batched_s = statistics.median(timings)
     fastest_s = min(timings)
@@ -82,16 +88,24 @@ def main() -> None:
 
     paper_s = paper_value("mnist", "pixel_swap", "prediction_time")
     fooled = (model(x_adv).argmax(1) != y).float().mean().item()
-    print(f"pixel swap, MNIST sample, CPU ({torch.get_num_threads()} threads), "
-          f"max_swaps={'every pixel pair' if args.max_swaps is None else args.max_swaps}")
-    print(f"  advcompare batched : {batched_s * 1e3:8.2f} ms/image over {len(x)} images, "
-          f"median of {len(timings)} runs (fastest {fastest_s * 1e3:.2f}); "
-          f"{queries:.1f} queries/image, {fooled:.1%} misclassified after the attack")
-    print(f"  per-image loop     : {loop_s * 1e3:8.2f} ms/image over {n_loop} images "
-          f"(same adversarial images: {same})")
+    print(
+        f"pixel swap, MNIST sample, CPU ({torch.get_num_threads()} threads), "
+        f"max_swaps={'every pixel pair' if args.max_swaps is None else args.max_swaps}"
+    )
+    print(
+        f"  advcompare batched : {batched_s * 1e3:8.2f} ms/image over {len(x)} images, "
+        f"median of {len(timings)} runs (fastest {fastest_s * 1e3:.2f}); "
+        f"{queries:.1f} queries/image, {fooled:.1%} misclassified after the attack"
+    )
+    print(
+        f"  per-image loop     : {loop_s * 1e3:8.2f} ms/image over {n_loop} images "
+        f"(same adversarial images: {same})"
+    )
     print(f"  paper, Table 10    : {paper_s * 1e3:8.2f} ms/image")
-    print(f"  speed-up over the paper         : {paper_s / batched_s:6.1f}x median, "
-          f"{paper_s / fastest_s:.1f}x fastest (target >= 100x)")
+    print(
+        f"  speed-up over the paper         : {paper_s / batched_s:6.1f}x median, "
+        f"{paper_s / fastest_s:.1f}x fastest (target >= 100x)"
+    )
     print(f"  speed-up over the per-image loop: {loop_s / batched_s:6.1f}x (same run)")
     if not same:
         raise SystemExit("batched and per-image pixel swap disagree")

@@ -35,8 +35,9 @@ def assert_same_up_to_contract(model, x, y, ours, direct):
 
 def test_registry_knows_its_backends_and_rejects_others():
     assert known_backends() == ["torchattacks", "art", "foolbox", "native"]
-    with pytest.raises(UnknownNameError,
-                       match="known backends: torchattacks, art, foolbox, native"):
+    with pytest.raises(
+        UnknownNameError, match="known backends: torchattacks, art, foolbox, native"
+    ):
         get_backend("cleverhans")
     assert backends_supporting("pixel_swap") == ["native"]
     assert backends_supporting("cw") == ["torchattacks", "art", "foolbox"]
@@ -103,8 +104,7 @@ def _pairs():
 
 
 @pytest.mark.parametrize("backend_name,attack", _pairs())
-def test_adapters_leave_the_callers_model_unchanged(trained_digits, batch, backend_name,
-                                                    attack):
+def test_adapters_leave_the_callers_model_unchanged(trained_digits, batch, backend_name, attack):
     model = copy.deepcopy(trained_digits.model)
     model.train()
     model.features[0].eval()  # a mixed mode that a blanket model.train() would not restore
@@ -114,8 +114,10 @@ def test_adapters_leave_the_callers_model_unchanged(trained_digits, batch, backe
     modes = {n: m.training for n, m in model.named_modules()}
     grads = {n: p.requires_grad for n, p in model.named_parameters()}
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    hooks = {n: (dict(m._forward_hooks), dict(m._forward_pre_hooks), dict(m._backward_hooks))
-             for n, m in model.named_modules()}
+    hooks = {
+        n: (dict(m._forward_hooks), dict(m._forward_pre_hooks), dict(m._backward_hooks))
+        for n, m in model.named_modules()
+    }
 
     x, y = batch[0][:8], batch[1][:8]
     x_adv = get_backend(backend_name).run(model, x, y, FAST_SPECS[attack])
@@ -124,8 +126,10 @@ def test_adapters_leave_the_callers_model_unchanged(trained_digits, batch, backe
     assert float(x_adv.min()) >= 0 and float(x_adv.max()) <= 1
     assert {n: m.training for n, m in model.named_modules()} == modes
     assert {n: p.requires_grad for n, p in model.named_parameters()} == grads
-    assert {n: (dict(m._forward_hooks), dict(m._forward_pre_hooks), dict(m._backward_hooks))
-            for n, m in model.named_modules()} == hooks
+    assert {
+        n: (dict(m._forward_hooks), dict(m._forward_pre_hooks), dict(m._backward_hooks))
+        for n, m in model.named_modules()
+    } == hooks
     for name, value in model.state_dict().items():  # weights and batch-norm statistics
         assert torch.equal(value, state[name]), name
     assert calls  # the caller's own hook stayed registered and working

@@ -24,8 +24,15 @@ from advcompare.api import attack_entries, evaluate, load_results
 from advcompare.cli import main as cli_main
 from advcompare.config import AttackEntry
 from advcompare.data import load_dataset
-from advcompare.errors import (AdvCompareError, ConfigError, InputError, ModelError,
-                               RunDirError, UnknownNameError, UnsupportedSpecError)
+from advcompare.errors import (
+    AdvCompareError,
+    ConfigError,
+    InputError,
+    ModelError,
+    RunDirError,
+    UnknownNameError,
+    UnsupportedSpecError,
+)
 from advcompare.report import results_frame
 from advcompare.spec import AttackSpec
 from advcompare.train import TrainConfig, train_or_load
@@ -33,9 +40,22 @@ from advcompare.train import TrainConfig, train_or_load
 CPU = torch.device("cpu")
 DEEPFOOL = {"attack": "deepfool", "steps": 5}
 # Metrics that do not depend on timing: what "the same figures" means.
-FIGURES = ["n", "n_clean_correct", "clean_f1", "clean_accuracy", "adv_f1", "adv_accuracy",
-           "success_rate", "l0_median", "l2_median", "linf_median", "l2_mean",
-           "forward_per_image", "backward_per_image", "output_valid"]
+FIGURES = [
+    "n",
+    "n_clean_correct",
+    "clean_f1",
+    "clean_accuracy",
+    "adv_f1",
+    "adv_accuracy",
+    "success_rate",
+    "l0_median",
+    "l2_median",
+    "linf_median",
+    "l2_mean",
+    "forward_per_image",
+    "backward_per_image",
+    "output_valid",
+]
 CLI_CONFIG = """
 name = "api-vs-cli"
 datasets = ["digits"]
@@ -88,8 +108,19 @@ def cli_run(tmp_path_factory, cache):
     config.write_text(CLI_CONFIG)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ADVCOMPARE_CACHE", str(cache))
-        code = cli_main(["run", "--config", str(config), "--out", str(out),
-                                    "--samples", str(CLI_SAMPLES), "--epochs", str(EPOCHS)])
+        code = cli_main(
+            [
+                "run",
+                "--config",
+                str(config),
+                "--out",
+                str(out),
+                "--samples",
+                str(CLI_SAMPLES),
+                "--epochs",
+                str(EPOCHS),
+            ]
+        )
     assert code == 0
     return out
 
@@ -100,9 +131,13 @@ class SmallCNN(nn.Module):
 
     def __init__(self, channels: int, classes: int, width: int = 8) -> None:
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(channels, width, 3, padding=1),
-                                      nn.BatchNorm2d(width), nn.ReLU(),
-                                      nn.AdaptiveMaxPool2d(4), nn.Flatten())
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.AdaptiveMaxPool2d(4),
+            nn.Flatten(),
+        )
         self.head = nn.Linear(width * 16, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -132,8 +167,11 @@ def snapshot(model: nn.Module) -> dict:
         "modes": [m.training for m in model.modules()],
         "requires_grad": [p.requires_grad for p in model.parameters()],
         "grads": [None if p.grad is None else p.grad.clone() for p in model.parameters()],
-        "hooks": [(attr, list(getattr(m, attr).keys())) for m in model.modules()
-                  for attr in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks")],
+        "hooks": [
+            (attr, list(getattr(m, attr).keys()))
+            for m in model.modules()
+            for attr in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks")
+        ],
         "devices": [p.device for p in model.parameters()],
     }
 
@@ -155,8 +193,18 @@ def assert_contract(frame: pd.DataFrame, rows: int, n: int) -> None:
     """The report's row shape: one row per attack × backend, graded, valid outputs."""
     assert len(frame) == rows
     assert set(results_frame([]).columns) <= set(frame.columns)
-    assert {"key", "label", "attack", "backend", "notes", "adv_f1", "success_rate",
-            "l2_median", "verdict", "preflight"} <= set(frame.columns)
+    assert {
+        "key",
+        "label",
+        "attack",
+        "backend",
+        "notes",
+        "adv_f1",
+        "success_rate",
+        "l2_median",
+        "verdict",
+        "preflight",
+    } <= set(frame.columns)
     assert (frame["n"] == n).all()
     assert frame["output_valid"].all()
     assert frame["success_rate"].between(0, 1).all()
@@ -176,10 +224,18 @@ def config_entries(cli_run: Path) -> list[AttackEntry]:
 def cnn_frame(cnn, digits_data, cli_run):
     """The API on the CLI run's cached CNN and attack subset, one call per config row."""
     data = runner.attack_subset(digits_data.test, CLI_SAMPLES, 0)
-    frames = [evaluate(cnn, data.x, data.y,
-                       attacks=[{"label": entry.label, **entry.spec.as_dict()}],
-                       backends=entry.backend, device="cpu", dataset="digits")
-              for entry in config_entries(cli_run)]
+    frames = [
+        evaluate(
+            cnn,
+            data.x,
+            data.y,
+            attacks=[{"label": entry.label, **entry.spec.as_dict()}],
+            backends=entry.backend,
+            device="cpu",
+            dataset="digits",
+        )
+        for entry in config_entries(cli_run)
+    ]
     frame = pd.concat(frames, ignore_index=True)
     frame.attrs = dict(frames[0].attrs)
     return frame
@@ -205,9 +261,18 @@ def test_api_figures_equal_run_cell_and_the_report_frame(cnn, digits_data, cnn_f
         if entry.backend == "foolbox":
             continue  # DeepFool is the slowest row; the CLI comparison covers it
         metrics, notes, _ = runner.run_cell(cnn, entry, data, 128, CPU, 10, 0)
-        cells.append({"key": entry.label, "dataset": "digits", "label": entry.label,
-                      "attack": entry.spec.attack, "backend": entry.backend,
-                      "spec": entry.spec.as_dict(), "notes": notes, "metrics": metrics})
+        cells.append(
+            {
+                "key": entry.label,
+                "dataset": "digits",
+                "label": entry.label,
+                "attack": entry.spec.attack,
+                "backend": entry.backend,
+                "spec": entry.spec.as_dict(),
+                "notes": notes,
+                "metrics": metrics,
+            }
+        )
     expected = results_frame(cells)
     ours = cnn_frame[cnn_frame["backend"] != "foolbox"].reset_index(drop=True)
     columns = FIGURES + ["label", "backend", "notes", "spec", "verdict"]
@@ -221,8 +286,9 @@ def test_api_figures_equal_the_cli_report(cli_run, cnn_frame):
     api = cnn_frame.set_index(["label", "backend"])
     assert sorted(api.index) == sorted(cli.index)
     for column in ("adv_f1", "success_rate", "clean_f1", "l2_median", "n", "notes"):
-        pd.testing.assert_series_equal(api[column].sort_index(), cli[column].sort_index(),
-                                       check_dtype=False)
+        pd.testing.assert_series_equal(
+            api[column].sort_index(), cli[column].sort_index(), check_dtype=False
+        )
 
 
 @pytest.mark.slow
@@ -232,16 +298,24 @@ def test_api_equals_the_quick_config_report(tmp_path, monkeypatch, digits_data):
 
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "quick"
-    assert cli_main(["run", "--config", "configs/quick.toml", "--out", str(out),
-                                "--samples", "50"]) == 0
+    assert (
+        cli_main(["run", "--config", "configs/quick.toml", "--out", str(out), "--samples", "50"])
+        == 0
+    )
     cfg = load_config("configs/quick.toml")
     model = train_or_load(digits_data, cfg.train, tmp_path / "cache", CPU).model
     data = runner.attack_subset(digits_data.test, 50, cfg.seed)
     cli = load_results(out).cells.set_index("label")
     for entry in cfg.attacks:
-        row = evaluate(model, data.x, data.y,
-                       attacks=[{"label": entry.label, **entry.spec.as_dict()}],
-                       backends=entry.backend, device="cpu", seed=cfg.seed).iloc[0]
+        row = evaluate(
+            model,
+            data.x,
+            data.y,
+            attacks=[{"label": entry.label, **entry.spec.as_dict()}],
+            backends=entry.backend,
+            device="cpu",
+            seed=cfg.seed,
+        ).iloc[0]
         assert row["adv_f1"] == cli.loc[entry.label, "adv_f1"], entry.label
         assert row["success_rate"] == cli.loc[entry.label, "success_rate"], entry.label
 
@@ -253,12 +327,21 @@ def test_grayscale_28x28_model_every_backend():
     model = random_model(channels=1, classes=10)
     x, y = labelled(model, (6, 1, 28, 28))
     before = snapshot(model)
-    frame = pd.concat([
-        evaluate(model, x, y, attacks=[{"attack": "ifgsm", "step_size": 0.05, "steps": 3}],
-                 backends="all", device="cpu"),
-        # torchattacks' DeepFool loops over images in Python: too slow for this suite
-        evaluate(model, x, y, attacks=[DEEPFOOL], backends=["art", "foolbox"], device="cpu")],
-        ignore_index=True)
+    frame = pd.concat(
+        [
+            evaluate(
+                model,
+                x,
+                y,
+                attacks=[{"attack": "ifgsm", "step_size": 0.05, "steps": 3}],
+                backends="all",
+                device="cpu",
+            ),
+            # torchattacks' DeepFool loops over images in Python: too slow for this suite
+            evaluate(model, x, y, attacks=[DEEPFOOL], backends=["art", "foolbox"], device="cpu"),
+        ],
+        ignore_index=True,
+    )
     assert_contract(frame, rows=5, n=6)
     assert set(frame["backend"]) == {"torchattacks", "art", "foolbox"}
     assert (frame["clean_accuracy"] == 1).all()
@@ -274,9 +357,14 @@ def test_torchvision_resnet18_on_3x64x64():
     model = torchvision.models.resnet18(weights=None, num_classes=10).eval()
     x, y = labelled(model, (2, 3, 64, 64))
     before = snapshot(model)
-    frame = evaluate(model, x, y, attacks=[{"attack": "ifgsm", "eps": 0.03, "step_size": 0.03,
-                                            "steps": 1}],
-                     backends=["torchattacks"], device="cpu")
+    frame = evaluate(
+        model,
+        x,
+        y,
+        attacks=[{"attack": "ifgsm", "eps": 0.03, "step_size": 0.03, "steps": 1}],
+        backends=["torchattacks"],
+        device="cpu",
+    )
     assert_contract(frame, rows=1, n=2)
     assert frame.loc[frame.attack == "ifgsm", "linf_mean"].max() <= 0.03 + 1e-6
     assert frame.attrs["num_classes"] == 10
@@ -287,20 +375,27 @@ def test_model_with_43_classes():
     model = random_model(channels=3, classes=43, seed=1)
     x, y = labelled(model, (8, 3, 32, 32), seed=1)
     y[4:] = torch.tensor([0, 21, 41, 42])  # every label below 43 is accepted
-    frame = evaluate(model, x, y, attacks=[{"attack": "deepfool", "steps": 2,
-                                            "candidates": 43},
-                                           {"attack": "ifgsm", "steps": 2}],
-                     backends=["foolbox"], device="cpu")
+    frame = evaluate(
+        model,
+        x,
+        y,
+        attacks=[
+            {"attack": "deepfool", "steps": 2, "candidates": 43},
+            {"attack": "ifgsm", "steps": 2},
+        ],
+        backends=["foolbox"],
+        device="cpu",
+    )
     assert_contract(frame, rows=2, n=8)
     assert frame.attrs["num_classes"] == 43
     assert (frame["success_rate"] > 0.5).all()
     # labels up to 42 are valid; 43 is not, and candidates above 43 cannot be served
     with pytest.raises(InputError, match=r"43 classes \(0\.\.42\)"):
         evaluate(model, x, torch.full((8,), 43), attacks=["ifgsm"], backends="torchattacks")
-    with pytest.raises(UnsupportedSpecError,
-                       match="candidates = 44 but the model has 43 classes"):
-        evaluate(model, x, y, attacks=[{"attack": "deepfool", "candidates": 44}],
-                 backends="foolbox")
+    with pytest.raises(UnsupportedSpecError, match="candidates = 44 but the model has 43 classes"):
+        evaluate(
+            model, x, y, attacks=[{"attack": "deepfool", "candidates": 44}], backends="foolbox"
+        )
 
 
 def test_caller_model_comes_back_unchanged_through_every_backend():
@@ -313,11 +408,18 @@ def test_caller_model_comes_back_unchanged_through_every_backend():
     model.features[0].weight.grad = torch.full_like(model.features[0].weight, 0.5)
     x, y = labelled(model, (4, 3, 16, 16), seed=2)
     before = snapshot(model)
-    frame = evaluate(model, x, y, attacks=[{"attack": "ifgsm", "steps": 2},
-                                           {"attack": "deepfool", "steps": 2},
-                                           {"attack": "cw", "steps": 2,
-                                            "binary_search_steps": 1}],
-                     backends="all", device="cpu")
+    frame = evaluate(
+        model,
+        x,
+        y,
+        attacks=[
+            {"attack": "ifgsm", "steps": 2},
+            {"attack": "deepfool", "steps": 2},
+            {"attack": "cw", "steps": 2, "binary_search_steps": 1},
+        ],
+        backends="all",
+        device="cpu",
+    )
     assert len(frame) == 9 and calls  # the user's hook stayed and ran
     assert_unchanged(model, before)
 
@@ -326,37 +428,48 @@ def test_caller_model_comes_back_unchanged_through_every_backend():
 
 
 def test_attack_forms_and_defaults_come_from_attack_spec_create():
-    entries = attack_entries([AttackSpec.create("ifgsm", steps=3), "cw",
-                              {"attack": "deepfool", "steps": 7, "label": "df7"}],
-                             backends="all")
+    entries = attack_entries(
+        [
+            AttackSpec.create("ifgsm", steps=3),
+            "cw",
+            {"attack": "deepfool", "steps": 7, "label": "df7"},
+        ],
+        backends="all",
+    )
     by_label = {}
     for entry in entries:
         by_label.setdefault(entry.label, []).append(entry.backend)
-    assert by_label == {"ifgsm": ["torchattacks", "art", "foolbox"],
-                        "cw": ["torchattacks", "art", "foolbox"],
-                        "df7": ["torchattacks", "art", "foolbox"]}
+    assert by_label == {
+        "ifgsm": ["torchattacks", "art", "foolbox"],
+        "cw": ["torchattacks", "art", "foolbox"],
+        "df7": ["torchattacks", "art", "foolbox"],
+    }
     specs = {e.label: e.spec for e in entries}
     assert specs["cw"] == AttackSpec.create("cw")  # the default run's CW, not a second copy
     assert specs["df7"] == AttackSpec.create("deepfool", steps=7)
     # an incomplete AttackSpec is completed by create's defaults
-    assert attack_entries(AttackSpec("ifgsm", {"eps": 0.2}), "foolbox")[0].spec == \
-        AttackSpec.create("ifgsm", eps=0.2)
+    assert attack_entries(AttackSpec("ifgsm", {"eps": 0.2}), "foolbox")[
+        0
+    ].spec == AttackSpec.create("ifgsm", eps=0.2)
     assert [e.backend for e in attack_entries(["pixel_swap"], "all")] == ["native"]
 
 
-@pytest.mark.parametrize("attacks, backends, error, message", [
-    (["nosuch"], "all", UnknownNameError, "unknown attack 'nosuch'"),
-    (["ifgsm"], "nosuch", UnknownNameError, "unknown backend 'nosuch'"),
-    ([{"attack": "cw", "stepz": 3}], "all", ConfigError, "has no parameter 'stepz'"),
-    ([{"attack": "ifgsm", "eps": 2.0}], "all", ConfigError, "must be in \\(0, 1\\]"),
-    ([{"steps": 3}], "all", ConfigError, "names no attack"),
-    (["ifgsm", {"attack": "ifgsm", "steps": 3}], "all", ConfigError, "labelled 'ifgsm'"),
-    (["pixel_swap"], "art", UnsupportedSpecError, "backends that do: native"),
-    ([{"attack": "one_pixel", "popsize": 5}], "art", UnsupportedSpecError, "popsize"),
-    ([], "all", ConfigError, "attacks is empty"),
-    (["ifgsm"], ["art", "art"], ConfigError, "backends lists 'art' twice"),
-    ([3], "all", ConfigError, "cannot read 3 as an attack"),
-])
+@pytest.mark.parametrize(
+    "attacks, backends, error, message",
+    [
+        (["nosuch"], "all", UnknownNameError, "unknown attack 'nosuch'"),
+        (["ifgsm"], "nosuch", UnknownNameError, "unknown backend 'nosuch'"),
+        ([{"attack": "cw", "stepz": 3}], "all", ConfigError, "has no parameter 'stepz'"),
+        ([{"attack": "ifgsm", "eps": 2.0}], "all", ConfigError, "must be in \\(0, 1\\]"),
+        ([{"steps": 3}], "all", ConfigError, "names no attack"),
+        (["ifgsm", {"attack": "ifgsm", "steps": 3}], "all", ConfigError, "labelled 'ifgsm'"),
+        (["pixel_swap"], "art", UnsupportedSpecError, "backends that do: native"),
+        ([{"attack": "one_pixel", "popsize": 5}], "art", UnsupportedSpecError, "popsize"),
+        ([], "all", ConfigError, "attacks is empty"),
+        (["ifgsm"], ["art", "art"], ConfigError, "backends lists 'art' twice"),
+        ([3], "all", ConfigError, "cannot read 3 as an attack"),
+    ],
+)
 def test_bad_attack_specs(attacks, backends, error, message, no_attacks):
     model = random_model(1, 3)
     x, y = labelled(model, (2, 1, 8, 8))
@@ -371,6 +484,7 @@ def test_bad_attack_specs(attacks, backends, error, message, no_attacks):
 @pytest.fixture()
 def no_attacks(monkeypatch):
     """Fail the test if any attack cell starts."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("an attack ran before the bad input was reported")
 
@@ -425,49 +539,96 @@ BAD_INPUTS = {
     # name: (model, x, y, attacks, error, message fragment)
     "probabilities": (Softmax(BASE).eval(), X, Y, ["ifgsm"], ModelError, "return logits"),
     "training mode": (_training(), X, Y, ["ifgsm"], ModelError, r"call model.eval\(\)"),
-    "submodule training": (_dropout_left_training(), X, Y,
-                           ["ifgsm"], ModelError, "submodule '1'"),
+    "submodule training": (_dropout_left_training(), X, Y, ["ifgsm"], ModelError, "submodule '1'"),
     "not a module": (lambda x: x, X, Y, ["ifgsm"], ModelError, "torch.nn.Module"),
     "x above 1": (BASE, X * 255, Y, ["ifgsm"], InputError, "outside \\[0, 1\\]"),
     "x below 0": (BASE, X - 0.5, Y, ["ifgsm"], InputError, "with_normalization"),
-    "x integer": (BASE, (X * 255).to(torch.uint8), Y, ["ifgsm"], InputError,
-                  "x.float\\(\\) / 255"),
+    "x integer": (BASE, (X * 255).to(torch.uint8), Y, ["ifgsm"], InputError, "x.float\\(\\) / 255"),
     "x 3-D": (BASE, X[:, 0], Y, ["ifgsm"], InputError, "x.unsqueeze\\(1\\)"),
     "x 2-D": (BASE, X.flatten(1), Y, ["ifgsm"], InputError, "4-D batch"),
-    "x NaN": (BASE, X.clone().index_fill_(0, torch.tensor([0]), float("nan")), Y,
-              ["ifgsm"], InputError, "NaN"),
+    "x NaN": (
+        BASE,
+        X.clone().index_fill_(0, torch.tensor([0]), float("nan")),
+        Y,
+        ["ifgsm"],
+        InputError,
+        "NaN",
+    ),
     "x empty": (BASE, X[:0], Y[:0], ["ifgsm"], InputError, "no data"),
     "x a list": (BASE, X.tolist(), Y, ["ifgsm"], InputError, "torch.Tensor"),
     "y float": (BASE, X, Y.float(), ["ifgsm"], InputError, "y.long\\(\\)"),
     "y bool": (BASE, X, Y > 0, ["ifgsm"], InputError, "integer class indices"),
-    "y one-hot": (BASE, X, nn.functional.one_hot(Y, 4), ["ifgsm"], InputError,
-                  "y.argmax\\(1\\)"),
+    "y one-hot": (BASE, X, nn.functional.one_hot(Y, 4), ["ifgsm"], InputError, "y.argmax\\(1\\)"),
     "y column": (BASE, X, Y[:, None], ["ifgsm"], InputError, "shape \\(6,\\)"),
     "y too short": (BASE, X, Y[:5], ["ifgsm"], InputError, "one class index per image"),
     "y above classes": (BASE, X, Y + 4, ["ifgsm"], InputError, "scores 4 classes"),
     "y negative": (BASE, X, Y - 10, ["ifgsm"], InputError, "labels in \\[-"),
-    "wrong channels": (BASE, torch.rand(6, 3, 8, 8), Y, ["ifgsm"], ModelError,
-                       "model failed on inputs of shape \\(6, 3, 8, 8\\)"),
-    "output 4-D": (Lambda(lambda x: x).eval(), X, Y, ["ifgsm"], ModelError,
-                   "N×K class scores"),
-    "one class": (Lambda(lambda x: x.flatten(1)[:, :1]).eval(), X, Y * 0, ["ifgsm"],
-                  ModelError, "at least 2"),
-    "NaN scores": (Lambda(lambda x: x.flatten(1)[:, :4] * float("nan")).eval(), X, Y,
-                   ["ifgsm"], ModelError, "NaN or infinite scores"),
+    "wrong channels": (
+        BASE,
+        torch.rand(6, 3, 8, 8),
+        Y,
+        ["ifgsm"],
+        ModelError,
+        "model failed on inputs of shape \\(6, 3, 8, 8\\)",
+    ),
+    "output 4-D": (Lambda(lambda x: x).eval(), X, Y, ["ifgsm"], ModelError, "N×K class scores"),
+    "one class": (
+        Lambda(lambda x: x.flatten(1)[:, :1]).eval(),
+        X,
+        Y * 0,
+        ["ifgsm"],
+        ModelError,
+        "at least 2",
+    ),
+    "NaN scores": (
+        Lambda(lambda x: x.flatten(1)[:, :4] * float("nan")).eval(),
+        X,
+        Y,
+        ["ifgsm"],
+        ModelError,
+        "NaN or infinite scores",
+    ),
     "no gradient": (NoGrad(BASE).eval(), X, Y, ["ifgsm"], ModelError, "carry no gradient"),
-    "candidates above classes": (BASE, X, Y, [{"attack": "deepfool", "candidates": 5}],
-                                 UnsupportedSpecError, "candidates = 5 but the model has 4"),
-    "torchattacks candidates": (BASE, X, Y, [{"attack": "deepfool", "candidates": 3}],
-                                UnsupportedSpecError, "always uses all 4 classes"),
-    "pixel attack on 1 pixel": (Lambda(lambda x: torch.cat([x.flatten(1), -x.flatten(1)],
-                                                           1)).eval(),
-                                X[:, :, :1, :1], (X[:, 0, 0, 0] < 0.5).long(), ["pixel_swap"],
-                                UnsupportedSpecError, "at least 2 pixels"),
-    "pixle on a 1-pixel-wide image": (Lambda(lambda x: x.flatten(1)[:, :4]).eval(),
-                                      X[:, :, :, :1], Y, ["pixle"], UnsupportedSpecError,
-                                      "2×2"),
-    "one_pixel too many pixels": (BASE, X, Y, [{"attack": "one_pixel", "pixels": 65}],
-                                  UnsupportedSpecError, "exceeds the 64 pixels"),
+    "candidates above classes": (
+        BASE,
+        X,
+        Y,
+        [{"attack": "deepfool", "candidates": 5}],
+        UnsupportedSpecError,
+        "candidates = 5 but the model has 4",
+    ),
+    "torchattacks candidates": (
+        BASE,
+        X,
+        Y,
+        [{"attack": "deepfool", "candidates": 3}],
+        UnsupportedSpecError,
+        "always uses all 4 classes",
+    ),
+    "pixel attack on 1 pixel": (
+        Lambda(lambda x: torch.cat([x.flatten(1), -x.flatten(1)], 1)).eval(),
+        X[:, :, :1, :1],
+        (X[:, 0, 0, 0] < 0.5).long(),
+        ["pixel_swap"],
+        UnsupportedSpecError,
+        "at least 2 pixels",
+    ),
+    "pixle on a 1-pixel-wide image": (
+        Lambda(lambda x: x.flatten(1)[:, :4]).eval(),
+        X[:, :, :, :1],
+        Y,
+        ["pixle"],
+        UnsupportedSpecError,
+        "2×2",
+    ),
+    "one_pixel too many pixels": (
+        BASE,
+        X,
+        Y,
+        [{"attack": "one_pixel", "pixels": 65}],
+        UnsupportedSpecError,
+        "exceeds the 64 pixels",
+    ),
 }
 
 
@@ -488,13 +649,16 @@ def test_training_mode_is_reported_not_changed(no_attacks):
     assert all(m.training for m in model.modules())
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"seed": -1}, "seed must be an integer"),
-    ({"tolerance": float("nan")}, "tolerance must be a finite number"),
-    ({"dataset": "imagenet"}, "unknown dataset 'imagenet'"),
-    ({"device": "tpu"}, "unknown device 'tpu'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"seed": -1}, "seed must be an integer"),
+        ({"tolerance": float("nan")}, "tolerance must be a finite number"),
+        ({"dataset": "imagenet"}, "unknown dataset 'imagenet'"),
+        ({"device": "tpu"}, "unknown device 'tpu'"),
+    ],
+)
 def test_bad_options(kwargs, message, no_attacks):
     with pytest.raises(AdvCompareError, match=message):
         evaluate(BASE, X, Y, attacks=["ifgsm"], **kwargs)
@@ -531,21 +695,31 @@ class Quantized(nn.Module):
         return self.model(torch.round(x * 3) / 3)
 
 
-@pytest.mark.parametrize("wrapper, flag", [(Noisy, "randomized"),
-                                           (Quantized, "zero_gradients")])
+@pytest.mark.parametrize("wrapper, flag", [(Noisy, "randomized"), (Quantized, "zero_gradients")])
 def test_preflight_flags_are_part_of_the_result(wrapper, flag):
     model = wrapper(random_model(1, 4, seed=3)).eval()
-    frame = evaluate(model, X, Y, attacks=[{"attack": "ifgsm", "steps": 2}],
-                     backends="torchattacks", device="cpu")
+    frame = evaluate(
+        model,
+        X,
+        Y,
+        attacks=[{"attack": "ifgsm", "steps": 2}],
+        backends="torchattacks",
+        device="cpu",
+    )
     assert frame.attrs["preflight"][flag] is True
     assert flag in frame["preflight"].iloc[0]
     assert frame.attrs["preflight"]["outputs_are_probabilities"] is False
 
 
 def test_black_box_attack_on_a_model_without_gradients():
-    frame = evaluate(NoGrad(BASE).eval(), X.numpy(), Y.numpy(),
-                     attacks=[{"attack": "pixel_swap", "max_swaps": 5}], backends="all",
-                     device="cpu")
+    frame = evaluate(
+        NoGrad(BASE).eval(),
+        X.numpy(),
+        Y.numpy(),
+        attacks=[{"attack": "pixel_swap", "max_swaps": 5}],
+        backends="all",
+        device="cpu",
+    )
     assert len(frame) == 1 and frame["backend"].iloc[0] == "native"
     assert frame.attrs["preflight"] == {"randomized": False, "no_input_gradient": True}
 
@@ -562,8 +736,11 @@ def test_public_exports():
 
 
 def _files(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_load_results_reads_a_stored_run_without_changing_it(cli_run):
@@ -575,19 +752,26 @@ def test_load_results_reads_a_stored_run_without_changing_it(cli_run):
     csv = pd.read_csv(cli_run / "results.csv")  # what the report wrote
     pd.testing.assert_series_equal(cells["adv_f1"], csv["adv_f1"], check_dtype=False)
     assert list(cells["key"]) == list(csv["key"])
-    assert list(samples.columns[:7]) == ["key", "dataset", "defense", "threat", "label",
-                                         "attack", "backend"]
+    assert list(samples.columns[:7]) == [
+        "key",
+        "dataset",
+        "defense",
+        "threat",
+        "label",
+        "attack",
+        "backend",
+    ]
     assert {"index", "correct", "success", "l0", "l2", "linf"} <= set(samples.columns)
     assert len(samples) == 3 * CLI_SAMPLES and samples.attrs["missing"] == []
     for cell in cells.itertuples():  # the per-sample outcomes re-tabulate the cell
         part = samples[samples["key"] == cell.key]
         assert list(part["index"]) == list(range(CLI_SAMPLES))
-        assert part["success"].sum() / part["correct"].sum() == pytest.approx(
-            cell.success_rate)
+        assert part["success"].sum() / part["correct"].sum() == pytest.approx(cell.success_rate)
         won = part[part["success"]]
         if len(won):
             assert float(torch.tensor(won["l2"].to_numpy()).median()) == pytest.approx(
-                cell.l2_median, rel=1e-6)
+                cell.l2_median, rel=1e-6
+            )
         # a correct image the attack could not fool comes back as it was (the contract)
         assert (part.loc[part["correct"] & ~part["success"], "l2"] == 0).all()
 

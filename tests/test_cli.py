@@ -9,8 +9,13 @@ import pytest
 
 
 def _advcompare(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "advcompare", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "advcompare", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def _bad_config(tmp_path, text):
@@ -19,21 +24,36 @@ def _bad_config(tmp_path, text):
     return str(path)
 
 
-@pytest.mark.parametrize("case,args,message", [
-    ("unknown backend", ["run", "--backend", "cleverhans"],
-     "unknown backend 'cleverhans'; known backends: torchattacks, art, foolbox, native"),
-    ("unknown dataset", ["run", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
-    ("missing data root", ["run", "--dataset", "cifar10", "--data-root", "{tmp}/none"],
-     "expected torchvision's layout: <root>/cifar-10-batches-py/data_batch_1"),
-    ("unknown attack", ["run", "--config", "@[attacks.fgsm]\neps = 0.1"],
-     "unknown attack 'fgsm'; known attacks: ifgsm, deepfool, cw, pixel_swap"),
-    ("unknown parameter", ["run", "--config", "@[attacks.ifgsm]\nepsilon = 0.1"],
-     "attack 'ifgsm' has no parameter 'epsilon'"),
-    ("malformed TOML", ["run", "--config", "@datasets = ["], "is not valid TOML"),
-    ("missing config", ["run", "--config", "{tmp}/nope.toml"], "config file"),
-    ("bad flag", ["run", "--samples", "many"], "invalid int value"),
-    ("report without results", ["report", "{tmp}"], "holds no results.sqlite"),
-])
+@pytest.mark.parametrize(
+    "case,args,message",
+    [
+        (
+            "unknown backend",
+            ["run", "--backend", "cleverhans"],
+            "unknown backend 'cleverhans'; known backends: torchattacks, art, foolbox, native",
+        ),
+        ("unknown dataset", ["run", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+        (
+            "missing data root",
+            ["run", "--dataset", "cifar10", "--data-root", "{tmp}/none"],
+            "expected torchvision's layout: <root>/cifar-10-batches-py/data_batch_1",
+        ),
+        (
+            "unknown attack",
+            ["run", "--config", "@[attacks.fgsm]\neps = 0.1"],
+            "unknown attack 'fgsm'; known attacks: ifgsm, deepfool, cw, pixel_swap",
+        ),
+        (
+            "unknown parameter",
+            ["run", "--config", "@[attacks.ifgsm]\nepsilon = 0.1"],
+            "attack 'ifgsm' has no parameter 'epsilon'",
+        ),
+        ("malformed TOML", ["run", "--config", "@datasets = ["], "is not valid TOML"),
+        ("missing config", ["run", "--config", "{tmp}/nope.toml"], "config file"),
+        ("bad flag", ["run", "--samples", "many"], "invalid int value"),
+        ("report without results", ["report", "{tmp}"], "holds no results.sqlite"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, case, args, message):
     resolved = []
     for arg in args:
@@ -52,8 +72,12 @@ def test_backends_prints_the_capability_table():
     result = _advcompare("backends")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert any(line.split("|")[1:4] == [" cw         ", " torchattacks ", " emulated    "]
-               for line in lines), result.stdout
+    assert any(
+        line.split("|")[1:4] == [" cw         ", " torchattacks ", " emulated    "]
+        for line in lines
+    ), result.stdout
     assert any("art PixelAttack" in line and "one_pixel" in line for line in lines)
-    assert any(line.split("|")[1:4] == [" pixel_swap ", " foolbox      ", " unsupported "]
-               for line in lines)
+    assert any(
+        line.split("|")[1:4] == [" pixel_swap ", " foolbox      ", " unsupported "]
+        for line in lines
+    )

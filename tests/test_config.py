@@ -25,30 +25,46 @@ def test_shipped_configs_parse(path):
 def test_default_runs_all_four_attacks_with_paper_backends():
     cfg = load_config(None)
     assert [(a.label, a.backend) for a in cfg.attacks] == [
-        ("ifgsm", "torchattacks"), ("deepfool", "foolbox"), ("cw", "foolbox"),
-        ("pixel_swap", "native")]
+        ("ifgsm", "torchattacks"),
+        ("deepfool", "foolbox"),
+        ("cw", "foolbox"),
+        ("pixel_swap", "native"),
+    ]
     assert cfg.datasets == ("mnist-sample",) and cfg.train.epochs == 20
 
 
 def test_flags_override_the_file():
-    cfg = apply_overrides(load_config(None), backend="art", datasets=["digits"],
-                          samples=10, epochs=3, device="cpu", out="/tmp/x")
+    cfg = apply_overrides(
+        load_config(None),
+        backend="art",
+        datasets=["digits"],
+        samples=10,
+        epochs=3,
+        device="cpu",
+        out="/tmp/x",
+    )
     assert cfg.datasets == ("digits",) and cfg.samples == 10 and cfg.train.epochs == 3
     # the backend flag applies to the attacks that backend provides, and only those
     assert [a.backend for a in cfg.attacks] == ["art"] * 3 + ["native"]
     assert str(cfg.run_dir()) == "/tmp/x"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("datasets = 'mnist'", "config key 'datasets': expected a list"),
-    ("seed = -1", "config key 'seed': must be >= 0"),
-    ("colour = 1", "unknown config key 'colour'"),
-    ("[train]\nepochs = 'many'", "config key 'train.epochs': expected an integer"),
-    ("[attacks.cw]\nkappa = 1", "config table 'attacks.cw': attack 'cw' has no parameter 'kappa'"),
-    ("[attacks.foo]\neps = 1", "unknown attack 'foo'"),
-    ("[attacks.ifgsm]\nsteps = 0", "must be a positive integer"),
-    ("datasets = [", "is not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("datasets = 'mnist'", "config key 'datasets': expected a list"),
+        ("seed = -1", "config key 'seed': must be >= 0"),
+        ("colour = 1", "unknown config key 'colour'"),
+        ("[train]\nepochs = 'many'", "config key 'train.epochs': expected an integer"),
+        (
+            "[attacks.cw]\nkappa = 1",
+            "config table 'attacks.cw': attack 'cw' has no parameter 'kappa'",
+        ),
+        ("[attacks.foo]\neps = 1", "unknown attack 'foo'"),
+        ("[attacks.ifgsm]\nsteps = 0", "must be a positive integer"),
+        ("datasets = [", "is not valid TOML"),
+    ],
+)
 def test_malformed_configs_name_the_key_and_why(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -66,10 +82,17 @@ def test_unknown_backend_in_config_lists_known_ones(tmp_path):
 def test_backend_all_runs_every_attack_on_every_backend_that_provides_it():
     cfg = apply_overrides(load_config(None), backend="all")
     assert [(a.label, a.backend) for a in cfg.attacks] == [
-        ("ifgsm", "torchattacks"), ("ifgsm", "art"), ("ifgsm", "foolbox"),
-        ("deepfool", "torchattacks"), ("deepfool", "art"), ("deepfool", "foolbox"),
-        ("cw", "torchattacks"), ("cw", "art"), ("cw", "foolbox"),
-        ("pixel_swap", "native")]
+        ("ifgsm", "torchattacks"),
+        ("ifgsm", "art"),
+        ("ifgsm", "foolbox"),
+        ("deepfool", "torchattacks"),
+        ("deepfool", "art"),
+        ("deepfool", "foolbox"),
+        ("cw", "torchattacks"),
+        ("cw", "art"),
+        ("cw", "foolbox"),
+        ("pixel_swap", "native"),
+    ]
 
 
 def test_a_config_can_name_several_backends_per_attack(tmp_path):
@@ -79,15 +102,24 @@ def test_a_config_can_name_several_backends_per_attack(tmp_path):
     assert [(a.label, a.backend) for a in cfg.attacks] == [("bim", "art"), ("bim", "foolbox")]
 
 
-@pytest.mark.parametrize("text,message", [
-    ("defenses = ['armour']", "unknown defense 'armour'; known defenses: none"),
-    ("defenses = ['gradient_masking']\n[defense.gradient_masking]\nnoise = 1",
-     "defense 'gradient_masking' has no parameter 'noise'"),
-    ("defenses = ['none']\n[defense.feature_smoothing]\nsigma = 1",
-     "config table 'defense.feature_smoothing' is for a defense not listed"),
-    ("defenses = ['feature_smoothing']\n[defense.feature_smoothing]\nkernel_size = 4",
-     "must be an odd integer"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("defenses = ['armour']", "unknown defense 'armour'; known defenses: none"),
+        (
+            "defenses = ['gradient_masking']\n[defense.gradient_masking]\nnoise = 1",
+            "defense 'gradient_masking' has no parameter 'noise'",
+        ),
+        (
+            "defenses = ['none']\n[defense.feature_smoothing]\nsigma = 1",
+            "config table 'defense.feature_smoothing' is for a defense not listed",
+        ),
+        (
+            "defenses = ['feature_smoothing']\n[defense.feature_smoothing]\nkernel_size = 4",
+            "must be an odd integer",
+        ),
+    ],
+)
 def test_malformed_defenses_name_the_key_and_why(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -99,6 +131,11 @@ def test_defenses_default_to_none_and_parse_with_defaults():
     assert load_config(None).defenses == (("none", {}),)
     cfg = load_config(ROOT / "configs" / "defenses.toml")
     names = [name for name, _ in cfg.defenses]
-    assert names == ["none", "adversarial_training", "feature_smoothing", "gradient_masking",
-                     "defensive_distillation"]
+    assert names == [
+        "none",
+        "adversarial_training",
+        "feature_smoothing",
+        "gradient_masking",
+        "defensive_distillation",
+    ]
     assert dict(cfg.defenses)["gradient_masking"] == {"epsilon": 0.001, "eot_samples": 8}

@@ -49,8 +49,9 @@ TOLERANCES = {
 def mnist(tmp_path_factory):
     """The embedded MNIST sample and the paper CNN trained on it for 5 epochs."""
     data = load_dataset("mnist-sample", seed=0)
-    trained = train_or_load(data, TrainConfig(epochs=5), tmp_path_factory.mktemp("cache"),
-                            torch.device("cpu"))
+    trained = train_or_load(
+        data, TrainConfig(epochs=5), tmp_path_factory.mktemp("cache"), torch.device("cpu")
+    )
     return data, trained.model.eval()
 
 
@@ -92,8 +93,7 @@ def test_foolbox_momentum_differs_because_it_signs_before_accumulating(mnist, di
     ta, fb = (_run(b, model, x, y, **spec) for b in ("torchattacks", "foolbox"))
     assert (ta - fb).abs().max().item() >= TOLERANCES["foolbox_momentum_min_linf"]
     # with the momentum term gone (decay 0) the same two libraries agree exactly
-    ta0, fb0 = (_run(b, model, x, y, **{**spec, "decay": 0.0}) for b in ("torchattacks",
-                                                                         "foolbox"))
+    ta0, fb0 = (_run(b, model, x, y, **{**spec, "decay": 0.0}) for b in ("torchattacks", "foolbox"))
     assert (ta0 - fb0).abs().max().item() <= TOLERANCES["identical"]
 
 
@@ -158,8 +158,11 @@ def test_torchattacks_cw_has_fixed_c_and_the_emulated_search_fixes_it(mnist, dig
     fooled_fixed = (predict(model, fixed) != y).float().mean()
     fooled_searched = (predict(model, searched) != y).float().mean()
     assert fooled_fixed < 0.2 < fooled_searched  # c=0.01 is far too small on its own
-    fooled_foolbox = (predict(model, _run("foolbox", model, x, y, binary_search_steps=4,
-                                          **common)) != y).float().mean()
+    fooled_foolbox = (
+        (predict(model, _run("foolbox", model, x, y, binary_search_steps=4, **common)) != y)
+        .float()
+        .mean()
+    )
     assert fooled_foolbox > 0.2  # Foolbox searches c itself
 
 
@@ -218,8 +221,9 @@ def test_deepfool_reaches_the_closed_form_optimum_on_a_linear_model(linear_case,
 @pytest.mark.parametrize("backend", backends_supporting("cw"))
 def test_cw_comes_within_a_stated_factor_of_the_optimum(linear_case, backend):
     model, x, y, optimum = linear_case
-    x_adv = _run(backend, model, x, y, attack="cw", c=1.0, binary_search_steps=5, steps=100,
-                 lr=0.01)
+    x_adv = _run(
+        backend, model, x, y, attack="cw", c=1.0, binary_search_steps=5, steps=100, lr=0.01
+    )
     fooled = predict(model, x_adv) != y
     assert fooled.float().mean() >= 0.9
     ratio = (x_adv - x).flatten(1).norm(dim=1)[fooled] / optimum[fooled]

@@ -83,18 +83,29 @@ def test_curve_points_draw_the_steps():
 def _store(run_dir, key, correct, success, l2, with_norms=True):
     adv = run_dir / "adv"
     adv.mkdir(parents=True, exist_ok=True)
-    tensors = {"x_adv": torch.zeros(len(correct), 1),
-               "correct": torch.tensor(correct, dtype=torch.uint8),
-               "success": torch.tensor(success, dtype=torch.uint8)}
+    tensors = {
+        "x_adv": torch.zeros(len(correct), 1),
+        "correct": torch.tensor(correct, dtype=torch.uint8),
+        "success": torch.tensor(success, dtype=torch.uint8),
+    }
     if with_norms:
         tensors["l2"] = torch.tensor(l2, dtype=torch.float32)
     save_file(tensors, str(adv / f"{key}.safetensors"))
 
 
 def _row(key, label, attack, backend, role="main", **extra):
-    return {"key": key, "dataset": "mnist-sample", "defense": "none", "threat": "adaptive",
-            "label": label, "attack": attack, "backend": backend, "role": role,
-            "spec": json.dumps(extra.pop("spec", {})), **extra}
+    return {
+        "key": key,
+        "dataset": "mnist-sample",
+        "defense": "none",
+        "threat": "adaptive",
+        "label": label,
+        "attack": attack,
+        "backend": backend,
+        "role": role,
+        "spec": json.dumps(extra.pop("spec", {})),
+        **extra,
+    }
 
 
 def test_norm_groups_read_stored_per_sample_norms(tmp_path):
@@ -102,14 +113,17 @@ def test_norm_groups_read_stored_per_sample_norms(tmp_path):
     _store(tmp_path, "b", [1, 1, 1, 0], [1, 1, 1, 0], [0.5, 3.0, 2.0, 0.0])
     _store(tmp_path, "old", [1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0], with_norms=False)
     _store(tmp_path, "other", [0, 1, 1, 1], [0, 1, 1, 1], [0, 1, 1, 1])
-    frame = pd.DataFrame([_row("a", "deepfool", "deepfool", "torchattacks"),
-                          _row("b", "cw", "cw", "foolbox"),
-                          _row("old", "cw", "cw", "art"),
-                          _row("other", "deepfool", "deepfool", "art"),
-                          _row("i", "ifgsm", "ifgsm", "art")])
+    frame = pd.DataFrame(
+        [
+            _row("a", "deepfool", "deepfool", "torchattacks"),
+            _row("b", "cw", "cw", "foolbox"),
+            _row("old", "cw", "cw", "art"),
+            _row("other", "deepfool", "deepfool", "art"),
+            _row("i", "ifgsm", "ifgsm", "art"),
+        ]
+    )
     groups, notes = norm_groups(frame, tmp_path)
-    assert len(groups) == 1 and [c.backend for c in groups[0].curves] == ["torchattacks",
-                                                                          "foolbox"]
+    assert len(groups) == 1 and [c.backend for c in groups[0].curves] == ["torchattacks", "foolbox"]
     assert any("cw (art): no per-image L2" in n for n in notes)
     assert any("deepfool (art): graded on other images" in n for n in notes)
     table = optimality_frame(groups, budgets=(1.0, 2.0))
@@ -123,18 +137,30 @@ def test_norm_groups_read_stored_per_sample_norms(tmp_path):
 
 
 def _metric_row(key, label, backend, eps, role, success, clean=0.9, f1=0.5):
-    return _row(key, label, "ifgsm", backend, role=role, spec={"eps": eps},
-                clean_accuracy=clean, clean_f1=0.95, success_rate=success, adv_f1=f1)
+    return _row(
+        key,
+        label,
+        "ifgsm",
+        backend,
+        role=role,
+        spec={"eps": eps},
+        clean_accuracy=clean,
+        clean_f1=0.95,
+        success_rate=success,
+        adv_f1=f1,
+    )
 
 
 def test_the_eps_curve_joins_the_main_cell_and_its_eps_cells():
-    frame = pd.DataFrame([
-        _metric_row("m", "ifgsm", "art", 0.1, "main", 0.5),
-        _metric_row("e1", "ifgsm@eps=0.05", "art", 0.05, "eps_curve", 0.2),
-        _metric_row("e2", "ifgsm@eps=0.2", "art", 0.2, "eps_curve", 1.0),
-        _metric_row("m2", "ifgsm", "foolbox", 0.1, "main", 0.6),
-        _metric_row("bim", "bim", "art", 0.1, "main", 0.7),  # no ε cells: no curve
-    ])
+    frame = pd.DataFrame(
+        [
+            _metric_row("m", "ifgsm", "art", 0.1, "main", 0.5),
+            _metric_row("e1", "ifgsm@eps=0.05", "art", 0.05, "eps_curve", 0.2),
+            _metric_row("e2", "ifgsm@eps=0.2", "art", 0.2, "eps_curve", 1.0),
+            _metric_row("m2", "ifgsm", "foolbox", 0.1, "main", 0.6),
+            _metric_row("bim", "bim", "art", 0.1, "main", 0.7),  # no ε cells: no curve
+        ]
+    )
     curves = eps_curve_frame(frame)
     art = curves[curves.backend == "art"]
     assert list(art["eps"]) == [0.0, 0.05, 0.1, 0.2]

@@ -58,9 +58,11 @@ def test_missing_root_prints_expected_layout(tmp_path, name):
         check_data_root(name, tmp_path / "nowhere")
     message = str(err.value)
     assert "\n" not in message and "expected torchvision's layout" in message
-    assert {"mnist": "MNIST/raw/t10k-images-idx3-ubyte",
-            "cifar10": "cifar-10-batches-py/data_batch_1",
-            "gtsrb": "gtsrb/GT-final_test.csv"}[name] in message
+    assert {
+        "mnist": "MNIST/raw/t10k-images-idx3-ubyte",
+        "cifar10": "cifar-10-batches-py/data_batch_1",
+        "gtsrb": "gtsrb/GT-final_test.csv",
+    }[name] in message
 
 
 def test_incomplete_root_names_the_missing_file(tmp_path):
@@ -103,8 +105,13 @@ def test_cifar10_from_torchvision_layout(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     for name, n in [(f"data_batch_{i}", 10) for i in range(1, 6)] + [("test_batch", 10)]:
         with open(base / name, "wb") as fh:
-            pickle.dump({"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                         "labels": list(np.arange(n) % 10)}, fh)
+            pickle.dump(
+                {
+                    "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                    "labels": list(np.arange(n) % 10),
+                },
+                fh,
+            )
     with open(base / "batches.meta", "wb") as fh:
         pickle.dump({"label_names": [f"c{i}" for i in range(10)]}, fh)
     ds = load_dataset("cifar10", tmp_path)
@@ -122,7 +129,8 @@ def test_gtsrb_from_torchvision_layout_is_resized(tmp_path):
         for i in range(10):
             size = (int(rng.integers(25, 60)), int(rng.integers(25, 60)))
             Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(
-                folder / f"{i:05d}.ppm")
+                folder / f"{i:05d}.ppm"
+            )
     test_dir = base / "GTSRB" / "Final_Test" / "Images"
     test_dir.mkdir(parents=True)
     with open(base / "GT-final_test.csv", "w", newline="") as fh:
@@ -130,7 +138,8 @@ def test_gtsrb_from_torchvision_layout_is_resized(tmp_path):
         writer.writerow(["Filename", "Width", "Height", "ClassId"])
         for i in range(6):
             Image.fromarray(rng.integers(0, 256, (41, 37, 3), dtype=np.uint8)).save(
-                test_dir / f"{i:05d}.ppm")
+                test_dir / f"{i:05d}.ppm"
+            )
             writer.writerow([f"{i:05d}.ppm", 37, 41, i % 3])
     ds = load_dataset("gtsrb", tmp_path)
     assert ds.num_classes == 43

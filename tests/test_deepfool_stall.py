@@ -37,8 +37,8 @@ import torch
 from torch import nn
 
 OVERSHOOT = 0.02  # the default run's overshoot
-STEPS = 50        # the default run's steps
-SIDE = 8          # inputs are 1×8×8: 64 coordinates
+STEPS = 50  # the default run's steps
+SIDE = 8  # inputs are 1×8×8: 64 coordinates
 FOOLBOX_FLOOR = 1e-4  # foolbox/attacks/deepfool.py: ``distances = distances + 1e-4``
 
 
@@ -82,8 +82,7 @@ def foolbox_deepfool(model, x, y, steps=STEPS, candidates=2):
     import foolbox as fb
 
     fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0))
-    attack = fb.attacks.L2DeepFoolAttack(steps=steps, candidates=candidates,
-                                         overshoot=OVERSHOOT)
+    attack = fb.attacks.L2DeepFoolAttack(steps=steps, candidates=candidates, overshoot=OVERSHOOT)
     return attack(fmodel, x, y, epsilons=None)[1]
 
 
@@ -94,8 +93,14 @@ def art_deepfool(model, x, y, steps=STEPS):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        attack = DeepFool(art_classifier(model, x), max_iter=steps, epsilon=OVERSHOOT,
-                          nb_grads=2, batch_size=1, verbose=False)
+        attack = DeepFool(
+            art_classifier(model, x),
+            max_iter=steps,
+            epsilon=OVERSHOOT,
+            nb_grads=2,
+            batch_size=1,
+            verbose=False,
+        )
         return torch.from_numpy(attack.generate(x.numpy()))
 
 
@@ -113,7 +118,7 @@ def test_torchattacks_margin_follows_the_geometric_recurrence_and_never_crosses(
             assert margin(model, x_adv) == pytest.approx(expected, rel=1e-6, abs=1e-12)
             assert margin(model, x_adv) > 0
             assert int(model(x_adv).argmax(1)) == 0  # still the true class: not fooled
-        box_optimum = 1.0 / free ** 0.5  # m0 / ||v_free||
+        box_optimum = 1.0 / free**0.5  # m0 / ||v_free||
         l2 = float((x_adv - x).norm())
         assert box_optimum * (1 - 1e-6) < l2 < box_optimum
 
@@ -135,7 +140,7 @@ def test_at_the_box_edge_foolbox_and_art_cross_and_torchattacks_does_not():
     fool the model with about the box-constrained optimum; torchattacks stops a hair's
     breadth short of the boundary."""
     model, x, y, r = edge_case(16)  # r = 0.25
-    box_optimum = 1.0 / 16 ** 0.5
+    box_optimum = 1.0 / 16**0.5
     ta = torchattacks_deepfool(model, x, y)
     fb = foolbox_deepfool(model, x, y)
     art = art_deepfool(model, x, y)
@@ -159,7 +164,7 @@ def test_foolbox_crosses_only_by_its_step_floor_and_art_by_its_final_overshoot()
     fb10 = margin(model, foolbox_deepfool(model, x, y, steps=10))
     ta10 = margin(model, torchattacks_deepfool(model, x, y, steps=10))
     assert fb10 == pytest.approx(m, rel=1e-4)
-    assert ta10 == pytest.approx(shrink ** 10, rel=1e-4)
+    assert ta10 == pytest.approx(shrink**10, rel=1e-4)
     assert fb10 > 0 and ta10 > 0  # neither has crossed after 10 steps
     assert abs(fb10 - ta10) < 10 * (1 + OVERSHOOT) * r * floor_margin  # only the floor differs
     fb50 = margin(model, foolbox_deepfool(model, x, y))
@@ -167,13 +172,13 @@ def test_foolbox_crosses_only_by_its_step_floor_and_art_by_its_final_overshoot()
     assert margin(model, art_deepfool(model, x, y)) == pytest.approx(-OVERSHOOT, abs=1e-4)
 
 
-def _margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor, one_by_one: bool = False
-             ) -> torch.Tensor:
+def _margins(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, one_by_one: bool = False
+) -> torch.Tensor:
     """True-class logit minus the best other logit; batched, or one image per forward pass
     as torchattacks' DeepFool evaluates them."""
     with torch.no_grad():
-        out = (torch.cat([model(x[i:i + 1]) for i in range(len(x))]) if one_by_one
-               else model(x))
+        out = torch.cat([model(x[i : i + 1]) for i in range(len(x))]) if one_by_one else model(x)
     true = out.gather(1, y[:, None])[:, 0]
     others = out.scatter(1, y[:, None], float("-inf"))
     return true - others.max(1).values

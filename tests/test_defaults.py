@@ -40,7 +40,8 @@ def test_every_default_config_parameter_is_the_spec_default(label):
         assert name in schema, f"[attacks.{label}] {name} is not a parameter of {attack}"
         assert value == schema[name].default, (
             f"[attacks.{label}] {name} = {value!r} but the spec default is "
-            f"{schema[name].default!r}: change one source, not two")
+            f"{schema[name].default!r}: change one source, not two"
+        )
 
 
 def test_the_default_run_uses_exactly_the_api_default_specs():

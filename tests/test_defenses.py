@@ -111,10 +111,12 @@ def test_distilled_student_matches_the_teachers_soft_labels(digits):
 def test_adversarial_training_raises_accuracy_under_ifgsm(tmp_path, clean_share):
     data = load_dataset("mnist-sample", seed=0)
     base = train_or_load(data, TrainConfig(epochs=3), tmp_path, torch.device("cpu")).model
-    entry = AttackEntry("ifgsm", AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=5),
-                        "torchattacks")
-    defended = adversarially_train(base, data, [entry], TrainConfig(), torch.device("cpu"),
-                                   epochs=2, clean_share=clean_share)
+    entry = AttackEntry(
+        "ifgsm", AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=5), "torchattacks"
+    )
+    defended = adversarially_train(
+        base, data, [entry], TrainConfig(), torch.device("cpu"), epochs=2, clean_share=clean_share
+    )
     assert defended.attacks_used == {"ifgsm/torchattacks": 2 * 25}
     x, y = data.test.x[:200], data.test.y[:200]
     attack = get_backend("torchattacks")

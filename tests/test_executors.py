@@ -53,12 +53,19 @@ steps = 10
 [attacks.pixel_swap]
 max_swaps = 20
 """
-TIME_COLUMNS = {"attack_time_per_image", "adv_prediction_time_per_image",
-                "paper_time_per_image", "executor", "concurrency", "node"}
+TIME_COLUMNS = {
+    "attack_time_per_image",
+    "adv_prediction_time_per_image",
+    "paper_time_per_image",
+    "executor",
+    "concurrency",
+    "node",
+}
 
 needs_netns = pytest.mark.skipif(
     shutil.which("unshare") is None or os.geteuid() != 0,
-    reason="Ray tests run in a private network namespace (unshare -n, as root)")
+    reason="Ray tests run in a private network namespace (unshare -n, as root)",
+)
 
 
 def _config(tmp_path: Path, text: str = SMALL, name: str = "small.toml") -> Path:
@@ -68,8 +75,13 @@ def _config(tmp_path: Path, text: str = SMALL, name: str = "small.toml") -> Path
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ, ADVCOMPARE_CACHE=str(tmp_path / "cache"), RAY_AUTH_MODE="disabled",
-               RAY_USAGE_STATS_ENABLED="0", **extra)
+    env = dict(
+        os.environ,
+        ADVCOMPARE_CACHE=str(tmp_path / "cache"),
+        RAY_AUTH_MODE="disabled",
+        RAY_USAGE_STATS_ENABLED="0",
+        **extra,
+    )
     env.pop("RAY_ADDRESS", None)
     return env
 
@@ -78,20 +90,30 @@ def _in_netns(script: str, env: dict[str, str], timeout: int = 400, **popen):
     """Run a bash script in a new network namespace that has only a loopback interface."""
     bindir = str(Path(sys.executable).parent)
     body = f"ip link set lo up; export PATH={bindir}:$PATH; {script}"
-    return subprocess.run(["unshare", "-n", "bash", "-c", body], env=env, text=True,
-                          capture_output=True, timeout=timeout, **popen)
+    return subprocess.run(
+        ["unshare", "-n", "bash", "-c", body],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        **popen,
+    )
 
 
 def _results(run_dir: Path) -> pd.DataFrame:
     with sqlite3.connect(run_dir / "results.sqlite") as db:
-        return pd.read_sql("SELECT key, label, backend, metrics, executor, concurrency, node "
-                           "FROM cells", db)
+        return pd.read_sql(
+            "SELECT key, label, backend, metrics, executor, concurrency, node FROM cells", db
+        )
 
 
 def test_plan_lists_tasks_with_keys_and_dependencies(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
-    text = SMALL.replace('name = "small"', '''name = "small"
-defenses = ["none", "feature_smoothing", "defensive_distillation"]''')
+    text = SMALL.replace(
+        'name = "small"',
+        """name = "small"
+defenses = ["none", "feature_smoothing", "defensive_distillation"]""",
+    )
     cfg = load_config(_config(tmp_path, text))
     data = {"digits": load_dataset("digits", seed=0)}
     attacked = {"digits": attack_subset(data["digits"].test, cfg.samples, cfg.seed)}
@@ -110,14 +132,13 @@ defenses = ["none", "feature_smoothing", "defensive_distillation"]''')
     for task in oblivious:  # each reuses the undefended cell of the same attack
         crafted = by_key[task.deps[-1]]
         assert crafted.cell.defense == "none" and crafted.cell.entry == task.cell.entry
-    distilled = [t for t in plan.tasks if t.kind == ATTACK
-                 and t.cell.defense == "defensive_distillation"]
-    assert all(Dep(t.key) in d.args for d in distilled for t in plan.tasks
-               if t.kind == DEFENSE)
+    distilled = [
+        t for t in plan.tasks if t.kind == ATTACK and t.cell.defense == "defensive_distillation"
+    ]
+    assert all(Dep(t.key) in d.args for d in distilled for t in plan.tasks if t.kind == DEFENSE)
     assert all(base in t.deps for t in plan.cells())
     # keys are stable: planning again gives the same keys in the same order
-    assert [t.key for t in build_plan(cfg, data, attacked).tasks] == [t.key for t in
-                                                                      plan.tasks]
+    assert [t.key for t in build_plan(cfg, data, attacked).tasks] == [t.key for t in plan.tasks]
 
 
 def test_eps_curve_adds_ifgsm_cells_at_each_eps(tmp_path, monkeypatch):
@@ -128,8 +149,12 @@ def test_eps_curve_adds_ifgsm_cells_at_each_eps(tmp_path, monkeypatch):
     plan = build_plan(cfg, data, {"digits": data["digits"].test})
     curve = [t.cell for t in plan.cells() if t.cell.role == "eps_curve"]
     # ifgsm and bim, each at 0.05 and 0.2 (0.1 is the main cell itself)
-    assert sorted(c.entry.label for c in curve) == ["bim@eps=0.05", "bim@eps=0.2",
-                                                     "ifgsm@eps=0.05", "ifgsm@eps=0.2"]
+    assert sorted(c.entry.label for c in curve) == [
+        "bim@eps=0.05",
+        "bim@eps=0.2",
+        "ifgsm@eps=0.05",
+        "ifgsm@eps=0.2",
+    ]
     wide = next(c for c in curve if c.entry.label == "ifgsm@eps=0.2")
     assert wide.entry.spec["eps"] == 0.2 and wide.entry.spec["step_size"] == pytest.approx(0.04)
 
@@ -160,13 +185,30 @@ def test_serial_and_ray_give_identical_figures_and_ray_retries_a_killed_worker(t
     config = _config(tmp_path)
     serial_dir, ray_dir = tmp_path / "serial", tmp_path / "ray"
     env = _env(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "advcompare", "run", "--config", str(config),
-                           "--out", str(serial_dir), "--cpus-per-cell", "1"], env=env,
-                          capture_output=True, text=True, timeout=400)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "advcompare",
+            "run",
+            "--config",
+            str(config),
+            "--out",
+            str(serial_dir),
+            "--cpus-per-cell",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     marker = tmp_path / "killed-once"
-    ray = _in_netns(f"advcompare run --config {config} --out {ray_dir} --executor ray "
-                    f"--cpus-per-cell 1", _env(tmp_path, ADVCOMPARE_FAULT_ONCE=str(marker)))
+    ray = _in_netns(
+        f"advcompare run --config {config} --out {ray_dir} --executor ray --cpus-per-cell 1",
+        _env(tmp_path, ADVCOMPARE_FAULT_ONCE=str(marker)),
+    )
     assert ray.returncode == 0, ray.stderr[-3000:]
     assert "5 cells computed, 0 already stored (ray executor)" in ray.stdout
     assert marker.is_file()  # one worker was killed with SIGKILL mid-cell, and Ray retried it
@@ -182,16 +224,27 @@ def test_serial_and_ray_give_identical_figures_and_ray_retries_a_killed_worker(t
 
 @needs_netns
 def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path):
-    config = _config(tmp_path, SMALL.replace("steps = 10\n[attacks.pixel_swap]",
-                                             "steps = 60\n[attacks.pixel_swap]"))
+    config = _config(
+        tmp_path,
+        SMALL.replace("steps = 10\n[attacks.pixel_swap]", "steps = 60\n[attacks.pixel_swap]"),
+    )
     run_dir = tmp_path / "run"
     env = _env(tmp_path)
     bindir = str(Path(sys.executable).parent)
     driver = subprocess.Popen(
-        ["unshare", "-n", "bash", "-c", f"ip link set lo up; export PATH={bindir}:$PATH; "
-         f"exec advcompare run --config {config} --executor ray --cpus-per-cell 1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        [
+            "unshare",
+            "-n",
+            "bash",
+            "-c",
+            f"ip link set lo up; export PATH={bindir}:$PATH; "
+            f"exec advcompare run --config {config} --executor ray --cpus-per-cell 1",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     store = run_dir / "results.sqlite"
     deadline = time.monotonic() + 300
     stored: list[tuple[str, float]] = []
@@ -218,11 +271,11 @@ def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path):
     with sqlite3.connect(store) as db:
         after_kill = dict(db.execute("SELECT key, created FROM cells").fetchall())
     assert len(after_kill) >= 1
-    resumed = _in_netns(f"advcompare run --config {config} --executor ray --cpus-per-cell 1",
-                        env)
+    resumed = _in_netns(f"advcompare run --config {config} --executor ray --cpus-per-cell 1", env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert (f"{5 - len(after_kill)} cells computed, {len(after_kill)} already stored"
-            in resumed.stdout)
+    assert (
+        f"{5 - len(after_kill)} cells computed, {len(after_kill)} already stored" in resumed.stdout
+    )
     with sqlite3.connect(store) as db:
         final = dict(db.execute("SELECT key, created FROM cells").fetchall())
     assert len(final) == 5
@@ -234,16 +287,19 @@ def test_run_joins_a_two_node_loopback_cluster_and_uses_both_nodes(tmp_path):
     config = _config(tmp_path)
     run_dir = tmp_path / "run"
     port = 6391
-    worker_ports = ("--dashboard-agent-listen-port=52411 --dashboard-agent-grpc-port=52412 "
-                    "--runtime-env-agent-port=52413 --metrics-export-port=52414 "
-                    "--node-manager-port=52415 --object-manager-port=52416 "
-                    "--min-worker-port=52500 --max-worker-port=52599")
+    worker_ports = (
+        "--dashboard-agent-listen-port=52411 --dashboard-agent-grpc-port=52412 "
+        "--runtime-env-agent-port=52413 --metrics-export-port=52414 "
+        "--node-manager-port=52415 --object-manager-port=52416 "
+        "--min-worker-port=52500 --max-worker-port=52599"
+    )
     script = (
         f"ray start --head --port={port} --num-cpus=1 --include-dashboard=false "
         f"--disable-usage-stats > /dev/null && "
         f"ray start --address=127.0.0.1:{port} --num-cpus=1 {worker_ports} > /dev/null && "
         f"advcompare run --config {config} --executor ray --ray-address 127.0.0.1:{port} "
-        f"--cpus-per-cell 1; status=$?; ray stop --force > /dev/null 2>&1; exit $status")
+        f"--cpus-per-cell 1; status=$?; ray stop --force > /dev/null 2>&1; exit $status"
+    )
     done = _in_netns(script, _env(tmp_path))
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
     cells = _results(run_dir)
@@ -256,15 +312,22 @@ def test_executor_flags_and_table_are_validated(tmp_path):
     from advcompare.config import apply_overrides
     from advcompare.errors import ConfigError
 
-    cfg = load_config(_config(tmp_path, SMALL + '[executor]\nname = "ray"\ncpus_per_cell = 1\n'
-                              'gpus_per_cell = 0.25\n'))
-    assert (cfg.executor.name, cfg.executor.cpus_per_cell, cfg.executor.gpus_per_cell) == \
-        ("ray", 1, 0.25)
-    for table, message in [('name = "dask"', "unknown executor 'dask'; known executors: "
-                                              "serial, ray"),
-                           ("cpus_per_cell = 0", "executor.cpus_per_cell': must be >= 1"),
-                           ("gpus_per_cell = -1", "executor.gpus_per_cell': must be a finite"),
-                           ("threads = 2", "unknown config key 'executor.threads'")]:
+    cfg = load_config(
+        _config(
+            tmp_path, SMALL + '[executor]\nname = "ray"\ncpus_per_cell = 1\ngpus_per_cell = 0.25\n'
+        )
+    )
+    assert (cfg.executor.name, cfg.executor.cpus_per_cell, cfg.executor.gpus_per_cell) == (
+        "ray",
+        1,
+        0.25,
+    )
+    for table, message in [
+        ('name = "dask"', "unknown executor 'dask'; known executors: serial, ray"),
+        ("cpus_per_cell = 0", "executor.cpus_per_cell': must be >= 1"),
+        ("gpus_per_cell = -1", "executor.gpus_per_cell': must be a finite"),
+        ("threads = 2", "unknown config key 'executor.threads'"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             load_config(_config(tmp_path, SMALL + f"[executor]\n{table}\n", "bad.toml"))
     with pytest.raises(ConfigError, match="--ray-address' needs --executor ray"):

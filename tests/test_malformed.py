@@ -28,33 +28,70 @@ CONFIG_CASES = [
     ("unknown parameter", "[attacks.cw]\nkappa = 1", "attack 'cw' has no parameter 'kappa'"),
     ("zero eps", "[attacks.pgd]\nattack = 'ifgsm'\neps = 0", "parameter 'eps': must be"),
     ("infinite eps", "[attacks.pgd]\nattack = 'ifgsm'\neps = inf", "expected a finite number"),
-    ("candidates above classes", "[attacks.deepfool]\nbackend = 'foolbox'\ncandidates = 11",
-     "deepfool candidates = 11 but digits has 10 classes"),
-    ("duplicate backends", "[attacks.bim]\nattack = 'ifgsm'\nbackend = ['art', 'art']",
-     "lists 'art' twice"),
-    ("unknown backend", "[attacks.bim]\nattack = 'ifgsm'\nbackend = 'cleverhans'",
-     "unknown backend 'cleverhans'"),
+    (
+        "candidates above classes",
+        "[attacks.deepfool]\nbackend = 'foolbox'\ncandidates = 11",
+        "deepfool candidates = 11 but digits has 10 classes",
+    ),
+    (
+        "duplicate backends",
+        "[attacks.bim]\nattack = 'ifgsm'\nbackend = ['art', 'art']",
+        "lists 'art' twice",
+    ),
+    (
+        "unknown backend",
+        "[attacks.bim]\nattack = 'ifgsm'\nbackend = 'cleverhans'",
+        "unknown backend 'cleverhans'",
+    ),
     ("unknown defense", "defenses = ['armour']", "unknown defense 'armour'"),
     ("duplicate defense", "defenses = ['none', 'none']", "lists 'none' twice"),
-    ("zero sigma", "defenses = ['feature_smoothing']\n[defense.feature_smoothing]\nsigma = 0",
-     "'defense.feature_smoothing.sigma': must be a number in (0, 100]"),
-    ("even kernel", "defenses = ['feature_smoothing']\n[defense.feature_smoothing]\n"
-     "kernel_size = 4", "must be an odd integer"),
-    ("zero EOT samples", "defenses = ['gradient_masking']\n[defense.gradient_masking]\n"
-     "eot_samples = 0", "'defense.gradient_masking.eot_samples': must be an integer in"),
-    ("infinite masking noise", "defenses = ['gradient_masking']\n[defense.gradient_masking]\n"
-     "epsilon = inf", "'defense.gradient_masking.epsilon': must be a number"),
-    ("zero temperature", "defenses = ['defensive_distillation']\n"
-     "[defense.defensive_distillation]\ntemperature = 0", "temperature': must be a number"),
-    ("infinite temperature", "defenses = ['defensive_distillation']\n"
-     "[defense.defensive_distillation]\ntemperature = inf", "temperature': must be a number"),
-    ("zero training epochs", "defenses = ['adversarial_training']\n"
-     "[defense.adversarial_training]\nepochs = 0", "epochs': must be an integer >= 1"),
-    ("unknown training attack", "defenses = ['adversarial_training']\n"
-     "[defense.adversarial_training]\nattacks = ['ifgsm', 'nosuch']",
-     "no attack labelled 'nosuch'"),
-    ("defense table without defense", "defenses = ['none']\n[defense.feature_smoothing]\n"
-     "sigma = 1", "is for a defense not listed"),
+    (
+        "zero sigma",
+        "defenses = ['feature_smoothing']\n[defense.feature_smoothing]\nsigma = 0",
+        "'defense.feature_smoothing.sigma': must be a number in (0, 100]",
+    ),
+    (
+        "even kernel",
+        "defenses = ['feature_smoothing']\n[defense.feature_smoothing]\nkernel_size = 4",
+        "must be an odd integer",
+    ),
+    (
+        "zero EOT samples",
+        "defenses = ['gradient_masking']\n[defense.gradient_masking]\neot_samples = 0",
+        "'defense.gradient_masking.eot_samples': must be an integer in",
+    ),
+    (
+        "infinite masking noise",
+        "defenses = ['gradient_masking']\n[defense.gradient_masking]\nepsilon = inf",
+        "'defense.gradient_masking.epsilon': must be a number",
+    ),
+    (
+        "zero temperature",
+        "defenses = ['defensive_distillation']\n[defense.defensive_distillation]\ntemperature = 0",
+        "temperature': must be a number",
+    ),
+    (
+        "infinite temperature",
+        "defenses = ['defensive_distillation']\n"
+        "[defense.defensive_distillation]\ntemperature = inf",
+        "temperature': must be a number",
+    ),
+    (
+        "zero training epochs",
+        "defenses = ['adversarial_training']\n[defense.adversarial_training]\nepochs = 0",
+        "epochs': must be an integer >= 1",
+    ),
+    (
+        "unknown training attack",
+        "defenses = ['adversarial_training']\n"
+        "[defense.adversarial_training]\nattacks = ['ifgsm', 'nosuch']",
+        "no attack labelled 'nosuch'",
+    ),
+    (
+        "defense table without defense",
+        "defenses = ['none']\n[defense.feature_smoothing]\nsigma = 1",
+        "is for a defense not listed",
+    ),
     ("unknown executor", "[executor]\nname = 'dask'", "unknown executor 'dask'"),
     ("zero cpus per cell", "[executor]\ncpus_per_cell = 0", "must be >= 1"),
     ("negative gpus per cell", "[executor]\ngpus_per_cell = -0.5", "must be a finite number"),
@@ -83,8 +120,9 @@ def _assert_one_line_exit_2(code: int, err: str, message: str, cache) -> None:
 
 
 @pytest.mark.parametrize("case,text,message", CONFIG_CASES, ids=[c[0] for c in CONFIG_CASES])
-def test_malformed_config_is_one_line_exit_2_before_training(tmp_path, monkeypatch, capsys,
-                                                             case, text, message):
+def test_malformed_config_is_one_line_exit_2_before_training(
+    tmp_path, monkeypatch, capsys, case, text, message
+):
     cache = tmp_path / "cache"
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(cache))
     code = main(["run", "--config", _write(tmp_path, text), "--out", str(tmp_path / "run")])
@@ -113,10 +151,16 @@ CLI_CASES = [
     ("ray address without ray", ["--ray-address", "auto"], "needs --executor ray"),
     ("negative gpus flag", ["--executor", "ray", "--gpus-per-cell", "-1"], "gpus-per-cell"),
     ("unknown backend flag", ["--backend", "cleverhans"], "unknown backend 'cleverhans'"),
-    ("duplicate dataset flags", ["--dataset", "digits", "--dataset", "digits"],
-     "lists 'digits' twice"),
-    ("missing data root", ["--dataset", "mnist", "--data-root", "{tmp}/nowhere"],
-     "expected torchvision's layout"),
+    (
+        "duplicate dataset flags",
+        ["--dataset", "digits", "--dataset", "digits"],
+        "lists 'digits' twice",
+    ),
+    (
+        "missing data root",
+        ["--dataset", "mnist", "--data-root", "{tmp}/nowhere"],
+        "expected torchvision's layout",
+    ),
     ("out dir is a file", ["--out", "{tmp}/file"], "cannot use"),
     ("garbage results store", ["--out", "garbage"], "cannot use"),
     ("foreign SQLite file", ["--out", "foreign"], "did not write (tables: invoices)"),
@@ -125,9 +169,9 @@ CLI_CASES = [
 
 
 @pytest.mark.parametrize("case,args,message", CLI_CASES, ids=[c[0] for c in CLI_CASES])
-def test_malformed_command_line_is_one_line_exit_2_before_training(tmp_path, monkeypatch,
-                                                                   capsys, case, args,
-                                                                   message):
+def test_malformed_command_line_is_one_line_exit_2_before_training(
+    tmp_path, monkeypatch, capsys, case, args, message
+):
     cache = tmp_path / "cache"
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(cache))
     (tmp_path / "file").write_text("not a folder")
@@ -155,8 +199,9 @@ def test_a_second_run_on_the_same_out_dir_is_refused(tmp_path, monkeypatch, caps
     out = tmp_path / "run"
     with file_lock(out / ".advcompare.lock", "held by the test"):
         code = main(["run", "--config", _write(tmp_path, ""), "--out", str(out)])
-    _assert_one_line_exit_2(code, capsys.readouterr().err, "another advcompare run is "
-                            "writing to", tmp_path / "cache")
+    _assert_one_line_exit_2(
+        code, capsys.readouterr().err, "another advcompare run is writing to", tmp_path / "cache"
+    )
 
 
 def test_there_are_at_least_thirty_cases():

@@ -8,8 +8,14 @@ import pytest
 import torch
 from torch import nn
 
-from advcompare.metrics import (PassCounter, grade_attack, grade_clean, macro_f1,
-                                output_is_valid, perturbation_norms)
+from advcompare.metrics import (
+    PassCounter,
+    grade_attack,
+    grade_clean,
+    macro_f1,
+    output_is_valid,
+    perturbation_norms,
+)
 
 
 class FirstPixelClassifier(nn.Module):
@@ -49,8 +55,7 @@ def test_grade_attack_counts_success_over_initially_correct_only():
     adv = x.clone()
     adv[0, 0, 0, 0] = 0.75  # flips sample 0 (L2 = Linf = 0.75)
     adv[1, 0, 1, 1] = 0.2  # does not flip sample 1
-    m = grade_attack(model, x, y, adv, attack_seconds=2.0, forward_samples=8,
-                     backward_samples=4)
+    m = grade_attack(model, x, y, adv, attack_seconds=2.0, forward_samples=8, backward_samples=4)
     assert m["n_clean_correct"] == 3
     assert m["success_rate"] == pytest.approx(1 / 3)
     assert m["clean_accuracy"] == 0.75 and m["adv_accuracy"] == 0.5

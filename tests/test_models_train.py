@@ -31,8 +31,7 @@ def test_cnn_has_the_papers_blocks_and_normalises_inside():
 
 
 def test_training_beats_chance_by_a_wide_margin(trained_digits, digits):
-    accuracy = float((predict(trained_digits.model, digits.test.x) == digits.test.y)
-                     .float().mean())
+    accuracy = float((predict(trained_digits.model, digits.test.x) == digits.test.y).float().mean())
     assert accuracy > 0.8  # chance is 0.1
     history = trained_digits.history
     assert len(history) == 5
@@ -47,8 +46,9 @@ def test_best_validation_weights_are_kept_and_cached(trained_digits, digits, mod
     assert record["data"]["fingerprint"] == digits.fingerprint()
     again = train_or_load(digits, TrainConfig(epochs=5), model_cache, torch.device("cpu"))
     assert again.from_cache and again.key == trained_digits.key
-    for (name, a), b in zip(trained_digits.model.state_dict().items(),
-                            again.model.state_dict().values()):
+    for (name, a), b in zip(
+        trained_digits.model.state_dict().items(), again.model.state_dict().values()
+    ):
         assert torch.equal(a.cpu(), b.cpu()), name
     assert again.history == trained_digits.history
 

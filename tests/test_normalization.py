@@ -13,8 +13,7 @@ from advcompare.api import evaluate
 from advcompare.config import AttackEntry
 from advcompare.data import Split
 from advcompare.errors import InputError, ModelError
-from advcompare.normalization import (IMAGENET_MEAN, IMAGENET_STD, Normalized,
-                                      with_normalization)
+from advcompare.normalization import IMAGENET_MEAN, IMAGENET_STD, Normalized, with_normalization
 from advcompare.spec import AttackSpec
 
 CPU = torch.device("cpu")
@@ -26,8 +25,13 @@ DEEPFOOL = AttackSpec.create("deepfool", steps=3)
 def core(classes: int = 5) -> nn.Module:
     """A small classifier of *standardised* images, 3×16×16."""
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(4),
-                         nn.Flatten(), nn.Linear(128, classes)).eval()
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveMaxPool2d(4),
+        nn.Flatten(),
+        nn.Linear(128, classes),
+    ).eval()
 
 
 class SelfNormalizing(nn.Module):
@@ -57,8 +61,9 @@ def data(models):
 
 
 def adversarial(model: nn.Module, spec: AttackSpec, backend: str, data: Split) -> torch.Tensor:
-    _, _, samples = runner.run_cell(model, AttackEntry(spec.attack, spec, backend), data, 128,
-                                    CPU, 5, seed=0)
+    _, _, samples = runner.run_cell(
+        model, AttackEntry(spec.attack, spec, backend), data, 128, CPU, 5, seed=0
+    )
     return samples["x_adv"]
 
 
@@ -66,8 +71,10 @@ def adversarial(model: nn.Module, spec: AttackSpec, backend: str, data: Split) -
 @pytest.mark.parametrize("spec", [IFGSM, DEEPFOOL], ids=["ifgsm", "deepfool"])
 def test_same_adversarial_images_as_a_self_normalising_model(models, data, spec, backend):
     inside, wrapped = models
-    ours, theirs = adversarial(wrapped, spec, backend, data), adversarial(inside, spec,
-                                                                          backend, data)
+    ours, theirs = (
+        adversarial(wrapped, spec, backend, data),
+        adversarial(inside, spec, backend, data),
+    )
     torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=0)
     assert not torch.equal(ours, data.x)  # the attack did move the images
     if spec.attack == "ifgsm":  # eps is in pixel units: the budget is reached, not exceeded
@@ -80,8 +87,7 @@ def test_same_report_figures(models, data):
     attacks = [IFGSM.as_dict(), DEEPFOOL.as_dict()]
     figures = ["adv_f1", "success_rate", "l2_median", "linf_median", "clean_f1"]
     ours = evaluate(wrapped, data.x, data.y, attacks=attacks, backends="foolbox", device="cpu")
-    theirs = evaluate(inside, data.x, data.y, attacks=attacks, backends="foolbox",
-                      device="cpu")
+    theirs = evaluate(inside, data.x, data.y, attacks=attacks, backends="foolbox", device="cpu")
     assert ours[figures].to_numpy() == pytest.approx(theirs[figures].to_numpy(), abs=1e-6)
 
 
@@ -110,11 +116,14 @@ def test_wrapper_shares_the_model_and_its_mode():
     assert isinstance(wrapped, Normalized) and wrapped.model is net
     assert not wrapped.training and not wrapped.normalize.training
     assert with_normalization(core().train(), 0.5, 0.25).training
-    assert {n for n, _ in wrapped.named_parameters()} == {f"model.{n}"
-                                                          for n, _ in net.named_parameters()}
+    assert {n for n, _ in wrapped.named_parameters()} == {
+        f"model.{n}" for n, _ in net.named_parameters()
+    }
     x = torch.rand(2, 3, 16, 16)
-    expected = net((x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-                   / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+    expected = net(
+        (x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    )
     torch.testing.assert_close(wrapped(x), expected)
 
 
@@ -125,14 +134,17 @@ def test_one_number_serves_every_channel():
     torch.testing.assert_close(wrapped(x), gray((x - 0.5) / 0.25))
 
 
-@pytest.mark.parametrize("mean, std, message", [
-    ((0.5, 0.5, 0.5), (0.2, 0.2), "mean has 3 values and std 2"),
-    (0.5, 0.0, "std must be > 0"),
-    (0.5, -1.0, "std must be > 0"),
-    (float("nan"), 0.2, "finite numbers"),
-    ((), 0.2, "finite numbers"),
-    ("abc", 0.2, "one number per channel"),
-])
+@pytest.mark.parametrize(
+    "mean, std, message",
+    [
+        ((0.5, 0.5, 0.5), (0.2, 0.2), "mean has 3 values and std 2"),
+        (0.5, 0.0, "std must be > 0"),
+        (0.5, -1.0, "std must be > 0"),
+        (float("nan"), 0.2, "finite numbers"),
+        ((), 0.2, "finite numbers"),
+        ("abc", 0.2, "one number per channel"),
+    ],
+)
 def test_bad_statistics(mean, std, message):
     with pytest.raises(InputError, match=message):
         with_normalization(core(), mean, std)
@@ -141,5 +153,10 @@ def test_bad_statistics(mean, std, message):
 def test_channel_mismatch_is_reported_by_evaluate():
     wrapped = with_normalization(core(), MEAN, STD)
     with pytest.raises(ModelError, match="3 channel statistics but got inputs of shape"):
-        evaluate(wrapped, torch.rand(2, 1, 16, 16), torch.zeros(2, dtype=torch.long),
-                 attacks=["ifgsm"], device="cpu")
+        evaluate(
+            wrapped,
+            torch.rand(2, 1, 16, 16),
+            torch.zeros(2, dtype=torch.long),
+            attacks=["ifgsm"],
+            device="cpu",
+        )

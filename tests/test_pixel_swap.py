@@ -51,7 +51,7 @@ def test_pixel_swap_is_black_box_and_counts_its_queries(model, digits):
 
 
 def test_already_misclassified_images_cost_one_query(model, digits):
-    x, y = digits.test.x[:16], digits.test.y[:16]
+    x = digits.test.x[:16]
     wrong = (predict(model, x) + 1) % 10  # labels the model never predicts
     x_adv, queries = pixel_swap(model, x, wrong, max_swaps=10)
     assert torch.equal(x_adv, x) and queries.tolist() == [1] * 16

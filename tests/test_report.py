@@ -19,35 +19,66 @@ CORRECT = [1, 1, 1, 1, 1, 1, 1, 0]
 
 
 def _metrics(adv_f1, success, **extra):
-    return {"n": N, "n_clean_correct": 7, "clean_f1": 0.87, "clean_accuracy": 0.875,
-            "adv_f1": adv_f1, "adv_accuracy": 0.875 * (1 - success),
-            "success_rate": success, "attack_time_per_image": 0.01,
-            "adv_prediction_time_per_image": 0.001, "paper_time_per_image": 0.011,
-            "forward_per_image": 10.0, "backward_per_image": 10.0, "output_valid": True,
-            "delta_f1": adv_f1 - 0.87, "l0_median": 100.0, "l0_mean": 100.0,
-            "l2_median": 1.0, "l2_mean": 1.0, "linf_median": 0.1, "linf_mean": 0.1,
-            **extra}
+    return {
+        "n": N,
+        "n_clean_correct": 7,
+        "clean_f1": 0.87,
+        "clean_accuracy": 0.875,
+        "adv_f1": adv_f1,
+        "adv_accuracy": 0.875 * (1 - success),
+        "success_rate": success,
+        "attack_time_per_image": 0.01,
+        "adv_prediction_time_per_image": 0.001,
+        "paper_time_per_image": 0.011,
+        "forward_per_image": 10.0,
+        "backward_per_image": 10.0,
+        "output_valid": True,
+        "delta_f1": adv_f1 - 0.87,
+        "l0_median": 100.0,
+        "l0_mean": 100.0,
+        "l2_median": 1.0,
+        "l2_mean": 1.0,
+        "linf_median": 0.1,
+        "linf_mean": 0.1,
+        **extra,
+    }
 
 
 def _samples(success, l2):
-    return {"x_adv": torch.rand(N, 3, 4, 4),
-            "correct": torch.tensor(CORRECT, dtype=torch.uint8),
-            "success": torch.tensor(success, dtype=torch.uint8),
-            "l0": torch.zeros(N), "l2": torch.tensor(l2, dtype=torch.float32),
-            "linf": torch.zeros(N)}
+    return {
+        "x_adv": torch.rand(N, 3, 4, 4),
+        "correct": torch.tensor(CORRECT, dtype=torch.uint8),
+        "success": torch.tensor(success, dtype=torch.uint8),
+        "l0": torch.zeros(N),
+        "l2": torch.tensor(l2, dtype=torch.float32),
+        "linf": torch.zeros(N),
+    }
 
 
 # (label, attack, backend, params, adv F1, per-image success, per-image L2)
 CELLS = [
     ("ifgsm", "ifgsm", "torchattacks", {"eps": 0.1}, 0.12, [1] * 6 + [0, 0], [3.0] * 8),
     ("ifgsm", "ifgsm", "art", {"eps": 0.1}, 0.12, [1] * 6 + [0, 0], [3.0] * 8),
-    ("deepfool", "deepfool", "torchattacks", {}, 0.586, [1, 1, 1, 0, 0, 0, 0, 0],
-     [1.0, 1.5, 2.0, 0, 0, 0, 0, 0]),
-    ("deepfool", "deepfool", "foolbox", {}, 0.0, [1] * 7 + [0],
-     [1.1, 1.4, 1.9, 1.0, 2.0, 2.5, 3.0, 0]),
+    (
+        "deepfool",
+        "deepfool",
+        "torchattacks",
+        {},
+        0.586,
+        [1, 1, 1, 0, 0, 0, 0, 0],
+        [1.0, 1.5, 2.0, 0, 0, 0, 0, 0],
+    ),
+    (
+        "deepfool",
+        "deepfool",
+        "foolbox",
+        {},
+        0.0,
+        [1] * 7 + [0],
+        [1.1, 1.4, 1.9, 1.0, 2.0, 2.5, 3.0, 0],
+    ),
     ("cw", "cw", "foolbox", {}, 0.0, [1] * 7 + [0], [0.9, 1.6, 1.8, 1.2, 2.2, 2.4, 2.9, 0]),
-    ("pixel_swap", "pixel_swap", "native", {"max_swaps": 100}, 0.28, [1] * 4 + [0] * 4,
-     [9.0] * 8),
+    ("pixel_swap", "pixel_swap", "native", {"max_swaps": 100}, 0.28, [1] * 4 + [0] * 4, [9.0] * 8),
     ("pixle", "pixle", "torchattacks", {}, 0.0, [1] * 7 + [0], [9.0] * 8),
 ]
 
@@ -59,10 +90,17 @@ def run_dir(tmp_path):
         store.set_meta("name", "fake")
         for i, (label, attack, backend, params, f1, success, l2) in enumerate(CELLS):
             key = f"k{i}"
-            store.add_cell(key, dataset="mnist-sample", label=label, attack=attack,
-                           backend=backend, spec=AttackSpec.create(attack, **params).as_dict(),
-                           notes=["a note with an_underscore & 5%"],
-                           metrics=_metrics(f1, sum(success) / 7), model_key="m")
+            store.add_cell(
+                key,
+                dataset="mnist-sample",
+                label=label,
+                attack=attack,
+                backend=backend,
+                spec=AttackSpec.create(attack, **params).as_dict(),
+                notes=["a note with an_underscore & 5%"],
+                metrics=_metrics(f1, sum(success) / 7),
+                model_key="m",
+            )
             (run / "adv").mkdir(exist_ok=True)
             save_file(_samples(success, l2), str(run / "adv" / f"{key}.safetensors"))
     return run
@@ -76,14 +114,18 @@ def test_the_report_opens_with_the_fidelity_summary(run_dir):
     # ifgsm ×2, deepfool (foolbox) and cw reproduce; deepfool (torchattacks) and pixel_swap
     # differ; pixle has no figure
     assert "**4 of 6 cells reproduce the paper (tolerance 0.10).**" in text
-    summary = text[fidelity:text.index("\n## mnist-sample")]
-    assert re.search(r"\| deepfool +\| torchattacks +\| 0\.586 +\| 0\.010 +\| \+0\.576 +\| "
-                     r"differs +\| torchattacks' DeepFool", summary)
+    summary = text[fidelity : text.index("\n## mnist-sample")]
+    assert re.search(
+        r"\| deepfool +\| torchattacks +\| 0\.586 +\| 0\.010 +\| \+0\.576 +\| "
+        r"differs +\| torchattacks' DeepFool",
+        summary,
+    )
     assert "max_swaps=100 of the 512 pixel pairs" in summary
     assert "| no paper figure |" in summary and "library comparator" in summary
     results = pd.read_csv(run_dir / "results.csv")
-    assert {"verdict", "verdict_gap", "verdict_cause", "role", "executor",
-            "concurrency"} <= set(results.columns)
+    assert {"verdict", "verdict_gap", "verdict_cause", "role", "executor", "concurrency"} <= set(
+        results.columns
+    )
     assert list(results["verdict"]).count("reproduces") == 4
     cells = json.loads((run_dir / "results.json").read_text())
     assert cells["fidelity_tolerance"] == 0.10
@@ -100,14 +142,14 @@ def test_the_stored_tolerance_is_used(run_dir):
 
 def test_cost_table_says_how_cells_ran(run_dir):
     text = write_report(run_dir).read_text()
-    cost = text[text.index("### Cost"):text.index("### Agreement")]
+    cost = text[text.index("### Cost") : text.index("### Agreement")]
     assert "| executor " in cost and "| concurrency " in cost and "| serial " in cost
     assert "not comparable with a serial run" in cost
 
 
 def test_l2_curves_and_optimality_are_in_the_report(run_dir):
     text = write_report(run_dir).read_text()
-    section = text[text.index("### Attack strength"):]
+    section = text[text.index("### Attack strength") :]
     assert "advcompare report <run-dir>" in section
     assert "![mnist-sample: robust accuracy against the L2 budget" in section
     table = pd.read_csv(run_dir / "optimality.csv")
@@ -145,18 +187,30 @@ def test_eps_curves_from_eps_curve_cells(run_dir, monkeypatch):
     extra = []
     for backend, success in (("torchattacks", (0.2, 1.0)), ("art", (0.3, 1.0))):
         for eps, rate in zip((0.05, 0.2), success):
-            extra.append({"key": f"e{backend}{eps}", "dataset": "mnist-sample",
-                          "label": f"ifgsm@eps={eps:g}", "attack": "ifgsm",
-                          "backend": backend, "role": "eps_curve", "notes": [],
-                          "spec": AttackSpec.create("ifgsm", eps=eps).as_dict(),
-                          "metrics": _metrics(0.5, rate), "model_key": "m",
-                          "defense": "none", "threat": "adaptive", "executor": "ray",
-                          "concurrency": 2, "verdict": None})
+            extra.append(
+                {
+                    "key": f"e{backend}{eps}",
+                    "dataset": "mnist-sample",
+                    "label": f"ifgsm@eps={eps:g}",
+                    "attack": "ifgsm",
+                    "backend": backend,
+                    "role": "eps_curve",
+                    "notes": [],
+                    "spec": AttackSpec.create("ifgsm", eps=eps).as_dict(),
+                    "metrics": _metrics(0.5, rate),
+                    "model_key": "m",
+                    "defense": "none",
+                    "threat": "adaptive",
+                    "executor": "ray",
+                    "concurrency": 2,
+                    "verdict": None,
+                }
+            )
     monkeypatch.setattr(ResultStore, "cells", lambda self, keys=None: cells + extra)
     text = write_report(run_dir).read_text()
     assert "**4 of 6 cells reproduce" in text  # ε-curve cells are not judged
     assert "ifgsm@eps" not in text.split("### Security evaluation")[0]  # main tables only
-    section = text[text.index("### Security evaluation"):]
+    section = text[text.index("### Security evaluation") :]
     assert "| attack   | ε    | acc. torchattacks" in section
     assert "| ifgsm    | 0.2  | 0.0%" in section
     curves = pd.read_csv(run_dir / "eps_curves.csv")
@@ -168,8 +222,10 @@ def test_eps_curves_from_eps_curve_cells(run_dir, monkeypatch):
 
 def test_latex_helpers_escape_and_translate():
     assert latex_escape("a_b & 5% ε ≤ 1 — x") == r"a\_b \& 5\% $\varepsilon$ $\le$ 1 --- x"
-    assert latex_inline("see `a_b` and **N of M** *here*") == \
-        r"see \texttt{a\_b} and \textbf{N of M} \emph{here}"
+    assert (
+        latex_inline("see `a_b` and **N of M** *here*")
+        == r"see \texttt{a\_b} and \textbf{N of M} \emph{here}"
+    )
     tex = latex_table(pd.DataFrame({"ΔF1": ["-0.5"], "median L∞": ["0.1"]}), "cap_tion")
     assert r"\toprule" in tex and r"$\Delta$F1" in tex and r"\caption{cap\_tion}" in tex
 
@@ -177,8 +233,10 @@ def test_latex_helpers_escape_and_translate():
 def test_figures_own_the_training_plot_too(tmp_path):
     from advcompare.figures import plot_history
 
-    history = [{"epoch": 1, "train_loss": 1.0, "val_loss": 0.9},
-               {"epoch": 2, "train_loss": 0.5, "val_loss": 0.6}]
+    history = [
+        {"epoch": 1, "train_loss": 1.0, "val_loss": 0.9},
+        {"epoch": 2, "train_loss": 0.5, "val_loss": 0.6},
+    ]
     plot_history(history, tmp_path / "digits_loss.png", "digits")
     assert (tmp_path / "digits_loss.png").stat().st_size > 5_000
     assert (tmp_path / "digits_loss.pdf").read_bytes().startswith(b"%PDF")
@@ -187,14 +245,25 @@ def test_figures_own_the_training_plot_too(tmp_path):
 def test_datasets_and_defenses_without_paper_figures_say_so(tmp_path):
     run = tmp_path / "run"
     with ResultStore(run) as store:
-        for key, dataset, defense in (("d", "digits", "none"), ("m", "mnist-sample", "none"),
-                                      ("f", "mnist-sample", "feature_smoothing")):
-            store.add_cell(key, dataset=dataset, label="ifgsm", attack="ifgsm",
-                           backend="art", spec=AttackSpec.create("ifgsm").as_dict(),
-                           notes=[], metrics=_metrics(0.1, 0.9), model_key="m",
-                           defense=defense)
+        for key, dataset, defense in (
+            ("d", "digits", "none"),
+            ("m", "mnist-sample", "none"),
+            ("f", "mnist-sample", "feature_smoothing"),
+        ):
+            store.add_cell(
+                key,
+                dataset=dataset,
+                label="ifgsm",
+                attack="ifgsm",
+                backend="art",
+                spec=AttackSpec.create("ifgsm").as_dict(),
+                notes=[],
+                metrics=_metrics(0.1, 0.9),
+                model_key="m",
+                defense=defense,
+            )
     text = write_report(run).read_text()
-    summary = text[:text.index("\n## digits")]
+    summary = text[: text.index("\n## digits")]
     assert "No cell of this dataset has a paper figure: digits (scikit-learn's 8×8" in summary
     assert "1 of 1 cells reproduce the paper" in summary
     assert "1 cell on a defended classifier has no paper figure" in summary

@@ -44,8 +44,11 @@ def tiny_config(tmp_path, monkeypatch):
 def test_run_stores_every_cell_and_resumes_without_recomputing(tiny_config, monkeypatch):
     first = run_experiment(tiny_config, log=lambda *_: None)
     assert first.trained == ["digits"]
-    assert first.computed == ["digits/ifgsm/torchattacks", "digits/bim/torchattacks",
-                              "digits/pixel_swap/native"]
+    assert first.computed == [
+        "digits/ifgsm/torchattacks",
+        "digits/bim/torchattacks",
+        "digits/pixel_swap/native",
+    ]
     with ResultStore(first.run_dir) as store:
         assert len(store.cells()) == 3
 
@@ -78,8 +81,11 @@ def test_interrupted_run_keeps_finished_cells(tiny_config, monkeypatch):
 def test_backends_are_compared_sample_by_sample(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "cmp.toml"
-    path.write_text(TINY.replace("{out}", str(tmp_path / "run")).replace(
-        "[attacks.bim]", '[attacks.bim]\nbackend = "all"'))
+    path.write_text(
+        TINY.replace("{out}", str(tmp_path / "run")).replace(
+            "[attacks.bim]", '[attacks.bim]\nbackend = "all"'
+        )
+    )
     summary = run_experiment(load_config(path), log=lambda *_: None)
     assert "digits/bim/art" in summary.computed and "digits/bim/foolbox" in summary.computed
     text = write_report(summary.run_dir, summary.keys).read_text()
@@ -110,15 +116,21 @@ def test_report_is_rendered_from_the_store(tiny_config):
     assert (summary.run_dir / "example_7_digits.png").stat().st_size > 5_000
 
 
-GRID = (TINY.replace('name = "tiny"', '''name = "grid"
+GRID = (
+    TINY.replace(
+        'name = "tiny"',
+        """name = "grid"
 defenses = ["none", "feature_smoothing", "gradient_masking", "defensive_distillation",
-            "adversarial_training"]''') + '''
+            "adversarial_training"]""",
+    )
+    + """
 [defense.gradient_masking]
 eot_samples = 2
 [defense.adversarial_training]
 epochs = 1
 attacks = ["bim"]
-''').replace("[attacks.bim]", '[attacks.bim]\nbackend = ["torchattacks", "foolbox"]')
+"""
+).replace("[attacks.bim]", '[attacks.bim]\nbackend = ["torchattacks", "foolbox"]')
 
 
 def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
@@ -129,8 +141,11 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
     first = run_experiment(cfg, log=lambda *_: None)
     # 4 cells (bim on two backends) × (none + 2 threats × 2 preprocessing + 2 trained)
     assert len(first.computed) == 4 * 7
-    assert set(first.trained) == {"digits", "digits/defensive_distillation",
-                                  "digits/adversarial_training"}
+    assert set(first.trained) == {
+        "digits",
+        "digits/defensive_distillation",
+        "digits/adversarial_training",
+    }
     with ResultStore(first.run_dir) as store:
         cells = store.cells()
         records = store.defenses()
@@ -138,14 +153,19 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
     # oblivious cells reuse the undefended model's adversarial examples
     from safetensors.torch import load_file
     from advcompare.runner import adversarial_path
-    none_adv = load_file(str(adversarial_path(first.run_dir, by["none", "adaptive",
-                                                               "ifgsm"]["key"])))["x_adv"]
-    obl_adv = load_file(str(adversarial_path(first.run_dir, by["feature_smoothing",
-                                                              "oblivious", "ifgsm"]["key"])))
+
+    none_adv = load_file(
+        str(adversarial_path(first.run_dir, by["none", "adaptive", "ifgsm"]["key"]))
+    )["x_adv"]
+    obl_adv = load_file(
+        str(adversarial_path(first.run_dir, by["feature_smoothing", "oblivious", "ifgsm"]["key"]))
+    )
     assert torch.equal(none_adv, obl_adv["x_adv"])
     # gradient masking changes no prediction: oblivious F1 equals the undefended F1
-    assert by["gradient_masking", "oblivious", "ifgsm"]["metrics"]["adv_f1"] == \
-        by["none", "adaptive", "ifgsm"]["metrics"]["adv_f1"]
+    assert (
+        by["gradient_masking", "oblivious", "ifgsm"]["metrics"]["adv_f1"]
+        == by["none", "adaptive", "ifgsm"]["metrics"]["adv_f1"]
+    )
     assert records["digits", "gradient_masking"]["preflight"] == ["randomized_gradients"]
     assert records["digits", "none"]["preflight"] == []
     second = run_experiment(cfg, log=lambda *_: None)

@@ -26,18 +26,38 @@ from advcompare.verdict import (
 # pixel_swap 0.11.
 
 
-def cell(attack="ifgsm", backend="torchattacks", adv_f1=0.08, dataset="mnist-sample",
-         defense="none", role="main", label=None, **params):
-    return {"dataset": dataset, "attack": attack, "backend": backend, "defense": defense,
-            "threat": "adaptive", "label": label or attack, "role": role,
-            "spec": AttackSpec.create(attack, **params).as_dict(),
-            "metrics": {"adv_f1": adv_f1}}
+def cell(
+    attack="ifgsm",
+    backend="torchattacks",
+    adv_f1=0.08,
+    dataset="mnist-sample",
+    defense="none",
+    role="main",
+    label=None,
+    **params,
+):
+    return {
+        "dataset": dataset,
+        "attack": attack,
+        "backend": backend,
+        "defense": defense,
+        "threat": "adaptive",
+        "label": label or attack,
+        "role": role,
+        "spec": AttackSpec.create(attack, **params).as_dict(),
+        "metrics": {"adv_f1": adv_f1},
+    }
 
 
 def test_within_tolerance_reproduces_and_the_boundary_counts():
     result = judge_cell(cell(adv_f1=0.12))
-    assert result == {"verdict": REPRODUCES, "paper_f1": 0.08, "gap": pytest.approx(0.04),
-                      "tolerance": DEFAULT_TOLERANCE, "cause": None}
+    assert result == {
+        "verdict": REPRODUCES,
+        "paper_f1": 0.08,
+        "gap": pytest.approx(0.04),
+        "tolerance": DEFAULT_TOLERANCE,
+        "cause": None,
+    }
     # |0.18 - 0.08| is 0.10 up to float rounding: still reproduces
     assert judge_cell(cell(adv_f1=0.18))["verdict"] == REPRODUCES
     assert judge_cell(cell(adv_f1=0.0))["verdict"] == REPRODUCES
@@ -59,20 +79,22 @@ def test_torchattacks_deepfool_stall_is_the_cause_only_when_it_is_weaker():
     assert "overshoot=0.02, steps=50" in strong["cause"]
 
 
-@pytest.mark.parametrize("attack, backend, adv_f1, params, expected", [
-    ("cw", "art", 0.40, {}, "ART's CarliniL2Method"),
-    ("cw", "torchattacks", 0.40, {"binary_search_steps": 3}, "emulates the search"),
-    ("cw", "torchattacks", 0.40, {"binary_search_steps": 1, "c": 0.5}, "fixed c = 0.5"),
-    ("cw", "foolbox", 0.40, {"steps": 30, "lr": 0.05}, "steps=30, lr=0.05"),
-    ("ifgsm", "foolbox", 0.30, {"decay": 1.0}, "Foolbox's momentum I-FGSM"),
-    ("ifgsm", "foolbox", 0.30, {"decay": 0.0}, "plain BIM"),
-    ("ifgsm", "art", 0.30, {"eps": 0.05}, "eps=0.05"),
-    ("deepfool", "art", 0.30, {}, "ART's DeepFool applies its overshoot"),
-    ("pixel_swap", "native", 0.28, {"max_swaps": 100}, "max_swaps=100 of the 512"),
-    ("pixel_swap", "native", 0.28, {"max_swaps": 512}, "no swap budget"),
-])
-def test_the_most_specific_documented_cause_is_shown(attack, backend, adv_f1, params,
-                                                     expected):
+@pytest.mark.parametrize(
+    "attack, backend, adv_f1, params, expected",
+    [
+        ("cw", "art", 0.40, {}, "ART's CarliniL2Method"),
+        ("cw", "torchattacks", 0.40, {"binary_search_steps": 3}, "emulates the search"),
+        ("cw", "torchattacks", 0.40, {"binary_search_steps": 1, "c": 0.5}, "fixed c = 0.5"),
+        ("cw", "foolbox", 0.40, {"steps": 30, "lr": 0.05}, "steps=30, lr=0.05"),
+        ("ifgsm", "foolbox", 0.30, {"decay": 1.0}, "Foolbox's momentum I-FGSM"),
+        ("ifgsm", "foolbox", 0.30, {"decay": 0.0}, "plain BIM"),
+        ("ifgsm", "art", 0.30, {"eps": 0.05}, "eps=0.05"),
+        ("deepfool", "art", 0.30, {}, "ART's DeepFool applies its overshoot"),
+        ("pixel_swap", "native", 0.28, {"max_swaps": 100}, "max_swaps=100 of the 512"),
+        ("pixel_swap", "native", 0.28, {"max_swaps": 512}, "no swap budget"),
+    ],
+)
+def test_the_most_specific_documented_cause_is_shown(attack, backend, adv_f1, params, expected):
     result = judge_cell(cell(attack, backend, adv_f1=adv_f1, **params))
     assert result["verdict"] == DIFFERS
     assert expected in result["cause"], result["cause"]
@@ -84,8 +106,7 @@ def test_a_library_cause_outranks_parameter_and_dataset_causes():
     kinds = [c.kind for c in found]
     # ART's semantics, then the CW parameters, then mnist-sample's data: most specific first
     assert kinds == ["library", "parameter", "dataset"]
-    assert [c.specificity for c in found] == sorted((c.specificity for c in found),
-                                                    reverse=True)
+    assert [c.specificity for c in found] == sorted((c.specificity for c in found), reverse=True)
 
 
 def test_the_dataset_cause_applies_where_nothing_more_specific_does():
@@ -95,28 +116,39 @@ def test_the_dataset_cause_applies_where_nothing_more_specific_does():
 
 
 def test_the_cause_table_is_extended_by_adding_a_row():
-    extra = Cause("library", "a known quirk of {backend} at eps={eps:g}", attack="ifgsm",
-                  backend="art", when=("eps >= 0.2", "steps < 100"))
+    extra = Cause(
+        "library",
+        "a known quirk of {backend} at eps={eps:g}",
+        attack="ifgsm",
+        backend="art",
+        when=("eps >= 0.2", "steps < 100"),
+    )
     assert extra.specificity == 4
     table = CAUSES + (extra,)
     hit = applicable_causes(cell("ifgsm", "art", adv_f1=0.5, eps=0.3), DIFFERS, 0.42, table)
-    assert hit[0] is extra and hit[0].render(cell("ifgsm", "art", eps=0.3)) == \
-        "a known quirk of art at eps=0.3"
-    assert extra not in applicable_causes(cell("ifgsm", "art", adv_f1=0.5, eps=0.1),
-                                          DIFFERS, 0.42, table)
+    assert (
+        hit[0] is extra
+        and hit[0].render(cell("ifgsm", "art", eps=0.3)) == "a known quirk of art at eps=0.3"
+    )
+    assert extra not in applicable_causes(
+        cell("ifgsm", "art", adv_f1=0.5, eps=0.1), DIFFERS, 0.42, table
+    )
     with pytest.raises(ValueError):
         Cause("library", "x", when=("eps is big",))
     with pytest.raises(ValueError):
         Cause("library", "x", direction="sideways")
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    ({"dataset": "digits"}, "digits"),
-    ({"attack": "pixle", "backend": "torchattacks"}, "library comparator"),
-    ({"attack": "one_pixel", "backend": "art"}, "one_pixel is a library comparator"),
-    ({"defense": "feature_smoothing"}, "bar charts"),
-    ({"role": "eps_curve", "label": "ifgsm@eps=0.2"}, "ε curve"),
-])
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({"dataset": "digits"}, "digits"),
+        ({"attack": "pixle", "backend": "torchattacks"}, "library comparator"),
+        ({"attack": "one_pixel", "backend": "art"}, "one_pixel is a library comparator"),
+        ({"defense": "feature_smoothing"}, "bar charts"),
+        ({"role": "eps_curve", "label": "ifgsm@eps=0.2"}, "ε curve"),
+    ],
+)
 def test_cells_without_a_paper_figure_say_why(kwargs, expected):
     result = judge_cell(cell(**kwargs))
     assert result["verdict"] == NO_FIGURE
@@ -129,8 +161,9 @@ def test_every_cause_renders_for_a_default_spec_of_its_attack():
         attacks = cause.attack if isinstance(cause.attack, tuple) else (cause.attack,)
         for attack in attacks:
             spec = AttackSpec.create(attack or "ifgsm").as_dict()
-            text = cause.render({"attack": attack or "ifgsm", "backend": "x",
-                                 "dataset": "mnist", "spec": spec})
+            text = cause.render(
+                {"attack": attack or "ifgsm", "backend": "x", "dataset": "mnist", "spec": spec}
+            )
             assert "{" not in text and text.strip(), cause
 
 
@@ -144,9 +177,11 @@ def test_missing_fields_take_todays_defaults():
 def test_verdicts_for_a_results_frame():
     from advcompare.report import results_frame
 
-    cells = [dict(cell("ifgsm", adv_f1=0.1), key="a", notes=[], model_key="m"),
-             dict(cell("deepfool", adv_f1=0.6), key="b", notes=[], model_key="m"),
-             dict(cell("pixle"), key="c", notes=[], model_key="m")]
+    cells = [
+        dict(cell("ifgsm", adv_f1=0.1), key="a", notes=[], model_key="m"),
+        dict(cell("deepfool", adv_f1=0.6), key="b", notes=[], model_key="m"),
+        dict(cell("pixle"), key="c", notes=[], model_key="m"),
+    ]
     for c in cells:
         c["metrics"] = {**c["metrics"], "clean_f1": 0.99, "delta_f1": 0.0}
     frame = results_frame(cells)
@@ -154,11 +189,14 @@ def test_verdicts_for_a_results_frame():
     assert frame["verdict_gap"].iloc[0] == pytest.approx(0.02)
     assert math.isnan(frame["verdict_gap"].iloc[2])
     assert frame["verdict_cause"].iloc[1].startswith("torchattacks' DeepFool")
-    again = judge_frame(frame.drop(columns=["verdict", "verdict_gap", "verdict_cause",
-                                            "verdict_tolerance"]), tolerance=0.6)
+    again = judge_frame(
+        frame.drop(columns=["verdict", "verdict_gap", "verdict_cause", "verdict_tolerance"]),
+        tolerance=0.6,
+    )
     assert list(again["verdict"]) == [REPRODUCES, REPRODUCES, NO_FIGURE]
-    assert summary_line(frame["verdict"], 0.1) == \
-        "1 of 2 cells reproduce the paper (tolerance 0.10)"
+    assert (
+        summary_line(frame["verdict"], 0.1) == "1 of 2 cells reproduce the paper (tolerance 0.10)"
+    )
     assert summary_line(pd.Series([], dtype=str), 0.1).startswith("0 of 0")
 
 

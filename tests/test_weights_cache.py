@@ -73,8 +73,10 @@ def test_a_corrupt_cached_model_is_retrained(digits, tmp_path):
     WeightsCache(tmp_path).weights_file(first.key).write_bytes(b"broken")
     again = train_or_load(digits, config, tmp_path, torch.device("cpu"))
     assert not again.from_cache
-    assert all(torch.equal(a, b) for a, b in zip(first.model.state_dict().values(),
-                                                 again.model.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values())
+    )
 
 
 def test_the_weights_key_covers_the_training_code(digits, monkeypatch):

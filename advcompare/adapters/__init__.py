@@ -53,5 +53,13 @@ def backends_supporting(attack: str) -> list[str]:
     return [name for name in _REGISTRY if attack in get_backend(name).capabilities()]
 
 
-__all__ = ["Backend", "Capability", "model_guard", "register_backend", "known_backends",
-           "validate_backend_name", "get_backend", "backends_supporting"]
+__all__ = [
+    "Backend",
+    "Capability",
+    "model_guard",
+    "register_backend",
+    "known_backends",
+    "validate_backend_name",
+    "get_backend",
+    "backends_supporting",
+]

@@ -38,9 +38,13 @@ def art_classifier(model: nn.Module, x: torch.Tensor):
 
     num_classes = num_classes_of(model, x)
     return PyTorchClassifier(
-        model=model, loss=nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]),
-        nb_classes=num_classes, clip_values=(0.0, 1.0),
-        device_type="gpu" if x.is_cuda else "cpu")
+        model=model,
+        loss=nn.CrossEntropyLoss(),
+        input_shape=tuple(x.shape[1:]),
+        nb_classes=num_classes,
+        clip_values=(0.0, 1.0),
+        device_type="gpu" if x.is_cuda else "cpu",
+    )
 
 
 def build_ifgsm(classifier, p: Mapping[str, Any], batch_size: int):
@@ -48,11 +52,23 @@ def build_ifgsm(classifier, p: Mapping[str, Any], batch_size: int):
     from art.attacks.evasion import BasicIterativeMethod, MomentumIterativeMethod
 
     if p["decay"] == 0:
-        return BasicIterativeMethod(classifier, eps=p["eps"], eps_step=p["step_size"],
-                                    max_iter=p["steps"], batch_size=batch_size, verbose=False)
-    return MomentumIterativeMethod(classifier, eps=p["eps"], eps_step=p["step_size"],
-                                   max_iter=p["steps"], decay=p["decay"],
-                                   batch_size=batch_size, verbose=False)
+        return BasicIterativeMethod(
+            classifier,
+            eps=p["eps"],
+            eps_step=p["step_size"],
+            max_iter=p["steps"],
+            batch_size=batch_size,
+            verbose=False,
+        )
+    return MomentumIterativeMethod(
+        classifier,
+        eps=p["eps"],
+        eps_step=p["step_size"],
+        max_iter=p["steps"],
+        decay=p["decay"],
+        batch_size=batch_size,
+        verbose=False,
+    )
 
 
 def build_deepfool(classifier, p: Mapping[str, Any], batch_size: int):
@@ -60,17 +76,30 @@ def build_deepfool(classifier, p: Mapping[str, Any], batch_size: int):
     from art.attacks.evasion import DeepFool
 
     nb_grads = p["candidates"] if p["candidates"] is not None else classifier.nb_classes
-    return DeepFool(classifier, max_iter=p["steps"], epsilon=p["overshoot"], nb_grads=nb_grads,
-                    batch_size=batch_size, verbose=False)
+    return DeepFool(
+        classifier,
+        max_iter=p["steps"],
+        epsilon=p["overshoot"],
+        nb_grads=nb_grads,
+        batch_size=batch_size,
+        verbose=False,
+    )
 
 
 def build_cw(classifier, p: Mapping[str, Any], batch_size: int):
     """ART's Carlini-Wagner L2 with its own binary search over c."""
     from art.attacks.evasion import CarliniL2Method
 
-    return CarliniL2Method(classifier, confidence=p["confidence"], learning_rate=p["lr"],
-                           binary_search_steps=p["binary_search_steps"], max_iter=p["steps"],
-                           initial_const=p["c"], batch_size=batch_size, verbose=False)
+    return CarliniL2Method(
+        classifier,
+        confidence=p["confidence"],
+        learning_rate=p["lr"],
+        binary_search_steps=p["binary_search_steps"],
+        max_iter=p["steps"],
+        initial_const=p["c"],
+        batch_size=batch_size,
+        verbose=False,
+    )
 
 
 def build_one_pixel(classifier, p: Mapping[str, Any], batch_size: int):
@@ -80,8 +109,12 @@ def build_one_pixel(classifier, p: Mapping[str, Any], batch_size: int):
     return PixelAttack(classifier, th=p["pixels"], es=1, max_iter=p["steps"], verbose=False)
 
 
-BUILDERS = {"ifgsm": build_ifgsm, "deepfool": build_deepfool, "cw": build_cw,
-            "one_pixel": build_one_pixel}
+BUILDERS = {
+    "ifgsm": build_ifgsm,
+    "deepfool": build_deepfool,
+    "cw": build_cw,
+    "one_pixel": build_one_pixel,
+}
 
 
 def build_attack(classifier, spec: AttackSpec, batch_size: int):
@@ -93,8 +126,8 @@ def _generate(builder, uses_labels: bool = True):
     def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
         attack = builder(art_classifier(model, x), p, len(x))
         labels = y.detach().cpu().numpy() if uses_labels else None
-        return torch.from_numpy(np.asarray(attack.generate(x.detach().cpu().numpy(),
-                                                           y=labels)))
+        return torch.from_numpy(np.asarray(attack.generate(x.detach().cpu().numpy(), y=labels)))
+
     return call
 
 
@@ -104,28 +137,45 @@ class ArtBackend(Adapter):
     name = "art"
     library = "adversarial-robustness-toolbox"
     attacks = {
-        "ifgsm": AttackImpl(Capability("ifgsm", NATIVE, "art MomentumIterativeMethod / "
-                                       "BasicIterativeMethod"), _generate(build_ifgsm)),
-        "deepfool": AttackImpl(Capability("deepfool", NATIVE, "art DeepFool",
-                                          "overshoot applied once at the end; predicted "
-                                          "class as reference"),
-                               _generate(build_deepfool, uses_labels=False)),
-        "cw": AttackImpl(Capability("cw", NATIVE, "art CarliniL2Method",
-                                    "own binary search; NumPy gradient descent with line "
-                                    "search"), _generate(build_cw)),
-        "one_pixel": AttackImpl(Capability("one_pixel", NATIVE, "art PixelAttack",
-                                           "population size fixed by ART"),
-                                _generate(build_one_pixel)),
+        "ifgsm": AttackImpl(
+            Capability("ifgsm", NATIVE, "art MomentumIterativeMethod / BasicIterativeMethod"),
+            _generate(build_ifgsm),
+        ),
+        "deepfool": AttackImpl(
+            Capability(
+                "deepfool",
+                NATIVE,
+                "art DeepFool",
+                "overshoot applied once at the end; predicted class as reference",
+            ),
+            _generate(build_deepfool, uses_labels=False),
+        ),
+        "cw": AttackImpl(
+            Capability(
+                "cw",
+                NATIVE,
+                "art CarliniL2Method",
+                "own binary search; NumPy gradient descent with line search",
+            ),
+            _generate(build_cw),
+        ),
+        "one_pixel": AttackImpl(
+            Capability("one_pixel", NATIVE, "art PixelAttack", "population size fixed by ART"),
+            _generate(build_one_pixel),
+        ),
     }
 
     def notes(self, spec: AttackSpec, num_classes: int) -> list[str]:
         if spec.attack == "deepfool":
-            return ["overshoot applied once to the final perturbation (ART's epsilon), "
-                    "not per step", "reference class is the prediction; labels ignored"]
+            return [
+                "overshoot applied once to the final perturbation (ART's epsilon), not per step",
+                "reference class is the prediction; labels ignored",
+            ]
         if spec.attack == "cw":
             return ["lr is the initial step of ART's line search, not an Adam rate"]
         if spec.attack == "one_pixel" and spec["popsize"] is not None:
             raise UnsupportedSpecError(
                 "ART's PixelAttack fixes its population size (400 / (5 x pixels)); "
-                "remove one_pixel popsize for the art backend")
+                "remove one_pixel popsize for the art backend"
+            )
         return []

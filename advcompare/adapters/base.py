@@ -50,8 +50,9 @@ class Backend(Protocol):
         naming what is emulated or differs from the canonical meaning (empty if nothing)."""
         ...
 
-    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-            spec: AttackSpec) -> torch.Tensor:
+    def run(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: AttackSpec
+    ) -> torch.Tensor:
         """Adversarial versions of ``x`` (same shape, dtype, device; values in [0, 1])."""
         ...
 
@@ -93,8 +94,9 @@ class Adapter:
         return []
 
     @final
-    def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-            spec: AttackSpec) -> torch.Tensor:
+    def run(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: AttackSpec
+    ) -> torch.Tensor:
         """Adversarial versions of ``x`` under the output contract (see :func:`finish`)."""
         from advcompare.adapters.support import require_capability
 
@@ -113,10 +115,17 @@ def model_guard(model: nn.Module) -> Iterator[nn.Module]:
     """
     modes = {m: m.training for m in model.modules()}
     grads = {p: p.requires_grad for p in model.parameters()}
-    hook_dicts = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
-                  "_backward_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks")
-    hooks = {(m, attr): set(getattr(m, attr, {}).keys())
-             for m in model.modules() for attr in hook_dicts}
+    hook_dicts = (
+        "_forward_hooks",
+        "_forward_pre_hooks",
+        "_backward_hooks",
+        "_backward_pre_hooks",
+        "_state_dict_hooks",
+        "_load_state_dict_pre_hooks",
+    )
+    hooks = {
+        (m, attr): set(getattr(m, attr, {}).keys()) for m in model.modules() for attr in hook_dicts
+    }
     model.eval()
     try:
         yield model
@@ -148,8 +157,7 @@ def num_classes_of(model: nn.Module, x: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def finish(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-           x_adv: torch.Tensor) -> torch.Tensor:
+def finish(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
     """The output contract for every backend: :func:`as_adversarial`, then every sample the
     model still labels ``y`` comes back exactly as it went in (Foolbox's CW returns zero
     images for them; others return their last iterate). Success itself is still graded by

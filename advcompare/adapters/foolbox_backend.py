@@ -41,11 +41,12 @@ def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import foolbox.attacks as fa
 
     if p["decay"] == 0:
-        return fa.LinfBasicIterativeAttack(abs_stepsize=p["step_size"], steps=p["steps"],
-                                           random_start=False), p["eps"]
+        return fa.LinfBasicIterativeAttack(
+            abs_stepsize=p["step_size"], steps=p["steps"], random_start=False
+        ), p["eps"]
     return fa.LinfMomentumIterativeFastGradientMethod(
-        momentum=p["decay"], abs_stepsize=p["step_size"], steps=p["steps"],
-        random_start=False), p["eps"]
+        momentum=p["decay"], abs_stepsize=p["step_size"], steps=p["steps"], random_start=False
+    ), p["eps"]
 
 
 def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -53,18 +54,23 @@ def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import foolbox.attacks as fa
 
     candidates = p["candidates"] if p["candidates"] is not None else num_classes_of(model, x)
-    return fa.L2DeepFoolAttack(steps=p["steps"], candidates=candidates,
-                               overshoot=p["overshoot"], loss="logits"), None
+    return fa.L2DeepFoolAttack(
+        steps=p["steps"], candidates=candidates, overshoot=p["overshoot"], loss="logits"
+    ), None
 
 
 def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Foolbox's Carlini-Wagner L2 with its own binary search over c."""
     import foolbox.attacks as fa
 
-    return fa.L2CarliniWagnerAttack(binary_search_steps=p["binary_search_steps"],
-                                    steps=p["steps"], stepsize=p["lr"],
-                                    confidence=p["confidence"], initial_const=p["c"],
-                                    abort_early=True), None
+    return fa.L2CarliniWagnerAttack(
+        binary_search_steps=p["binary_search_steps"],
+        steps=p["steps"],
+        stepsize=p["lr"],
+        confidence=p["confidence"],
+        initial_const=p["c"],
+        abort_early=True,
+    ), None
 
 
 BUILDERS = {"ifgsm": build_ifgsm, "deepfool": build_deepfool, "cw": build_cw}
@@ -83,6 +89,7 @@ def _call(builder, restore_zeros: bool = False):
         attack, epsilons = builder(p, model, x)
         _, clipped, _ = attack(fmodel, x.detach(), y.detach(), epsilons=epsilons)
         return restore_zero_failures(x, clipped) if restore_zeros else clipped
+
     return call
 
 
@@ -92,25 +99,46 @@ class FoolboxBackend(Adapter):
     name = "foolbox"
     library = "foolbox"
     attacks = {
-        "ifgsm": AttackImpl(Capability("ifgsm", NATIVE, "foolbox LinfMomentumIterativeFastGradient"
-                                       "Method / LinfBasicIterativeAttack",
-                                       "momentum accumulates sign(g), not the L1-normalised g"),
-                            _call(build_ifgsm)),
-        "deepfool": AttackImpl(Capability("deepfool", NATIVE, "foolbox L2DeepFoolAttack",
-                                          "overshoot on the cumulative perturbation each step"),
-                               _call(build_deepfool)),
-        "cw": AttackImpl(Capability("cw", NATIVE, "foolbox L2CarliniWagnerAttack",
-                                    "own binary search; failed samples returned as zeros "
-                                    "(fixed)"), _call(build_cw, restore_zeros=True)),
+        "ifgsm": AttackImpl(
+            Capability(
+                "ifgsm",
+                NATIVE,
+                "foolbox LinfMomentumIterativeFastGradientMethod / LinfBasicIterativeAttack",
+                "momentum accumulates sign(g), not the L1-normalised g",
+            ),
+            _call(build_ifgsm),
+        ),
+        "deepfool": AttackImpl(
+            Capability(
+                "deepfool",
+                NATIVE,
+                "foolbox L2DeepFoolAttack",
+                "overshoot on the cumulative perturbation each step",
+            ),
+            _call(build_deepfool),
+        ),
+        "cw": AttackImpl(
+            Capability(
+                "cw",
+                NATIVE,
+                "foolbox L2CarliniWagnerAttack",
+                "own binary search; failed samples returned as zeros (fixed)",
+            ),
+            _call(build_cw, restore_zeros=True),
+        ),
     }
 
     def notes(self, spec: AttackSpec, num_classes: int) -> list[str]:
         if spec.attack == "ifgsm" and spec["decay"] > 0:
-            return ["momentum accumulates sign(gradient) (Foolbox), not the L1-normalised "
-                    "gradient of Dong et al."]
+            return [
+                "momentum accumulates sign(gradient) (Foolbox), not the L1-normalised "
+                "gradient of Dong et al."
+            ]
         if spec.attack == "deepfool":
-            return ["overshoot applied to the cumulative perturbation at every step; "
-                    "reference class is the prediction"]
+            return [
+                "overshoot applied to the cumulative perturbation at every step; "
+                "reference class is the prediction"
+            ]
         if spec.attack == "cw":
             return ["Foolbox's all-zero outputs for failed samples replaced by the input"]
         return []

@@ -16,8 +16,9 @@ from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability
 from advcompare.attacks.pixel_swap import pixel_swap
 
 
-def _pixel_swap(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                p: Mapping[str, Any]) -> torch.Tensor:
+def _pixel_swap(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]
+) -> torch.Tensor:
     return pixel_swap(model, x, y, max_swaps=p["max_swaps"])[0]
 
 
@@ -27,7 +28,8 @@ class NativeBackend(Adapter):
     name = "native"
     library = "advcompare"
     attacks = {
-        "pixel_swap": AttackImpl(Capability("pixel_swap", NATIVE,
-                                            "advcompare.attacks.pixel_swap.pixel_swap"),
-                                 _pixel_swap),
+        "pixel_swap": AttackImpl(
+            Capability("pixel_swap", NATIVE, "advcompare.attacks.pixel_swap.pixel_swap"),
+            _pixel_swap,
+        ),
     }

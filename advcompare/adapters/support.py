@@ -15,7 +15,8 @@ def require_capability(backend: Backend, spec: AttackSpec) -> None:
         others = ", ".join(backends_supporting(spec.attack)) or "none"
         raise UnsupportedSpecError(
             f"backend '{backend.name}' does not provide attack '{spec.attack}'; "
-            f"backends that do: {others}")
+            f"backends that do: {others}"
+        )
 
 
 def require_fits(spec: AttackSpec, num_classes: int, dataset: str = "the data") -> None:
@@ -25,4 +26,5 @@ def require_fits(spec: AttackSpec, num_classes: int, dataset: str = "the data") 
     if candidates is not None and candidates > num_classes:
         raise UnsupportedSpecError(
             f"deepfool candidates = {candidates} but {dataset} has {num_classes} classes; "
-            f"set candidates to at most {num_classes} (or leave it out for all classes)")
+            f"set candidates to at most {num_classes} (or leave it out for all classes)"
+        )

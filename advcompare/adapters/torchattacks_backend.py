@@ -47,34 +47,45 @@ from advcompare.spec import AttackSpec
 C_UPPER_LIMIT = 1e10  # paper §2.2.3: c is searched over [1e-3, 1e10]
 
 
-def _ifgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]) -> torch.Tensor:
+def _ifgsm(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]
+) -> torch.Tensor:
     import torchattacks
 
     if p["decay"] == 0:
         return torchattacks.BIM(model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"])(x, y)
-    return torchattacks.MIFGSM(model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"],
-                               decay=p["decay"])(x, y)
+    return torchattacks.MIFGSM(
+        model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"], decay=p["decay"]
+    )(x, y)
 
 
-def _deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]) -> torch.Tensor:
+def _deepfool(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]
+) -> torch.Tensor:
     import torchattacks
 
     return torchattacks.DeepFool(model, steps=p["steps"], overshoot=p["overshoot"])(x, y)
 
 
-def _one_pixel(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]) -> torch.Tensor:
+def _one_pixel(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]
+) -> torch.Tensor:
     import torchattacks
 
     popsize = p["popsize"] if p["popsize"] is not None else 10  # torchattacks' default
-    return torchattacks.OnePixel(model, pixels=p["pixels"], steps=p["steps"], popsize=popsize,
-                                 inf_batch=len(x))(x, y)
+    return torchattacks.OnePixel(
+        model, pixels=p["pixels"], steps=p["steps"], popsize=popsize, inf_batch=len(x)
+    )(x, y)
 
 
-def _pixle(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]) -> torch.Tensor:
+def _pixle(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]
+) -> torch.Tensor:
     import torchattacks
 
-    return torchattacks.Pixle(model, restarts=p["restarts"],
-                              max_iterations=p["max_iterations"])(x, y)
+    return torchattacks.Pixle(model, restarts=p["restarts"], max_iterations=p["max_iterations"])(
+        x, y
+    )
 
 
 TANH_SQUEEZE = 1e-6  # as Foolbox's and ART's CW: keep atanh finite at the box edges
@@ -106,18 +117,25 @@ class CWView(nn.Module):
         return out - out.min(dim=1, keepdim=True).values.detach() + 1.0
 
 
-def _cw_once(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c: float,
-             spec: AttackSpec | Mapping[str, Any]) -> torch.Tensor:
+def _cw_once(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    c: float,
+    spec: AttackSpec | Mapping[str, Any],
+) -> torch.Tensor:
     import torchattacks
 
     # eval(): torchattacks restores train mode afterwards when the module it got was training
-    attack = torchattacks.CW(CWView(model).eval(), c=c, kappa=spec["confidence"],
-                             steps=spec["steps"], lr=spec["lr"])
+    attack = torchattacks.CW(
+        CWView(model).eval(), c=c, kappa=spec["confidence"], steps=spec["steps"], lr=spec["lr"]
+    )
     return unsqueeze(attack(squeeze(x), y))
 
 
-def cw_binary_search(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                     spec: AttackSpec | Mapping[str, Any]) -> torch.Tensor:
+def cw_binary_search(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: AttackSpec | Mapping[str, Any]
+) -> torch.Tensor:
     """CW L2 with Carlini & Wagner's per-sample binary search over c, on torchattacks.CW.
 
     Each round runs torchattacks.CW once per distinct c among the samples. A sample that
@@ -157,16 +175,27 @@ class TorchattacksBackend(Adapter):
     name = "torchattacks"
     library = "torchattacks"
     attacks = {
-        "ifgsm": AttackImpl(Capability("ifgsm", NATIVE, "torchattacks.MIFGSM / torchattacks.BIM"),
-                            _ifgsm),
-        "deepfool": AttackImpl(Capability("deepfool", NATIVE, "torchattacks.DeepFool",
-                                          "true label as reference; all classes as "
-                                          "candidates"), _deepfool),
-        "cw": AttackImpl(Capability("cw", EMULATED, "torchattacks.CW",
-                                    "binary search over c emulated by advcompare"),
-                         cw_binary_search),
-        "one_pixel": AttackImpl(Capability("one_pixel", NATIVE, "torchattacks.OnePixel"),
-                                _one_pixel),
+        "ifgsm": AttackImpl(
+            Capability("ifgsm", NATIVE, "torchattacks.MIFGSM / torchattacks.BIM"), _ifgsm
+        ),
+        "deepfool": AttackImpl(
+            Capability(
+                "deepfool",
+                NATIVE,
+                "torchattacks.DeepFool",
+                "true label as reference; all classes as candidates",
+            ),
+            _deepfool,
+        ),
+        "cw": AttackImpl(
+            Capability(
+                "cw", EMULATED, "torchattacks.CW", "binary search over c emulated by advcompare"
+            ),
+            cw_binary_search,
+        ),
+        "one_pixel": AttackImpl(
+            Capability("one_pixel", NATIVE, "torchattacks.OnePixel"), _one_pixel
+        ),
         "pixle": AttackImpl(Capability("pixle", NATIVE, "torchattacks.Pixle"), _pixle),
     }
 
@@ -177,13 +206,18 @@ class TorchattacksBackend(Adapter):
             if candidates is not None and candidates != num_classes:
                 raise UnsupportedSpecError(
                     f"torchattacks DeepFool always uses all {num_classes} classes; "
-                    f"set deepfool candidates to none (or {num_classes}) for this backend")
+                    f"set deepfool candidates to none (or {num_classes}) for this backend"
+                )
             notes.append("reference class is the true label (not the prediction)")
         if spec.attack == "cw":
-            notes.append("outputs shifted per sample to be positive (torchattacks CW masks "
-                         "logits by multiplication); box squeezed by 1e-6 so atanh stays "
-                         "finite at 0 and 1")
+            notes.append(
+                "outputs shifted per sample to be positive (torchattacks CW masks "
+                "logits by multiplication); box squeezed by 1e-6 so atanh stays "
+                "finite at 0 and 1"
+            )
             if spec["binary_search_steps"] > 1:
-                notes.append(f"binary search over c emulated "
-                             f"({spec['binary_search_steps']} runs of torchattacks.CW)")
+                notes.append(
+                    f"binary search over c emulated "
+                    f"({spec['binary_search_steps']} runs of torchattacks.CW)"
+                )
         return notes

@@ -45,13 +45,15 @@ QUERY_CHUNK = 128
 
 
 def _predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([model(x[i:i + QUERY_CHUNK]).argmax(1)
-                      for i in range(0, len(x), QUERY_CHUNK)])
+    return torch.cat(
+        [model(x[i : i + QUERY_CHUNK]).argmax(1) for i in range(0, len(x), QUERY_CHUNK)]
+    )
 
 
 @torch.inference_mode()
-def pixel_swap(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-               max_swaps: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def pixel_swap(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, max_swaps: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(x_adv, queries)``: adversarial images and model queries spent per image.
 
     ``queries[i]`` counts the forward passes image ``i`` took part in (the first, on the
@@ -70,10 +72,10 @@ def pixel_swap(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     for step in range(budget):
         if active.numel() == 0:
             break
-        d, l = dark[active, step], light[active, step]
+        d, lit = dark[active, step], light[active, step]
         dark_vals = work[active, :, d].clone()
-        work[active, :, d] = work[active, :, l]
-        work[active, :, l] = dark_vals
+        work[active, :, d] = work[active, :, lit]
+        work[active, :, lit] = dark_vals
         queries[active] += 1
         pred = _predict(model, work[active].reshape(-1, c, h, w))
         now_fooled = pred != y[active]

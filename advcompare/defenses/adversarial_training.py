@@ -28,9 +28,15 @@ class AdversariallyTrained:
     attacks_used: dict[str, int]
 
 
-def adversarially_train(base: nn.Module, dataset: Dataset, attacks: Sequence[AttackEntry],
-                        config: TrainConfig, device: torch.device, epochs: int = 5,
-                        clean_share: float = 0.0) -> AdversariallyTrained:
+def adversarially_train(
+    base: nn.Module,
+    dataset: Dataset,
+    attacks: Sequence[AttackEntry],
+    config: TrainConfig,
+    device: torch.device,
+    epochs: int = 5,
+    clean_share: float = 0.0,
+) -> AdversariallyTrained:
     """Fine-tune a copy of ``base`` for ``epochs`` on adversarial batches.
 
     Each batch, one of ``attacks`` is drawn at random (seeded) and run through its backend;
@@ -55,6 +61,13 @@ def adversarially_train(base: nn.Module, dataset: Dataset, attacks: Sequence[Att
         adv[keep_clean.to(adv.device)] = xb[keep_clean.to(xb.device)]
         return adv
 
-    history = fit(model, dataset, replace(config, epochs=epochs), device,
-                  desc="adversarial training", perturb=perturb, keep_best=False)
+    history = fit(
+        model,
+        dataset,
+        replace(config, epochs=epochs),
+        device,
+        desc="adversarial training",
+        perturb=perturb,
+        keep_best=False,
+    )
     return AdversariallyTrained(model.eval(), history, used)

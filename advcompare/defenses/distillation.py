@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from advcompare.data import Dataset
 from advcompare.models import PaperCNN, channel_stats
@@ -18,37 +19,76 @@ from advcompare.train import TrainConfig, fit
 class Distilled:
     """The deployed student (T = 1), its teacher, and both loss histories."""
 
-    student: PaperCNN
-    teacher: PaperCNN
+    student: nn.Module  # the paper CNN, or a user's model (``factory``)
+    teacher: nn.Module
     temperature: float
     teacher_history: list[dict[str, float]]
     student_history: list[dict[str, float]]
 
 
 @torch.no_grad()
-def soft_labels(teacher: PaperCNN, x: torch.Tensor, temperature: float,
-                device: torch.device, batch_size: int = 512) -> torch.Tensor:
+def soft_labels(
+    teacher: nn.Module,
+    x: torch.Tensor,
+    temperature: float,
+    device: torch.device,
+    batch_size: int = 512,
+) -> torch.Tensor:
     """softmax(z / T) of the teacher for every image of ``x`` (rows sum to 1)."""
     teacher.eval()
-    return torch.cat([F.softmax(teacher(x[i:i + batch_size].to(device)) / temperature, dim=1)
-                      .cpu() for i in range(0, len(x), batch_size)])
+    return torch.cat(
+        [
+            F.softmax(teacher(x[i : i + batch_size].to(device)) / temperature, dim=1).cpu()
+            for i in range(0, len(x), batch_size)
+        ]
+    )
 
 
-def distill(dataset: Dataset, config: TrainConfig, temperature: float,
-            device: torch.device) -> Distilled:
-    """Train teacher and student at ``temperature``; the student is returned for T = 1."""
+def distill(
+    dataset: Dataset,
+    config: TrainConfig,
+    temperature: float,
+    device: torch.device,
+    factory: str = "",
+) -> Distilled:
+    """Train teacher and student at ``temperature``; the student is returned for T = 1.
+
+    ``factory`` (``package.module:factory``): teacher and student are fresh modules of the
+    user's model instead of the paper CNN."""
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    mean, std = channel_stats(dataset.train.x)
+    from advcompare.user_model import LogProbabilities, instantiate
+
+    if factory:
+
+        def fresh() -> nn.Module:  # log_softmax on top: fit reads log-probabilities
+            return LogProbabilities(instantiate(factory))
+    else:
+        mean, std = channel_stats(dataset.train.x)
+
+        def fresh() -> nn.Module:
+            return PaperCNN(dataset.num_classes, mean, std)
+
     torch.manual_seed(config.seed)
-    teacher = PaperCNN(dataset.num_classes, mean, std).to(device)
-    teacher_history = fit(teacher, dataset, config, device, desc="distill: teacher",
-                          temperature=temperature)
-    targets = (soft_labels(teacher, dataset.train.x, temperature, device),
-               soft_labels(teacher, dataset.val.x, temperature, device))
+    teacher = fresh().to(device)
+    teacher_history = fit(
+        teacher, dataset, config, device, desc="distill: teacher", temperature=temperature
+    )
+    targets = (
+        soft_labels(teacher, dataset.train.x, temperature, device),
+        soft_labels(teacher, dataset.val.x, temperature, device),
+    )
     torch.manual_seed(config.seed + 1)
-    student = PaperCNN(dataset.num_classes, mean, std).to(device)
-    student_history = fit(student, dataset, config, device, desc="distill: student",
-                          temperature=temperature, targets=targets)
-    return Distilled(student.eval(), teacher.eval(), temperature, teacher_history,
-                     student_history)
+    student = fresh().to(device)
+    student_history = fit(
+        student,
+        dataset,
+        config,
+        device,
+        desc="distill: student",
+        temperature=temperature,
+        targets=targets,
+    )
+    if isinstance(student, LogProbabilities) and isinstance(teacher, LogProbabilities):
+        student, teacher = student.inner, teacher.inner
+    return Distilled(student.eval(), teacher.eval(), temperature, teacher_history, student_history)

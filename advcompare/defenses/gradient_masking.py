@@ -15,8 +15,7 @@ from torch import nn
 
 class _MapGradient(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]
-                ) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
         ctx.fn = fn
         return x.view_as(x)
 

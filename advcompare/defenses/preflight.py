@@ -35,9 +35,10 @@ def preflight(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, b
         "randomized_gradients": not torch.equal(g1, g2),
         "zero_gradients": bool((g1.flatten(1).abs().sum(1) == 0).any()),
         "nonfinite_gradients": bool((~torch.isfinite(g1)).any()),
-        "outputs_are_probabilities": bool((rows >= 0).all()
-                                          and torch.allclose(rows.sum(1),
-                                                             torch.ones(len(rows), device=rows.device), atol=1e-4)),
+        "outputs_are_probabilities": bool(
+            (rows >= 0).all()
+            and torch.allclose(rows.sum(1), torch.ones(len(rows), device=rows.device), atol=1e-4)
+        ),
     }
 
 

@@ -39,8 +39,7 @@ class Executor(Protocol):
     name: str
     concurrency: int
 
-    def run(self, tasks: Iterable["Task"], values: dict[str, Any],
-            on_result: OnResult) -> None:
+    def run(self, tasks: Iterable["Task"], values: dict[str, Any], on_result: OnResult) -> None:
         """Run ``tasks`` (topologically ordered; ``values`` hold results computed earlier,
         by key) and call ``on_result(task, result)`` for each, as soon as it finishes."""
         ...

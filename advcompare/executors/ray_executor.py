@@ -25,14 +25,16 @@ LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 def _call(threads: int, fn, *args):
-    """Runs inside a Ray worker: torch's thread count, then the task."""
+    """Runs inside a Ray worker: torch's and NumPy's BLAS thread counts, then the task."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     from advcompare import tasks
 
     tasks.IN_RAY_WORKER = True
     torch.set_num_threads(threads)
-    return fn(*args)
+    with threadpool_limits(limits=threads):  # ART's NumPy code too, not only torch
+        return fn(*args)
 
 
 class RayExecutor:
@@ -44,15 +46,19 @@ class RayExecutor:
         try:
             import ray
         except ImportError as exc:
-            raise AdvCompareError(f"the ray executor needs Ray, which is not installed: "
-                                  f"{INSTALL_HINT}") from exc
+            raise AdvCompareError(
+                f"the ray executor needs Ray, which is not installed: {INSTALL_HINT}"
+            ) from exc
         self._ray = ray
         self.config = config
         self._started = False
         if not ray.is_initialized():
-            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                       "logging_level": logging.WARNING,
-                                       "configure_logging": True}
+            options: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "logging_level": logging.WARNING,
+                "configure_logging": True,
+            }
             try:
                 if config.address:
                     ray.init(address=config.address, **options)
@@ -63,9 +69,11 @@ class RayExecutor:
                     ray.init(num_cpus=os.cpu_count(), **options)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = config.address or "a local Ray instance"
-                raise AdvCompareError(f"could not start or join Ray at {where}: "
-                                      f"{' '.join(str(exc).split())[:200]}; check "
-                                      f"--ray-address (or omit it for a local Ray)") from exc
+                raise AdvCompareError(
+                    f"could not start or join Ray at {where}: "
+                    f"{' '.join(str(exc).split())[:200]}; check "
+                    f"--ray-address (or omit it for a local Ray)"
+                ) from exc
             self._started = True
         resources = ray.cluster_resources()
         self.threads = config.cpus_per_cell or 1
@@ -74,15 +82,19 @@ class RayExecutor:
         gpus = resources.get("GPU", 0.0)
         if self.gpus > 0 and gpus <= 0:
             self.close()
-            raise AdvCompareError(f"gpus_per_cell = {self.gpus} but the Ray cluster has no "
-                                  f"GPU; set gpus_per_cell = 0 or join a cluster with GPUs")
+            raise AdvCompareError(
+                f"gpus_per_cell = {self.gpus} but the Ray cluster has no "
+                f"GPU; set gpus_per_cell = 0 or join a cluster with GPUs"
+            )
         slots = int(cpus // self.threads)
         if self.gpus > 0:
             slots = min(slots, int(gpus / self.gpus + 1e-9))
         if slots < 1:
             self.close()
-            raise AdvCompareError(f"cpus_per_cell = {self.threads} but the Ray cluster has "
-                                  f"{cpus:g} CPUs; lower --cpus-per-cell")
+            raise AdvCompareError(
+                f"cpus_per_cell = {self.threads} but the Ray cluster has "
+                f"{cpus:g} CPUs; lower --cpus-per-cell"
+            )
         self.concurrency = slots
         self._remote = ray.remote(_call)
 
@@ -93,9 +105,12 @@ class RayExecutor:
         for task in tasks:
             args = [refs[a.key] if isinstance(a, Dep) else a for a in task.args]
             ref = self._remote.options(
-                num_cpus=self.threads, num_gpus=self.gpus,
-                max_retries=self.config.max_retries, retry_exceptions=False,
-                name=task.name).remote(self.threads, task.fn, *args)
+                num_cpus=self.threads,
+                num_gpus=self.gpus,
+                max_retries=self.config.max_retries,
+                retry_exceptions=False,
+                name=task.name,
+            ).remote(self.threads, task.fn, *args)
             refs[task.key] = ref
             pending[ref] = task
         refs.clear()  # submitted tasks hold what they need; the rest can be freed

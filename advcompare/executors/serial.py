@@ -20,8 +20,12 @@ class SerialExecutor:
 
     def __init__(self, threads: int | None = None) -> None:
         self._previous = torch.get_num_threads()
+        self._limits = None
         if threads:
+            from threadpoolctl import threadpool_limits
+
             torch.set_num_threads(threads)
+            self._limits = threadpool_limits(limits=threads)  # NumPy's BLAS (ART) as well
 
     def run(self, tasks: Iterable[Task], values: dict[str, Any], on_result: OnResult) -> None:
         tasks = list(tasks)
@@ -41,3 +45,5 @@ class SerialExecutor:
 
     def close(self) -> None:
         torch.set_num_threads(self._previous)
+        if self._limits is not None:
+            self._limits.restore_original_limits()
