@@ -277,9 +277,7 @@ def plot_eps_curves(
 def plot_history(history: list[dict], path: Path, title: str = "") -> None:
     """Training and validation loss per epoch, the kept epoch marked (paper Figures 3-5).
 
-    The same figure as ``advcompare.train.write_history`` draws today, saved as PNG and PDF;
-    ``write_history`` can call this instead of drawing its own (issue 10: figures.py owns
-    every plot).
+    Saved as PNG and PDF; ``advcompare.train.write_history`` draws through it.
     """
     plt = _pyplot()
     frame = pd.DataFrame(history)

@@ -189,21 +189,8 @@ def save_trained(
 
 
 def write_history(history: list[dict[str, Any]], stem: Path, title: str = "") -> None:
-    """Loss curves as ``<stem>.csv`` and ``<stem>.png`` (paper Figures 3-5)."""
-    import matplotlib
+    """Loss curves as ``<stem>.csv`` and ``<stem>.png``/``.pdf`` (paper Figures 3-5)."""
+    from advcompare.figures import plot_history
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    frame = pd.DataFrame(history)
-    frame.to_csv(stem.with_suffix(".csv"), index=False)
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(frame["epoch"], frame["train_loss"], label="train", marker="o", ms=3)
-    ax.plot(frame["epoch"], frame["val_loss"], label="validation", marker="o", ms=3)
-    best = frame.loc[frame["val_loss"].idxmin()]
-    ax.axvline(best["epoch"], color="grey", ls=":", label=f"kept (epoch {int(best['epoch'])})")
-    ax.set(xlabel="epoch", ylabel="NLL loss", title=title or "training loss")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(stem.with_suffix(".png"), dpi=110)
-    plt.close(fig)
+    pd.DataFrame(history).to_csv(stem.with_suffix(".csv"), index=False)
+    plot_history(history, stem.with_suffix(".png"), title)
