@@ -24,8 +24,8 @@ class SerialExecutor:
         if threads:
             from threadpoolctl import threadpool_limits
 
-            torch.set_num_threads(threads)
             self._limits = threadpool_limits(limits=threads)  # NumPy's BLAS (ART) as well
+            torch.set_num_threads(threads)
 
     def run(self, tasks: Iterable[Task], values: dict[str, Any], on_result: OnResult) -> None:
         tasks = list(tasks)
@@ -44,6 +44,7 @@ class SerialExecutor:
                 results.pop(task.key, None)
 
     def close(self) -> None:
-        torch.set_num_threads(self._previous)
         if self._limits is not None:
             self._limits.restore_original_limits()
+            self._limits = None
+        torch.set_num_threads(self._previous)
