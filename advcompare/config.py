@@ -178,7 +178,7 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
     cfg: dict[str, Any] = {}
     if "name" in raw:
         name = _expect("name", raw["name"], str, "a run name")
-        if not name or "/" in name or name.startswith("."):
+        if not name or "/" in name or not name.isprintable() or name.startswith("."):
             raise ConfigError(f"config key 'name': must be a plain folder name, got {name!r}")
         cfg["name"] = name
     if "datasets" in raw:

@@ -342,3 +342,16 @@ def test_serial_run_records_executor_and_concurrency(tmp_path, monkeypatch):
         cells = store.cells()
     assert [(c["executor"], c["concurrency"]) for c in cells] == [("serial", 1)] * 2
     assert all(c["node"] for c in cells)
+
+
+def test_two_labels_with_the_same_spec_are_two_cells(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    twice = '[attacks.{}]\nattack = "ifgsm"\nsteps = 3\n'
+    text = SMALL.split("[attacks.ifgsm]")[0] + twice.format("first") + twice.format("second")
+    cfg = load_config(_config(tmp_path, text))
+    data = {"digits": load_dataset("digits", seed=0)}
+    plan = build_plan(cfg, data, {"digits": data["digits"].test})
+    cells = plan.cells()
+    assert [c.cell.entry.label for c in cells] == ["first", "second"]
+    assert cells[0].cell.entry.spec == cells[1].cell.entry.spec
+    assert cells[0].key != cells[1].key  # the label is part of the key: neither is lost

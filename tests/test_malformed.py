@@ -19,6 +19,7 @@ CONFIG_CASES = [
     ("negative samples", "samples = -5", "'samples': must be >= 0"),
     ("zero batch", "batch_size = 0", "'batch_size': must be >= 1"),
     ("bad name", "datasets = ['digits']\nname = 'a/b'", "must be a plain folder name"),
+    ("NUL in the name", "datasets = ['digits']\nname = \"a\\u0000b\"", "plain folder name"),
     ("zero epochs", "[train]\nepochs = 0", "'train.epochs': must be >= 1"),
     ("infinite lr", "[train]\nlr = inf", "'train.lr': must be a finite number"),
     ("nan lr", "[train]\nlr = nan", "'train.lr': must be a finite number"),
@@ -161,6 +162,11 @@ CLI_CASES = [
         ["--dataset", "mnist", "--data-root", "{tmp}/nowhere"],
         "expected torchvision's layout",
     ),
+    (
+        "garbage MNIST headers",
+        ["--dataset", "mnist", "--data-root", "garbage-mnist"],
+        "has unreadable files for 'mnist'",
+    ),
     ("out dir is a file", ["--out", "{tmp}/file"], "cannot use"),
     ("garbage results store", ["--out", "garbage"], "cannot use"),
     ("foreign SQLite file", ["--out", "foreign"], "did not write (tables: invoices)"),
@@ -182,6 +188,17 @@ def test_malformed_command_line_is_one_line_exit_2_before_training(
             arg = str(_garbage_store(tmp_path))
         elif arg == "foreign":
             arg = str(_foreign_store(tmp_path))
+        elif arg == "garbage-mnist":
+            raw = tmp_path / "mnist-root" / "MNIST" / "raw"
+            raw.mkdir(parents=True)
+            for part in (
+                "train-images-idx3",
+                "train-labels-idx1",
+                "t10k-images-idx3",
+                "t10k-labels-idx1",
+            ):
+                (raw / f"{part}-ubyte").write_bytes(b"\x00\x01garbage header" * 3)
+            arg = str(tmp_path / "mnist-root")
         elif arg == "--cache-file":
             monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "file"))
             continue
