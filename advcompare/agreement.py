@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from safetensors.torch import load_file
+from advcompare.store import load_samples
 
 
 def pair_agreement(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -43,9 +43,9 @@ def agreement_frame(cells: pd.DataFrame, run_dir: Path) -> pd.DataFrame:
     ):
         loaded = {}
         for row in group.itertuples():
-            path = Path(run_dir) / "adv" / f"{row.key}.safetensors"
-            if path.is_file():
-                loaded[row.backend] = load_file(str(path))
+            samples = load_samples(Path(run_dir), str(row.key))
+            if samples is not None:
+                loaded[row.backend] = samples
         for first, second in combinations(loaded, 2):
             shown = label if defense == "none" else f"{label} ({defense}, {threat})"
             rows.append(

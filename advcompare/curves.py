@@ -141,11 +141,11 @@ class NormGroup:
 
 
 def _load(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    from safetensors.torch import load_file
+    """A cell's per-sample arrays, or None when the file is missing or unreadable."""
+    from advcompare.store import load_samples
 
-    return {k: v.numpy() for k, v in load_file(str(path)).items()}
+    tensors = load_samples(path.parent.parent, path.stem)
+    return None if tensors is None else {k: v.numpy() for k, v in tensors.items()}
 
 
 def _main(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
 if TYPE_CHECKING:
     from advcompare.curves import NormGroup
 
 from advcompare.data import DIGIT_DATASETS  # noqa: E402,F401 - re-exported
+from advcompare.store import load_samples  # noqa: E402
 
 BACKEND_COLOURS = {
     "torchattacks": "#1f77b4",
@@ -103,11 +103,9 @@ def plot_example_seven(
     for cell in cells:
         if (cell.get("role") or "main") != "main":  # ε-curve points are not attacks of their own
             continue
-        file = adv_dir / f"{cell['key']}.safetensors"
-        if file.is_file():
-            panels.append(
-                (f"{cell['label']}\n({cell['backend']})", load_file(str(file))["x_adv"][idx])
-            )
+        stored = load_samples(adv_dir.parent, cell["key"])
+        if stored is not None and "x_adv" in stored:
+            panels.append((f"{cell['label']}\n({cell['backend']})", stored["x_adv"][idx]))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.1 * len(panels), 2.9), squeeze=False)
     for ax, (title, image) in zip(axes[0], panels):
         pixels = image.permute(1, 2, 0).clamp(0, 1).numpy()

@@ -145,3 +145,28 @@ def test_gtsrb_from_torchvision_layout_is_resized(tmp_path):
     assert ds.num_classes == 43
     assert len(ds.test) == 6 and len(ds.train) + len(ds.val) == 30
     _assert_model_ready(ds.train, 43)
+
+
+@pytest.mark.parametrize("damage", ["csv without ClassId", "corrupt image"])
+def test_malformed_gtsrb_files_are_a_one_line_data_root_error(tmp_path, damage):
+    from advcompare.errors import DataRootError
+
+    base = tmp_path / "gtsrb"
+    rng = np.random.default_rng(0)
+    for cls in range(2):
+        folder = base / "GTSRB" / "Training" / f"{cls:05d}"
+        folder.mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)).save(
+                folder / f"{i:05d}.ppm"
+            )
+    test_dir = base / "GTSRB" / "Final_Test" / "Images"
+    test_dir.mkdir(parents=True)
+    Image.fromarray(rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)).save(test_dir / "0.ppm")
+    header = "Filename;ClassId" if damage == "corrupt image" else "Filename;Width"
+    (base / "GT-final_test.csv").write_text(f"{header}\n0.ppm;1\n")
+    if damage == "corrupt image":
+        (base / "GTSRB" / "Training" / "00001" / "00002.ppm").write_bytes(b"P6 not an image")
+    with pytest.raises(DataRootError, match="has unreadable files for 'gtsrb'") as info:
+        load_dataset("gtsrb", tmp_path)
+    assert "\n" not in str(info.value)

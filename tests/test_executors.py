@@ -355,3 +355,46 @@ def test_two_labels_with_the_same_spec_are_two_cells(tmp_path, monkeypatch):
     assert [c.cell.entry.label for c in cells] == ["first", "second"]
     assert cells[0].cell.entry.spec == cells[1].cell.entry.spec
     assert cells[0].key != cells[1].key  # the label is part of the key: neither is lost
+
+
+def test_a_stored_cell_with_an_unreadable_sample_file_is_recomputed(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    from advcompare.report import write_report
+
+    cfg = load_config(_config(tmp_path, SMALL.split("[attacks.deepfool]")[0]))
+    first = run_experiment(cfg, log=lambda *_: None)
+    damaged = first.run_dir / "adv" / f"{first.keys[0]}.safetensors"
+    damaged.write_bytes(damaged.read_bytes()[:100])  # truncated, as by a crash or a full disk
+    second = run_experiment(cfg, log=lambda *_: None)
+    assert second.computed == first.computed[:1] and second.resumed == first.computed[1:]
+    damaged.write_bytes(b"")  # the report never crashes on one: that cell is left out
+    assert write_report(second.run_dir).is_file()
+
+
+def test_two_runs_sharing_a_cache_train_the_model_once(tmp_path):
+    config = _config(tmp_path, SMALL.split("[attacks.bim]")[0])
+    env = _env(tmp_path)
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "advcompare",
+                "run",
+                "--config",
+                str(config),
+                "--out",
+                str(tmp_path / f"run{i}"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outputs = [run.communicate(timeout=400) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err[-1500:] for _, err in outputs]
+    said = [out for out, _ in outputs]
+    assert sum("(trained;" in out for out in said) == 1, said
+    assert sum("(loaded from cache;" in out for out in said) == 1, said
