@@ -370,8 +370,10 @@ def _schedule(
             continue
         summary.keys.append(task.key)
         if store.has_cell(task.key) and store.load_samples(task.key) is None:
-            log(f"[{task.name}] stored, but its per-sample file is missing or unreadable: "
-                f"recomputing it")
+            log(
+                f"[{task.name}] stored, but its per-sample file is missing or unreadable: "
+                f"recomputing it"
+            )
         elif store.has_cell(task.key):
             summary.resumed.append(task.name)
             log(f"[{task.name}] already stored")
