@@ -280,7 +280,7 @@ def build_plan(
     return plan
 
 
-def without_dep(task: Task, key: str) -> Task:
+def without_dep(task: Task) -> Task:
     """An oblivious cell whose undefended cell's samples are gone: it attacks the base
     model itself instead of reusing them."""
     from advcompare import tasks as fn

@@ -42,7 +42,7 @@ from advcompare.executors import Executor, make_executor
 from advcompare.figures import DIGIT_DATASETS, plot_example_seven
 from advcompare.metrics import PassCounter, grade_attack_samples, grade_clean, timed_predict
 from advcompare.plan import DEFENSE, MODEL, OBLIVIOUS_CELL, Plan, Task, build_plan, without_dep
-from advcompare.store import ResultStore, samples_path, save_samples
+from advcompare.store import ResultStore, samples_path
 from advcompare.tasks import CellResult, base_model
 from advcompare.train import save_trained, write_history
 from advcompare.weights import Weights, WeightsCache
@@ -126,11 +126,6 @@ def run_cell(
 def adversarial_path(run_dir: Path, key: str) -> Path:
     """Where a cell's per-sample results live (read by the agreement table)."""
     return samples_path(run_dir, key)
-
-
-def save_adversarial(run_dir: Path, key: str, samples: dict[str, torch.Tensor]) -> None:
-    """Keep a cell's adversarial inputs and per-sample outcomes for comparing backends."""
-    save_samples(run_dir, key, samples)
 
 
 @contextlib.contextmanager
@@ -369,22 +364,22 @@ def _schedule(
                 driver.defense_ready(task.dataset, task.defense, weights)
             continue
         summary.keys.append(task.key)
-        if store.has_cell(task.key) and store.load_samples(task.key) is None:
+        if store.has_cell(task.key):
+            if store.samples_readable(task.key):
+                summary.resumed.append(task.name)
+                log(f"[{task.name}] already stored")
+                continue
             log(
                 f"[{task.name}] stored, but its per-sample file is missing or unreadable: "
                 f"recomputing it"
             )
-        elif store.has_cell(task.key):
-            summary.resumed.append(task.name)
-            log(f"[{task.name}] already stored")
-            continue
         if task.kind == OBLIVIOUS_CELL:
             crafted = task.deps[-1]
             pending = any(t.key == crafted for t in todo)
             if not pending:
                 stored = _stored_result(store, crafted)
                 if stored is None:
-                    task = without_dep(task, crafted)
+                    task = without_dep(task)
                 else:
                     values[crafted] = stored
         todo.append(task)

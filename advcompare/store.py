@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from advcompare.errors import AdvCompareError
@@ -188,6 +188,17 @@ class ResultStore:
     def save_samples(self, key: str, samples: dict[str, torch.Tensor]) -> None:
         """Keep a cell's adversarial inputs and per-sample outcomes (atomically)."""
         save_samples(self.path.parent, key, samples)
+
+    def samples_readable(self, key: str) -> bool:
+        """Whether a cell's per-sample file exists and its header reads (no tensor loaded)."""
+        path = self.samples_path(key)
+        if not path.is_file():
+            return False
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                return "x_adv" in handle.keys()
+        except (SafetensorError, OSError, ValueError):
+            return False
 
     def load_samples(self, key: str) -> dict[str, torch.Tensor] | None:
         """A cell's per-sample tensors, or None when missing or unreadable."""

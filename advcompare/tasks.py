@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -40,7 +40,6 @@ class CellResult:
     notes: list[str]
     samples: dict[str, torch.Tensor]
     node: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def node_name() -> str:
