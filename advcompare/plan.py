@@ -122,7 +122,7 @@ def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list
 
 # Part of every cell key: bump it when a change to the attack, grading or adapter code can
 # change a stored cell's figures, so stale cells are recomputed rather than reused.
-CELL_CODE_VERSION = "cells-v1"
+CELL_CODE_VERSION = "cells-v2"  # v2: every batch seeded on its own (crafting.seed_batch)
 
 
 @lru_cache(maxsize=None)

@@ -12,12 +12,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -40,7 +38,8 @@ from advcompare.devices import resolve_device
 from advcompare.errors import AdvCompareError
 from advcompare.executors import Executor, make_executor
 from advcompare.figures import DIGIT_DATASETS, plot_example_seven
-from advcompare.metrics import PassCounter, grade_attack_samples, grade_clean, timed_predict
+from advcompare.crafting import Crafted, craft
+from advcompare.metrics import grade_attack_samples, grade_clean, timed_predict
 from advcompare.plan import DEFENSE, MODEL, OBLIVIOUS_CELL, Plan, Task, build_plan, without_dep
 from advcompare.store import ResultStore, samples_path
 from advcompare.tasks import CellResult, base_model
@@ -70,11 +69,6 @@ def attack_subset(test: Split, samples: int, seed: int) -> Split:
     return Split(test.x[idx], test.y[idx])
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def run_cell(
     model: torch.nn.Module,
     entry: AttackEntry,
@@ -90,37 +84,29 @@ def run_cell(
 
     Returns (metrics, notes, per-sample tensors: ``x_adv``, ``correct``, ``success``).
     ``grade_model`` (default ``model``) is the classifier that is graded: a defended one,
-    where the attack ran on another view of it (threat models). Torch and NumPy are seeded
-    first, so the
-    libraries' random choices (Pixle, differential evolution) repeat.
+    where the attack ran on another view of it (threat models). Each batch is seeded from
+    ``seed`` and its index (:func:`advcompare.crafting.seed_batch`), so the libraries'
+    random choices (Pixle, differential evolution) repeat.
     """
-    backend = get_backend(entry.backend)
-    notes = backend.check(entry.spec, num_classes)
-    counter = PassCounter(model)
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    adv_batches, seconds = [], 0.0
-    for i in tqdm(range(0, len(data), batch_size), desc=desc, unit="batch", leave=False):
-        xb = data.x[i : i + batch_size].to(device)
-        yb = data.y[i : i + batch_size].to(device)
-        _sync(device)
-        start = time.perf_counter()
-        adv = backend.run(counter, xb, yb, entry.spec)
-        _sync(device)
-        seconds += time.perf_counter() - start
-        adv_batches.append(adv.cpu())
-    x_adv = torch.cat(adv_batches)
+    crafted = craft(model, entry, data, batch_size, device, num_classes, seed, desc=desc)
+    return grade_crafted(grade_model if grade_model is not None else model, data, crafted, device)
+
+
+def grade_crafted(
+    model: torch.nn.Module, data: Split, crafted: Crafted, device: torch.device
+) -> tuple[dict, list[str], dict[str, torch.Tensor]]:
+    """The shared grader on crafted adversarial inputs: (metrics, notes, per-sample tensors)."""
     metrics, outcomes = grade_attack_samples(
-        grade_model if grade_model is not None else model,
+        model,
         data.x,
         data.y,
-        x_adv,
-        attack_seconds=seconds,
-        forward_samples=counter.forward_samples,
-        backward_samples=counter.backward_samples,
+        crafted.x_adv,
+        attack_seconds=crafted.seconds,
+        forward_samples=crafted.forward_samples,
+        backward_samples=crafted.backward_samples,
         device=device,
     )
-    return metrics, notes, {"x_adv": x_adv, **outcomes}
+    return metrics, list(crafted.notes), {"x_adv": crafted.x_adv, **outcomes}
 
 
 def adversarial_path(run_dir: Path, key: str) -> Path:

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from advcompare.crafting import Crafted, craft, joined
 from advcompare.data import Dataset, Split
 from advcompare.devices import resolve_device
 from advcompare.metrics import grade_attack_samples
@@ -108,12 +109,10 @@ def _maybe_die() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def attack_cell(cell, data: Split, base: Weights, trained: Weights | None) -> CellResult:
-    """Attack the cell's classifier (its threat model's view of it), then grade it."""
+def _cell_models(cell, base: Weights, trained: Weights | None):
+    """The cell's defended classifier and the view of it its threat model attacks."""
     from advcompare.defenses.registry import assemble_defense
-    from advcompare.runner import run_cell
 
-    _maybe_die()
     device = resolve_device(cell.device)
     model = base_model(base, device)
     trained_model = None if trained is None else base_model(trained, device)
@@ -125,8 +124,23 @@ def attack_cell(cell, data: Split, base: Weights, trained: Weights | None) -> Ce
         trained_model,
         None if trained is None else trained.history,
     )
-    attacked = defended.attacked_model(cell.threat, cell.entry.spec.attack)
-    metrics, notes, samples = run_cell(
+    return defended, defended.attacked_model(cell.threat, cell.entry.spec.attack), device
+
+
+def _graded(cell, data: Split, defended, attacked, crafted: Crafted, device) -> CellResult:
+    from advcompare.runner import grade_crafted
+
+    metrics, notes, samples = grade_crafted(defended.classifier, data, crafted, device)
+    if attacked is defended.eot_view:
+        notes = notes + [f"expectation over {cell.params['eot_samples']} gradient draws (EOT)"]
+    return CellResult(metrics, notes, samples, crafted.node or node_name())
+
+
+def attack_cell(cell, data: Split, base: Weights, trained: Weights | None) -> CellResult:
+    """Attack the cell's classifier (its threat model's view of it), then grade it."""
+    _maybe_die()
+    defended, attacked, device = _cell_models(cell, base, trained)
+    crafted = craft(
         attacked,
         cell.entry,
         data,
@@ -135,11 +149,38 @@ def attack_cell(cell, data: Split, base: Weights, trained: Weights | None) -> Ce
         cell.num_classes,
         cell.seed,
         desc=cell.name,
-        grade_model=defended.classifier,
     )
-    if attacked is defended.eot_view:
-        notes = notes + [f"expectation over {cell.params['eot_samples']} gradient draws (EOT)"]
-    return CellResult(metrics, notes, samples, node_name())
+    return _graded(cell, data, defended, attacked, crafted, device)
+
+
+def attack_shard(
+    cell, data: Split, base: Weights, trained: Weights | None, start: int, stop: int
+) -> Crafted:
+    """Craft images ``start:stop`` of a cell (a whole number of its batches); the cell's
+    grading task joins the shards (see :func:`grade_shards`)."""
+    _maybe_die()
+    _, attacked, device = _cell_models(cell, base, trained)
+    crafted = craft(
+        attacked,
+        cell.entry,
+        Split(data.x[start:stop], data.y[start:stop]),
+        cell.batch_size,
+        device,
+        cell.num_classes,
+        cell.seed,
+        first_batch=start // cell.batch_size,
+        desc=f"{cell.name}[{start}:{stop}]",
+    )
+    crafted.node = node_name()
+    return crafted
+
+
+def grade_shards(
+    cell, data: Split, base: Weights, trained: Weights | None, *shards: Crafted
+) -> CellResult:
+    """Join a cell's shards in order and grade them: the figures of an unsplit cell."""
+    defended, attacked, device = _cell_models(cell, base, trained)
+    return _graded(cell, data, defended, attacked, joined(list(shards)), device)
 
 
 def oblivious_cell(cell, data: Split, base: Weights, crafted: CellResult) -> CellResult:

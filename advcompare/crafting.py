@@ -1,0 +1,91 @@
+"""Crafting a cell's adversarial examples batch by batch, seeded per batch.
+
+Every batch seeds torch and NumPy from the run's seed and the batch's index in the cell, so
+a batch's adversarial examples do not depend on which batches ran before it in the same
+process. That is what lets a cell be split into shards of whole batches that run on
+different workers (:mod:`advcompare.plan`) and still give the figures of an unsplit run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from advcompare.adapters import get_backend
+from advcompare.data import Split
+from advcompare.entry import AttackEntry
+from advcompare.metrics import PassCounter
+
+
+@dataclass
+class Crafted:
+    """Adversarial inputs of consecutive batches, and what making them cost."""
+
+    x_adv: torch.Tensor
+    seconds: float
+    forward_samples: int
+    backward_samples: int
+    notes: list[str] = field(default_factory=list)
+    node: str = ""
+
+
+def seed_batch(seed: int, batch_index: int) -> None:
+    """Seed torch and NumPy for batch ``batch_index`` of a cell (random attacks such as
+    Pixle or differential evolution, random gradient noise, repeat exactly)."""
+    torch.manual_seed(seed + batch_index)
+    np.random.seed((seed + batch_index) % 2**32)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def craft(
+    model: torch.nn.Module,
+    entry: AttackEntry,
+    data: Split,
+    batch_size: int,
+    device: torch.device,
+    num_classes: int,
+    seed: int,
+    first_batch: int = 0,
+    desc: str = "",
+) -> Crafted:
+    """Attack ``data`` in batches of ``batch_size`` with one backend; ``first_batch`` is
+    the index in its cell of ``data``'s first batch (a shard's place in its cell)."""
+    backend = get_backend(entry.backend)
+    notes = backend.check(entry.spec, num_classes)
+    counter = PassCounter(model)
+    batches, seconds = [], 0.0
+    starts = range(0, len(data), batch_size)
+    for index, i in enumerate(tqdm(starts, desc=desc, unit="batch", leave=False), first_batch):
+        seed_batch(seed, index)
+        xb = data.x[i : i + batch_size].to(device)
+        yb = data.y[i : i + batch_size].to(device)
+        _sync(device)
+        start = time.perf_counter()
+        adv = backend.run(counter, xb, yb, entry.spec)
+        _sync(device)
+        seconds += time.perf_counter() - start
+        batches.append(adv.cpu())
+    return Crafted(
+        torch.cat(batches), seconds, counter.forward_samples, counter.backward_samples, notes
+    )
+
+
+def joined(parts: list[Crafted]) -> Crafted:
+    """The shards of one cell, in order, as if crafted in one go."""
+    nodes = sorted({p.node for p in parts if p.node})
+    return Crafted(
+        torch.cat([p.x_adv for p in parts]),
+        sum(p.seconds for p in parts),
+        sum(p.forward_samples for p in parts),
+        sum(p.backward_samples for p in parts),
+        parts[0].notes,
+        ",".join(nodes),
+    )
