@@ -79,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="F",
         help="GPUs Ray reserves per cell; fractional values share a GPU",
     )
+    run.add_argument(
+        "--images-per-shard",
+        type=int,
+        metavar="N",
+        help="split each cell into shards of N images (whole batches) that run as separate "
+        "tasks; 0 = never (default: serial never, ray spreads a cell over its workers)",
+    )
     report = sub.add_parser("report", help="re-render a run directory's report from its store")
     report.add_argument("run_dir", help="a run directory holding results.sqlite")
     sub.add_parser("backends", help="list backends and the attacks each provides")
@@ -105,6 +112,7 @@ def _run(args: argparse.Namespace) -> int:
         ray_address=args.ray_address,
         cpus_per_cell=args.cpus_per_cell,
         gpus_per_cell=args.gpus_per_cell,
+        images_per_shard=args.images_per_shard,
     )
     try:
         summary = run_experiment(cfg)

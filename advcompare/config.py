@@ -84,7 +84,15 @@ TOP_KEYS = {
     "input_shape",
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr"}
-EXECUTOR_KEYS = {"name", "address", "cpus_per_cell", "gpus_per_cell", "shared_cache", "max_retries"}
+EXECUTOR_KEYS = {
+    "name",
+    "address",
+    "cpus_per_cell",
+    "gpus_per_cell",
+    "images_per_shard",
+    "shared_cache",
+    "max_retries",
+}
 
 
 def _expect(where: str, value: Any, kind: type | tuple[type, ...], text: str) -> Any:
@@ -352,6 +360,10 @@ def parse_executor(table: dict[str, Any], where: str = "executor") -> ExecutorCo
         updates["gpus_per_cell"] = _number(
             f"{where}.gpus_per_cell", table["gpus_per_cell"], low=0.0, high=64.0
         )
+    if "images_per_shard" in table:
+        updates["images_per_shard"] = _int(
+            f"{where}.images_per_shard", table["images_per_shard"], 0
+        )
     if "shared_cache" in table:
         updates["shared_cache"] = _expect(
             f"{where}.shared_cache", table["shared_cache"], bool, "true or false"
@@ -438,6 +450,7 @@ def apply_overrides(
     ray_address: str | None = None,
     cpus_per_cell: int | None = None,
     gpus_per_cell: float | None = None,
+    images_per_shard: int | None = None,
 ) -> ExperimentConfig:
     """Command-line flags over the file's values. ``backend`` applies to every attack that
     backend provides (an error if it provides none of them); ``"all"`` runs every attack on
@@ -467,6 +480,7 @@ def apply_overrides(
         "address": ray_address,
         "cpus_per_cell": cpus_per_cell,
         "gpus_per_cell": gpus_per_cell,
+        "images_per_shard": images_per_shard,
     }
     given = {k: v for k, v in flags.items() if v is not None}
     if given:

@@ -23,6 +23,7 @@ from advcompare.store import cell_key
 from advcompare.train import cache_key
 
 MODEL, DEFENSE, ATTACK, OBLIVIOUS_CELL = "model", "defense", "attack", "oblivious"
+SHARD = "shard"  # crafts part of an attack cell's images; the cell's task grades the parts
 MAIN, EPS_CURVE = "main", "eps_curve"
 
 
@@ -65,6 +66,8 @@ class Task:
     dataset: str
     cell: CellSpec | None = None
     defense: str = "none"
+    images: int = 0  # images the task attacks (attack cells and shards), for ordering work
+    light: bool = False  # a cheap task (joining and grading shards): needs no CPU of its own
 
     @property
     def deps(self) -> list[str]:
@@ -160,10 +163,75 @@ def _key(
     )
 
 
+def images_per_shard(setting: int | None, executor: str, concurrency: int, n: int) -> int:
+    """Images per shard of an ``n``-image cell (0: whole cells). ``setting`` is the
+    ``images_per_shard`` the user gave; by default only a parallel executor splits, so
+    that one cell can occupy every worker that is free."""
+    if setting is not None:
+        return setting
+    if executor == "serial" or concurrency <= 1:
+        return 0
+    return -(-n // concurrency)
+
+
+def shard_bounds(n: int, batch_size: int, per_shard: int) -> list[tuple[int, int]]:
+    """Image ranges of a cell's shards: ``per_shard`` rounded up to whole batches, so each
+    batch (and its seed) is the one an unsplit run attacks. One range: the cell is whole."""
+    if per_shard <= 0 or per_shard >= n:
+        return [(0, n)]
+    size = -(-per_shard // batch_size) * batch_size
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def _attack_tasks(
+    cell: CellSpec, args: tuple[Any, ...], n: int, per_shard: int, defense: str
+) -> list[Task]:
+    """An attack cell as one task, or as shard tasks plus the task that joins and grades
+    them (the cell's key is always the grading task's)."""
+    from advcompare import tasks as fn
+
+    bounds = shard_bounds(n, cell.batch_size, per_shard)
+    if len(bounds) == 1:
+        return [
+            Task(cell.key, ATTACK, cell.name, fn.attack_cell, args, cell.dataset, cell, defense, n)
+        ]
+    shards = [
+        Task(
+            f"{cell.key}/shard-{start}-{stop}",
+            SHARD,
+            f"{cell.name}[{start}:{stop}]",
+            fn.attack_shard,
+            (*args, start, stop),
+            cell.dataset,
+            cell,
+            defense,
+            stop - start,
+        )
+        for start, stop in bounds
+    ]
+    grade = Task(
+        cell.key,
+        ATTACK,
+        cell.name,
+        fn.grade_shards,
+        (*args, *(Dep(s.key) for s in shards)),
+        cell.dataset,
+        cell,
+        defense,
+        light=True,
+    )
+    return [*shards, grade]
+
+
 def build_plan(
-    cfg: ExperimentConfig, datasets: dict[str, Dataset], attacked: dict[str, Split]
+    cfg: ExperimentConfig,
+    datasets: dict[str, Dataset],
+    attacked: dict[str, Split],
+    executor: str = "serial",
+    concurrency: int = 1,
 ) -> Plan:
-    """Every task of ``cfg`` on the loaded ``datasets`` (``attacked``: the images attacked)."""
+    """Every task of ``cfg`` on the loaded ``datasets`` (``attacked``: the images attacked),
+    with attack cells split into shards where :func:`images_per_shard` says so."""
     from advcompare import tasks as fn
 
     plan = Plan()
@@ -200,6 +268,7 @@ def build_plan(
                 )
             )
         n = len(attacked[name])
+        per_shard = images_per_shard(cfg.executor.images_per_shard, executor, concurrency, n)
         entries = list(cfg.attacks)
         for defense, params in cfg.defenses:
             dkey = key_of(defense, params, base, cfg.attacks)
@@ -265,17 +334,12 @@ def build_plan(
                             )
                         )
                     else:
-                        plan.tasks.append(
-                            Task(
-                                key,
-                                ATTACK,
-                                cell.name,
-                                fn.attack_cell,
-                                (cell, Dep(attacked_key(name)), Dep(base), trained_dep),
-                                name,
-                                cell,
-                                defense,
-                            )
+                        plan.tasks += _attack_tasks(
+                            cell,
+                            (cell, Dep(attacked_key(name)), Dep(base), trained_dep),
+                            n,
+                            per_shard,
+                            defense,
                         )
     return plan
 
@@ -287,3 +351,50 @@ def without_dep(task: Task) -> Task:
 
     cell, data, base, _ = task.args
     return replace(task, kind=ATTACK, fn=fn.attack_cell, args=(cell, data, base, None))
+
+
+# Seconds per image of each (attack, backend) at the default parameters on the paper CNN,
+# one CPU core, measured by `python benchmarks/executor_scaling.py` (compare.toml, Ray run).
+# Used only to hand the longest work to workers first: the order never changes a figure.
+SECONDS_PER_IMAGE = {
+    ("ifgsm", "torchattacks"): 0.02,
+    ("ifgsm", "art"): 0.03,
+    ("ifgsm", "foolbox"): 0.02,
+    ("deepfool", "torchattacks"): 0.48,
+    ("deepfool", "art"): 0.36,
+    ("deepfool", "foolbox"): 0.13,
+    ("cw", "torchattacks"): 0.34,
+    ("cw", "art"): 4.5,
+    ("cw", "foolbox"): 0.35,
+    ("pixel_swap", "native"): 0.07,
+    ("pixle", "torchattacks"): 0.07,
+    ("one_pixel", "torchattacks"): 0.06,
+    ("one_pixel", "art"): 2.5,
+}
+UNKNOWN_SECONDS_PER_IMAGE = 0.5  # an attack not measured: assume a slow one
+
+
+def expected_seconds(task: Task) -> float:
+    """A rough cost of ``task`` for ordering work: images × the table's seconds per image
+    for attack cells and shards; a small positive cost for everything else."""
+    if task.cell is None or not task.images:
+        return 1e-3
+    entry = task.cell.entry
+    rate = SECONDS_PER_IMAGE.get((entry.spec.attack, entry.backend), UNKNOWN_SECONDS_PER_IMAGE)
+    return task.images * rate
+
+
+def by_priority(tasks: list[Task]) -> list[Task]:
+    """``tasks`` longest path first (a task's rank: its cost plus the largest rank among the
+    tasks that wait for it), which is still a dependency order since every cost is positive.
+    A parallel executor that starts work in this order does not leave a long cell for last."""
+    waiting_on: dict[str, list[Task]] = {}
+    for task in tasks:
+        for key in task.deps:
+            waiting_on.setdefault(key, []).append(task)
+    rank: dict[str, float] = {}
+    for task in reversed(tasks):  # dependents come after what they need
+        after = [rank[t.key] for t in waiting_on.get(task.key, []) if t.key in rank]
+        rank[task.key] = expected_seconds(task) + max(after, default=0.0)
+    order = {task.key: i for i, task in enumerate(tasks)}
+    return sorted(tasks, key=lambda t: (-rank[t.key], order[t.key]))

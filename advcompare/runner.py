@@ -40,7 +40,16 @@ from advcompare.executors import Executor, make_executor
 from advcompare.figures import DIGIT_DATASETS, plot_example_seven
 from advcompare.crafting import Crafted, craft
 from advcompare.metrics import grade_attack_samples, grade_clean, timed_predict
-from advcompare.plan import DEFENSE, MODEL, OBLIVIOUS_CELL, Plan, Task, build_plan, without_dep
+from advcompare.plan import (
+    DEFENSE,
+    MODEL,
+    OBLIVIOUS_CELL,
+    SHARD,
+    Plan,
+    Task,
+    build_plan,
+    without_dep,
+)
 from advcompare.store import ResultStore, samples_path
 from advcompare.tasks import CellResult, base_model
 from advcompare.train import save_trained, write_history
@@ -252,7 +261,7 @@ class Driver:
             )
             self.summary.trained.append(f"{task.dataset}/{task.defense}")
             self.defense_ready(task.dataset, task.defense, result)
-        else:
+        elif task.kind != SHARD:  # a shard's images reach the store with its graded cell
             self.store_cell(task, result)
 
     def store_cell(self, task: Task, result: CellResult) -> None:
@@ -349,6 +358,11 @@ def _schedule(
             else:
                 driver.defense_ready(task.dataset, task.defense, weights)
             continue
+        if task.kind == SHARD:  # part of a cell: needed unless the whole cell is stored
+            assert task.cell is not None
+            if not (store.has_cell(task.cell.key) and store.samples_readable(task.cell.key)):
+                todo.append(task)
+            continue
         summary.keys.append(task.key)
         if store.has_cell(task.key):
             if store.samples_readable(task.key):
@@ -437,10 +451,10 @@ def run_experiment(
         attacked = {
             name: attack_subset(d.test, cfg.samples, cfg.seed) for name, d in datasets.items()
         }
-        plan = build_plan(cfg, datasets, attacked)
         if executor is None:
             executor = make_executor(cfg.executor)
             stack.callback(executor.close)
+        plan = build_plan(cfg, datasets, attacked, executor.name, executor.concurrency)
         summary.executor, summary.concurrency = executor.name, executor.concurrency
         driver = Driver(cfg, store, cache, summary, datasets, attacked, device, executor, log)
         todo, values = _schedule(plan, store, cache, driver, summary, stack, log)

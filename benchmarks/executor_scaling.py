@@ -4,11 +4,15 @@
     python benchmarks/executor_scaling.py --config configs/default.toml --samples 200
 
 1. Threads: one forward+backward pass of the paper CNN at batch 128, ms/image, at 1 thread and
-   at torch's default, on a quiet machine and while one other process keeps a core busy.
+   at torch's default, on a quiet machine, while one other process keeps a core busy, and
+   as two 1-thread processes at once (what two Ray cells on two cores do).
 2. Executors: wall time of the whole grid (model already cached, fresh out dirs) under
    ``serial`` (torch's default threads; ``--serial-one-thread`` adds 1 thread) and ``ray``
-   with one thread per cell,
-   and the serial/ray ratio. Figures agree between the runs (checked) except times.
+   with one thread per cell, and the serial/ray ratio. Figures agree between the runs
+   (checked) except times.
+3. Why: the cells' own attack seconds, summed per run, split the ratio into what one thread
+   instead of several costs a cell and what running beside another cell costs it; with
+   those two factors and perfect packing, the best serial/ray ratio this machine allows.
 """
 
 from __future__ import annotations
@@ -52,6 +56,21 @@ def pass_ms_per_image(threads: int, repeats: int = 20) -> float:
     return times[len(times) // 2] / 128 * 1e3
 
 
+def _pass_into(queue, threads: int) -> None:  # type: ignore[no-untyped-def]
+    queue.put(pass_ms_per_image(threads))
+
+
+def concurrent_pass_ms(processes: int = 2) -> float:
+    """Median ms/image of each of ``processes`` 1-thread processes timing passes at once."""
+    queue: mp.Queue = mp.Queue()
+    workers = [mp.Process(target=_pass_into, args=(queue, 1)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(queue.get() for _ in workers) / processes
+
+
 def thread_table() -> list[tuple[str, int, float]]:
     default = torch.get_num_threads()
     rows = [("quiet", t, pass_ms_per_image(t)) for t in sorted({1, default})]
@@ -64,7 +83,16 @@ def thread_table() -> list[tuple[str, int, float]]:
         stop.set()
         busy.join()
     torch.set_num_threads(default)
+    rows.append(("two 1-thread processes", 1, concurrent_pass_ms(2)))
     return rows
+
+
+def cell_seconds(run_dir: Path) -> float:
+    """The attack seconds of every cell of a run, summed (what the cells cost, not the run)."""
+    import pandas as pd
+
+    cells = pd.read_csv(run_dir / "results.csv")
+    return float((cells.attack_time_per_image * cells.n).sum())
 
 
 def timed_run(config: str, samples: int, out: Path, env: dict[str, str], *flags: str) -> float:
@@ -141,7 +169,9 @@ def main() -> None:
 
     import pandas as pd
 
-    a = pd.read_csv(work / "serial" / "results.csv").set_index("key")
+    # torch at 1 thread rounds some sums differently: compare like with like where we can
+    alike = work / ("serial-1" if serial_1 is not None else "serial")
+    a = pd.read_csv(alike / "results.csv").set_index("key")
     b = pd.read_csv(work / "ray" / "results.csv").set_index("key").loc[a.index]
     same = ["adv_f1", "success_rate", "l2_median"]
     agree = bool(((a[same] - b[same]).abs().fillna(0) < 1e-9).all().all())
@@ -156,7 +186,21 @@ def main() -> None:
     print(f"  ray, 1 thread per cell  : {ray:7.1f} s (Ray start-up included)")
     print(f"  serial / ray            : {serial / ray:.2f}x")
     print(
-        f"  serial and ray figures identical (F1, success, median L2): {'yes' if agree else 'NO'}"
+        f"  {alike.name} and ray figures identical (F1, success, median L2): "
+        f"{'yes' if agree else 'NO'}"
+    )
+    if serial_1 is None:
+        return
+    slots = os.cpu_count() or 1
+    two, one, side = (cell_seconds(work / d) for d in ("serial", "serial-1", "ray"))
+    threads_cost, beside_cost = one / two, side / one
+    print("\nwhy (attack seconds of all cells, summed):")
+    print(f"  serial {two:.1f} s, serial at 1 thread {one:.1f} s, ray {side:.1f} s")
+    print(f"  1 thread instead of {torch.get_num_threads()}: each cell {threads_cost:.2f}x slower")
+    print(f"  beside another cell: each cell {beside_cost:.2f}x slower again")
+    print(
+        f"  best serial/ray on {slots} cores (perfect packing, no start-up): "
+        f"{slots / (threads_cost * beside_cost):.2f}x"
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from advcompare.errors import AdvCompareError
 from advcompare.executors.base import ExecutorConfig, OnResult
-from advcompare.plan import Dep, Task
+from advcompare.plan import Dep, Task, by_priority
 
 INSTALL_HINT = "pip install 'advcompare[ray]'"
 # Ray's switch for single-node (loopback) operation, named for the platforms where it is
@@ -102,15 +102,18 @@ class RayExecutor:
         ray = self._ray
         refs = {key: ray.put(value) for key, value in values.items()}
         pending = {}
-        for task in tasks:
+        # Longest work first: Ray starts tasks that wait for the same resources in the
+        # order they were submitted. A light task (joining a cell's shards) reserves no CPU,
+        # so it runs as soon as its shards are done rather than behind every queued cell.
+        for task in by_priority(list(tasks)):
             args = [refs[a.key] if isinstance(a, Dep) else a for a in task.args]
             ref = self._remote.options(
-                num_cpus=self.threads,
+                num_cpus=0 if task.light else self.threads,
                 num_gpus=self.gpus,
                 max_retries=self.config.max_retries,
                 retry_exceptions=False,
                 name=task.name,
-            ).remote(self.threads, task.fn, *args)
+            ).remote(1 if task.light else self.threads, task.fn, *args)
             refs[task.key] = ref
             pending[ref] = task
         refs.clear()  # submitted tasks hold what they need; the rest can be freed
