@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from advcompare.adapters import get_backend
 from advcompare.data import Split
 from advcompare.entry import AttackEntry
-from advcompare.metrics import PassCounter
+from advcompare.metrics import PassCounter, grade_attack_samples, sync
 
 
 @dataclass
@@ -38,11 +38,6 @@ def seed_batch(seed: int, batch_index: int) -> None:
     Pixle or differential evolution, random gradient noise, repeat exactly)."""
     torch.manual_seed(seed + batch_index)
     np.random.seed((seed + batch_index) % 2**32)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def craft(
@@ -67,10 +62,10 @@ def craft(
         seed_batch(seed, index)
         xb = data.x[i : i + batch_size].to(device)
         yb = data.y[i : i + batch_size].to(device)
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         adv = backend.run(counter, xb, yb, entry.spec)
-        _sync(device)
+        sync(device)
         seconds += time.perf_counter() - start
         batches.append(adv.cpu())
     return Crafted(
@@ -89,3 +84,21 @@ def joined(parts: list[Crafted]) -> Crafted:
         parts[0].notes,
         ",".join(nodes),
     )
+
+
+def grade_crafted(
+    model: torch.nn.Module, data: Split, crafted: Crafted, device: torch.device
+) -> tuple[dict, list[str], dict[str, torch.Tensor]]:
+    """The shared grader on crafted adversarial inputs: (metrics, notes, per-sample tensors
+    ``x_adv``, ``correct``, ``success`` and the norms)."""
+    metrics, outcomes = grade_attack_samples(
+        model,
+        data.x,
+        data.y,
+        crafted.x_adv,
+        attack_seconds=crafted.seconds,
+        forward_samples=crafted.forward_samples,
+        backward_samples=crafted.backward_samples,
+        device=device,
+    )
+    return metrics, list(crafted.notes), {"x_adv": crafted.x_adv, **outcomes}

@@ -88,16 +88,20 @@ def _stat(values: torch.Tensor, fn: str) -> float:
     return float(values.median() if fn == "median" else values.mean())
 
 
+def sync(device: torch.device | str) -> None:
+    """Wait for the GPU's queued work, so a wall-clock timing covers it (no-op on CPU)."""
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
 def timed_predict(
     model: nn.Module, x: torch.Tensor, device: torch.device | str, batch_size: int = 512
 ) -> tuple[torch.Tensor, float]:
     """Predicted labels and the seconds they took (paper §3.2's prediction time)."""
-    if str(device).startswith("cuda"):
-        torch.cuda.synchronize()
+    sync(device)
     start = time.perf_counter()
     pred = predict(model, x, batch_size=batch_size, device=device)
-    if str(device).startswith("cuda"):
-        torch.cuda.synchronize()
+    sync(device)
     return pred, time.perf_counter() - start
 
 

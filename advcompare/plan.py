@@ -396,5 +396,4 @@ def by_priority(tasks: list[Task]) -> list[Task]:
     for task in reversed(tasks):  # dependents come after what they need
         after = [rank[t.key] for t in waiting_on.get(task.key, []) if t.key in rank]
         rank[task.key] = expected_seconds(task) + max(after, default=0.0)
-    order = {task.key: i for i, task in enumerate(tasks)}
-    return sorted(tasks, key=lambda t: (-rank[t.key], order[t.key]))
+    return sorted(tasks, key=lambda t: -rank[t.key])  # stable: plan order among equals

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +39,8 @@ from advcompare.devices import resolve_device
 from advcompare.errors import AdvCompareError
 from advcompare.executors import Executor, make_executor
 from advcompare.figures import DIGIT_DATASETS, plot_example_seven
-from advcompare.crafting import Crafted, craft
-from advcompare.metrics import grade_attack_samples, grade_clean, timed_predict
+from advcompare.crafting import craft, grade_crafted
+from advcompare.metrics import grade_clean, timed_predict
 from advcompare.plan import (
     DEFENSE,
     MODEL,
@@ -99,23 +100,6 @@ def run_cell(
     """
     crafted = craft(model, entry, data, batch_size, device, num_classes, seed, desc=desc)
     return grade_crafted(grade_model if grade_model is not None else model, data, crafted, device)
-
-
-def grade_crafted(
-    model: torch.nn.Module, data: Split, crafted: Crafted, device: torch.device
-) -> tuple[dict, list[str], dict[str, torch.Tensor]]:
-    """The shared grader on crafted adversarial inputs: (metrics, notes, per-sample tensors)."""
-    metrics, outcomes = grade_attack_samples(
-        model,
-        data.x,
-        data.y,
-        crafted.x_adv,
-        attack_seconds=crafted.seconds,
-        forward_samples=crafted.forward_samples,
-        backward_samples=crafted.backward_samples,
-        device=device,
-    )
-    return metrics, list(crafted.notes), {"x_adv": crafted.x_adv, **outcomes}
 
 
 def adversarial_path(run_dir: Path, key: str) -> Path:
@@ -330,6 +314,11 @@ def _schedule(
     values = dict(plan.values)
     todo: list[Task] = []
     shared = driver.cfg.executor.shared_cache
+
+    @functools.cache
+    def complete(key: str) -> bool:  # asked once per cell, however many shards it has
+        return store.has_cell(key) and store.samples_readable(key)
+
     for task in plan.tasks:
         if task.kind == MODEL and driver.cfg.model:  # a user's model: read, never trained
             weights = task.fn(*task.args)
@@ -360,12 +349,12 @@ def _schedule(
             continue
         if task.kind == SHARD:  # part of a cell: needed unless the whole cell is stored
             assert task.cell is not None
-            if not (store.has_cell(task.cell.key) and store.samples_readable(task.cell.key)):
+            if not complete(task.cell.key):
                 todo.append(task)
             continue
         summary.keys.append(task.key)
         if store.has_cell(task.key):
-            if store.samples_readable(task.key):
+            if complete(task.key):
                 summary.resumed.append(task.name)
                 log(f"[{task.name}] already stored")
                 continue

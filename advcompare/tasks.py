@@ -18,10 +18,9 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from advcompare.crafting import Crafted, craft, joined
+from advcompare.crafting import Crafted, craft, grade_crafted, joined
 from advcompare.data import Dataset, Split
 from advcompare.devices import resolve_device
-from advcompare.metrics import grade_attack_samples
 from advcompare.models import PaperCNN
 from advcompare.train import TrainConfig, train_model
 from advcompare.weights import Weights
@@ -128,28 +127,33 @@ def _cell_models(cell, base: Weights, trained: Weights | None):
 
 
 def _graded(cell, data: Split, defended, attacked, crafted: Crafted, device) -> CellResult:
-    from advcompare.runner import grade_crafted
-
     metrics, notes, samples = grade_crafted(defended.classifier, data, crafted, device)
     if attacked is defended.eot_view:
         notes = notes + [f"expectation over {cell.params['eot_samples']} gradient draws (EOT)"]
     return CellResult(metrics, notes, samples, crafted.node or node_name())
 
 
-def attack_cell(cell, data: Split, base: Weights, trained: Weights | None) -> CellResult:
-    """Attack the cell's classifier (its threat model's view of it), then grade it."""
-    _maybe_die()
-    defended, attacked, device = _cell_models(cell, base, trained)
-    crafted = craft(
+def _craft(cell, attacked, device, data: Split, start: int, stop: int, desc: str) -> Crafted:
+    """Craft images ``start:stop`` of the cell's ``data`` (whole batches, seeded by their
+    place in the cell)."""
+    return craft(
         attacked,
         cell.entry,
-        data,
+        Split(data.x[start:stop], data.y[start:stop]),
         cell.batch_size,
         device,
         cell.num_classes,
         cell.seed,
-        desc=cell.name,
+        first_batch=start // cell.batch_size,
+        desc=desc,
     )
+
+
+def attack_cell(cell, data: Split, base: Weights, trained: Weights | None) -> CellResult:
+    """Attack the cell's classifier (its threat model's view of it), then grade it."""
+    _maybe_die()
+    defended, attacked, device = _cell_models(cell, base, trained)
+    crafted = _craft(cell, attacked, device, data, 0, len(data), cell.name)
     return _graded(cell, data, defended, attacked, crafted, device)
 
 
@@ -160,17 +164,7 @@ def attack_shard(
     grading task joins the shards (see :func:`grade_shards`)."""
     _maybe_die()
     _, attacked, device = _cell_models(cell, base, trained)
-    crafted = craft(
-        attacked,
-        cell.entry,
-        Split(data.x[start:stop], data.y[start:stop]),
-        cell.batch_size,
-        device,
-        cell.num_classes,
-        cell.seed,
-        first_batch=start // cell.batch_size,
-        desc=f"{cell.name}[{start}:{stop}]",
-    )
+    crafted = _craft(cell, attacked, device, data, start, stop, f"{cell.name}[{start}:{stop}]")
     crafted.node = node_name()
     return crafted
 
@@ -194,19 +188,12 @@ def oblivious_cell(cell, data: Split, base: Weights, crafted: CellResult) -> Cel
     )
     n = len(data)
     m = crafted.metrics
-    metrics, outcomes = grade_attack_samples(
-        defended.classifier,
-        data.x,
-        data.y,
+    reused = Crafted(
         crafted.samples["x_adv"],
-        attack_seconds=m["attack_time_per_image"] * n,
-        forward_samples=int(m["forward_per_image"] * n),
-        backward_samples=int(m["backward_per_image"] * n),
-        device=device,
-    )
-    return CellResult(
-        metrics,
+        m["attack_time_per_image"] * n,
+        int(m["forward_per_image"] * n),
+        int(m["backward_per_image"] * n),
         ["adversarial examples crafted on the undefended model (oblivious)"],
-        {"x_adv": crafted.samples["x_adv"], **outcomes},
-        node_name(),
     )
+    metrics, notes, samples = grade_crafted(defended.classifier, data, reused, device)
+    return CellResult(metrics, notes, samples, node_name())

@@ -111,6 +111,28 @@ def _in_netns(script: str, env: dict[str, str], timeout: int = 400, **popen):
     )
 
 
+def _run_serially(env: dict[str, str], *args: str) -> None:
+    """``advcompare run ARGS`` in a subprocess (no network namespace: no Ray)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "advcompare", "run", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _assert_same_figures(run_dir: Path, other_dir: Path) -> None:
+    """Both runs' results.csv hold the same cells with the same figures, times aside."""
+    figures = pd.read_csv(run_dir / "results.csv").set_index("key")
+    again = pd.read_csv(other_dir / "results.csv").set_index("key")
+    assert set(figures.index) == set(again.index)
+    again = again.loc[figures.index]
+    same = [c for c in figures.columns if c not in TIME_COLUMNS]
+    pd.testing.assert_frame_equal(figures[same], again[same])
+
+
 def _results(run_dir: Path) -> pd.DataFrame:
     with sqlite3.connect(run_dir / "results.sqlite") as db:
         return pd.read_sql(
@@ -195,26 +217,9 @@ def test_missing_ray_is_a_one_line_install_hint(tmp_path, monkeypatch):
 def test_serial_and_ray_give_identical_figures_and_ray_retries_a_killed_worker(tmp_path):
     config = _config(tmp_path)
     serial_dir, ray_dir = tmp_path / "serial", tmp_path / "ray"
-    env = _env(tmp_path)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "advcompare",
-            "run",
-            "--config",
-            str(config),
-            "--out",
-            str(serial_dir),
-            "--cpus-per-cell",
-            "1",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
+    _run_serially(
+        _env(tmp_path), "--config", str(config), "--out", str(serial_dir), "--cpus-per-cell", "1"
     )
-    assert done.returncode == 0, done.stderr[-2000:]
     marker = tmp_path / "killed-once"
     ray = _in_netns(
         f"advcompare run --config {config} --out {ray_dir} --executor ray --cpus-per-cell 1",
@@ -227,10 +232,7 @@ def test_serial_and_ray_give_identical_figures_and_ray_retries_a_killed_worker(t
     assert set(serial.key) == set(parallel.key)
     assert set(serial.executor) == {"serial"} and set(parallel.executor) == {"ray"}
     assert set(parallel.concurrency) == {2}  # two 1-CPU cells at once on 2 cores
-    figures = pd.read_csv(serial_dir / "results.csv").set_index("key")
-    again = pd.read_csv(ray_dir / "results.csv").set_index("key").loc[figures.index]
-    same = [c for c in figures.columns if c not in TIME_COLUMNS]
-    pd.testing.assert_frame_equal(figures[same], again[same])
+    _assert_same_figures(serial_dir, ray_dir)
 
 
 @needs_netns
@@ -461,7 +463,6 @@ def test_a_sharded_serial_run_gives_the_figures_of_an_unsplit_one(tmp_path, monk
         + '[attacks.pixle]\nbackend = "torchattacks"\nrestarts = 2\nmax_iterations = 2\n'
     )
     cfg = load_config(_config(tmp_path, text))
-    runs = {}
     for split in (0, 20):
         out = tmp_path / f"split-{split}"
         cfg_split = apply_overrides(cfg, out=str(out), images_per_shard=split)
@@ -470,10 +471,8 @@ def test_a_sharded_serial_run_gives_the_figures_of_an_unsplit_one(tmp_path, monk
         from advcompare.report import write_report
 
         write_report(out)
-        runs[split] = pd.read_csv(out / "results.csv").set_index("key").sort_index()
-    same = [c for c in runs[0].columns if c not in TIME_COLUMNS]
-    pd.testing.assert_frame_equal(runs[0][same], runs[20][same])
-    assert (runs[0].success_rate > 0).all()
+    _assert_same_figures(tmp_path / "split-0", tmp_path / "split-20")
+    assert (pd.read_csv(tmp_path / "split-0" / "results.csv").success_rate > 0).all()
 
 
 @needs_netns
@@ -487,14 +486,7 @@ def test_ray_runs_a_users_model_and_matches_the_serial_run(tmp_path):
     )
     trained = _config(tmp_path, SMALL.split("[attacks.bim]")[0], "train.toml")
     env = _env(tmp_path, PYTHONPATH=str(folder))
-    done = subprocess.run(
-        [sys.executable, "-m", "advcompare", "run", "--config", str(trained)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    _run_serially(env, "--config", str(trained))
     (weights,) = (tmp_path / "cache").rglob("*.safetensors")  # the digits CNN just trained
     text = SMALL.split("[attacks.bim]")[0] + '[attacks.deepfool]\nbackend = "foolbox"\nsteps = 10\n'
     text = text.replace(
@@ -512,8 +504,6 @@ def test_ray_runs_a_users_model_and_matches_the_serial_run(tmp_path):
     assert ray.returncode == 0, ray.stderr[-3000:]
     assert "byo_ray_models:cnn loaded from" in ray.stdout
     assert "2 cells computed, 0 already stored (ray executor)" in ray.stdout
-    figures = pd.read_csv(serial_dir / "results.csv").set_index("key")
-    again = pd.read_csv(ray_dir / "results.csv").set_index("key").loc[figures.index]
-    same = [c for c in figures.columns if c not in TIME_COLUMNS]
-    pd.testing.assert_frame_equal(figures[same], again[same])
+    _assert_same_figures(serial_dir, ray_dir)
+    figures = pd.read_csv(serial_dir / "results.csv")
     assert (figures.clean_f1 > 0.8).all() and (figures.success_rate > 0.3).all()
