@@ -21,8 +21,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "evaluate": "advcompare.api",
-    "load_results": "advcompare.api",
-    "Results": "advcompare.api",
+    "load_results": "advcompare.results",
+    "Results": "advcompare.results",
     "AttackSpec": "advcompare.spec",
     "with_normalization": "advcompare.normalization",
     "AdvCompareError": "advcompare.errors",

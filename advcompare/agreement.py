@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from advcompare.store import load_samples
+
+from advcompare.results.store import load_samples
 
 
 def pair_agreement(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let torchvision download missing datasets into --data-root",
     )
-    run.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: auto")
+    run.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     run.add_argument("--out", help="run directory (default: reports/<run-name>)")
     run.add_argument("--name", help="run name (default: the config's name)")
     run.add_argument("--samples", type=int, help="test images to attack (0 = all)")
@@ -132,6 +132,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backends() -> int:
+    from tabulate import tabulate
+
     from advcompare.adapters import get_backend, known_backends
     from advcompare.spec import known_attacks
 
@@ -148,8 +150,6 @@ def _backends() -> int:
                     cap.note if cap else "",
                 )
             )
-    from tabulate import tabulate
-
     print(
         tabulate(
             rows,

@@ -1,4 +1,5 @@
-"""Experiment configuration: a TOML file, validated into frozen dataclasses.
+"""Experiment configuration: a TOML file and command-line flags, validated into the frozen
+settings of :mod:`advcompare.settings`.
 
 Every key is checked; a malformed file fails with one line naming the key and why. Command
 line flags override the file (see :func:`apply_overrides`). The built-in default experiment
@@ -7,58 +8,24 @@ is ``advcompare/resources/default.toml`` (copied to ``configs/default.toml``).
 
 from __future__ import annotations
 
-import math
-import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from advcompare.adapters import get_backend, validate_backend_name
+from advcompare.adapters.registry import get_backend, validate_backend_name
+from advcompare.checks import check_device_name
 from advcompare.data import validate_dataset_name
-from advcompare.devices import DEVICES
-from advcompare.entry import AttackEntry
+from advcompare.defenses.registry import check_attack_labels, defense_params, known_defenses
+from advcompare.entry import ALL_BACKENDS, AttackEntry, expand_backends, no_duplicates
+from advcompare.config_values import expect, integer, number, unknown_keys
 from advcompare.errors import ConfigError
-from advcompare.executors.base import EXECUTORS, ExecutorConfig
-from advcompare.spec import ATTACK_PARAMS, DEFAULT_BACKEND, AttackSpec, known_attacks
-from advcompare.train import TrainConfig
+from advcompare.settings import EXECUTORS, ExecutorConfig, ExperimentConfig, TrainConfig
+from advcompare.spec import ATTACKS, AttackSpec, known_attacks
+from advcompare.user_model import check_factory_string, check_weights_path
 
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """Everything one ``advcompare run`` needs."""
-
-    name: str = "default"
-    datasets: tuple[str, ...] = ("mnist-sample",)
-    attacks: tuple[AttackEntry, ...] = ()
-    data_root: str | None = None
-    download: bool = False
-    device: str = "auto"
-    seed: int = 0
-    samples: int = 0
-    batch_size: int = 128
-    train: TrainConfig = field(default_factory=TrainConfig)
-    defenses: tuple[tuple[str, dict], ...] = (("none", {}),)
-    cache_dir: str = ""
-    out: str | None = None
-    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
-    fidelity_tolerance: float = 0.10
-    eps_curve: tuple[float, ...] = ()
-    model: str = ""  # "package.module:factory" of a user's model ("" = train the paper CNN)
-    weights: str = ""  # its state dict, a .safetensors file
-    input_shape: tuple[int, int, int] = (3, 32, 32)  # C, H, W of the model's input
-
-    def run_dir(self) -> Path:
-        """Where results go: ``--out`` if given, else ``reports/<name>``."""
-        return Path(self.out) if self.out else Path("reports") / self.name
-
-    def model_cache_dir(self) -> Path:
-        """Trained weights cache: config, ``$ADVCOMPARE_CACHE``, or ~/.cache/advcompare."""
-        if self.cache_dir:
-            return Path(self.cache_dir).expanduser()
-        env = os.environ.get("ADVCOMPARE_CACHE")
-        return Path(env).expanduser() if env else Path.home() / ".cache" / "advcompare"
+__all__ = ["ExperimentConfig", "apply_overrides", "default_config_text", "load_config"]
 
 
 TOP_KEYS = {
@@ -95,78 +62,23 @@ EXECUTOR_KEYS = {
 }
 
 
-def _expect(where: str, value: Any, kind: type | tuple[type, ...], text: str) -> Any:
-    if isinstance(value, bool) and kind is not bool:
-        raise ConfigError(f"config key '{where}': expected {text}, got a boolean")
-    if not isinstance(value, kind):
-        raise ConfigError(f"config key '{where}': expected {text}, got {value!r}")
-    return value
-
-
-def _int(where: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    _expect(where, value, int, "an integer")
-    if value < minimum:
-        raise ConfigError(f"config key '{where}': must be >= {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"config key '{where}': must be <= {maximum}, got {value}")
-    return value
-
-
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
-
-
-def _unknown(where: str, given: dict, allowed: set[str]) -> None:
-    extra = sorted(set(given) - allowed)
-    if extra:
-        prefix = f"{where}." if where else ""
-        raise ConfigError(
-            f"unknown config key '{prefix}{extra[0]}'; "
-            f"allowed keys{' in ' + where if where else ''}: "
-            f"{', '.join(sorted(allowed))}"
-        )
-
-
-ALL_BACKENDS = "all"
-
-
-def expand_backends(
-    label: str, spec: AttackSpec, backends: str | list[str]
-) -> tuple[AttackEntry, ...]:
-    """One entry per backend; ``"all"`` means every backend that provides the attack."""
-    from advcompare.adapters import backends_supporting
-
-    if backends == ALL_BACKENDS:
-        names = backends_supporting(spec.attack)
-    else:
-        names = [backends] if isinstance(backends, str) else list(backends)
-    for name in names:
-        validate_backend_name(name)
-    _no_duplicates(f"attacks.{label}.backend", names)
-    return tuple(AttackEntry(label, spec, name) for name in names)
-
-
-def _no_duplicates(where: str, values: Any) -> None:
-    seen: set = set()
-    for value in values:
-        if value in seen:
-            raise ConfigError(f"config key '{where}': lists '{value}' twice; name each once")
-        seen.add(value)
 
 
 def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
     where = f"attacks.{label}"
-    _expect(where, table, dict, "a table of attack parameters")
+    expect(where, table, dict, "a table of attack parameters")
     params = dict(table)
-    attack = _expect(f"{where}.attack", params.pop("attack", label), str, "an attack name")
-    if attack not in ATTACK_PARAMS:
+    attack = expect(f"{where}.attack", params.pop("attack", label), str, "an attack name")
+    if attack not in ATTACKS:
         raise ConfigError(
             f"config key '{where}': unknown attack '{attack}'; known attacks: "
             f"{', '.join(known_attacks())} (set 'attack = ...' to use another "
             f"table name)"
         )
-    backend = _expect(
+    backend = expect(
         f"{where}.backend",
-        params.pop("backend", DEFAULT_BACKEND[attack]),
+        params.pop("backend", ATTACKS[attack].default_backend),
         (str, list),
         'a backend name, a list of names or "all"',
     )
@@ -182,76 +94,75 @@ def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
 
 def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
     """Validate a parsed TOML document into an :class:`ExperimentConfig`."""
-    _unknown("", raw, TOP_KEYS)
+    unknown_keys("", raw, TOP_KEYS)
     cfg: dict[str, Any] = {}
     if "name" in raw:
-        name = _expect("name", raw["name"], str, "a run name")
+        name = expect("name", raw["name"], str, "a run name")
         if not name or "/" in name or not name.isprintable() or name.startswith("."):
             raise ConfigError(f"config key 'name': must be a plain folder name, got {name!r}")
         cfg["name"] = name
     if "datasets" in raw:
-        datasets = _expect("datasets", raw["datasets"], list, "a list of dataset names")
+        datasets = expect("datasets", raw["datasets"], list, "a list of dataset names")
         if not datasets:
             raise ConfigError("config key 'datasets': name at least one dataset")
         cfg["datasets"] = tuple(
-            validate_dataset_name(_expect("datasets", d, str, "a name")) for d in datasets
+            validate_dataset_name(expect("datasets", d, str, "a name")) for d in datasets
         )
-        _no_duplicates("datasets", cfg["datasets"])
+        no_duplicates("datasets", cfg["datasets"])
     for key in ("data_root", "cache_dir", "out"):
         if key in raw:
-            cfg[key] = _expect(key, raw[key], str, "a path")
+            cfg[key] = expect(key, raw[key], str, "a path")
     if "download" in raw:
-        cfg["download"] = _expect("download", raw["download"], bool, "true or false")
+        cfg["download"] = expect("download", raw["download"], bool, "true or false")
     if "device" in raw:
-        cfg["device"] = validate_device(_expect("device", raw["device"], str, "a device"))
+        cfg["device"] = validate_device(expect("device", raw["device"], str, "a device"))
     if "seed" in raw:
-        cfg["seed"] = _int("seed", raw["seed"], 0, MAX_SEED)
+        cfg["seed"] = integer("seed", raw["seed"], 0, MAX_SEED)
     if "samples" in raw:
-        cfg["samples"] = _int("samples", raw["samples"], 0)
+        cfg["samples"] = integer("samples", raw["samples"], 0)
     if "batch_size" in raw:
-        cfg["batch_size"] = _int("batch_size", raw["batch_size"], 1)
+        cfg["batch_size"] = integer("batch_size", raw["batch_size"], 1)
     train = TrainConfig(seed=cfg.get("seed", 0))
     if "train" in raw:
-        table = _expect("train", raw["train"], dict, "a table")
-        _unknown("train", table, TRAIN_KEYS)
+        table = expect("train", raw["train"], dict, "a table")
+        unknown_keys("train", table, TRAIN_KEYS)
         updates: dict[str, Any] = {}
         if "epochs" in table:
-            updates["epochs"] = _int("train.epochs", table["epochs"], 1)
+            updates["epochs"] = integer("train.epochs", table["epochs"], 1)
         if "batch_size" in table:
-            updates["batch_size"] = _int("train.batch_size", table["batch_size"], 1)
+            updates["batch_size"] = integer("train.batch_size", table["batch_size"], 1)
         if "lr" in table:
-            updates["lr"] = _number("train.lr", table["lr"], low=0.0, high=10.0, open_low=True)
+            updates["lr"] = number("train.lr", table["lr"], low=0.0, high=10.0, open_low=True)
         train = replace(train, **updates)
     cfg["train"] = train
     if "defenses" in raw or "defense" in raw:
         cfg["defenses"] = _parse_defenses(raw)
     if "executor" in raw:
-        cfg["executor"] = parse_executor(_expect("executor", raw["executor"], dict, "a table"))
+        cfg["executor"] = parse_executor(expect("executor", raw["executor"], dict, "a table"))
     if "fidelity" in raw:
-        table = _expect("fidelity", raw["fidelity"], dict, "a table")
-        _unknown("fidelity", table, {"tolerance"})
+        table = expect("fidelity", raw["fidelity"], dict, "a table")
+        unknown_keys("fidelity", table, {"tolerance"})
         if "tolerance" in table:
-            cfg["fidelity_tolerance"] = _number(
+            cfg["fidelity_tolerance"] = number(
                 "fidelity.tolerance", table["tolerance"], low=0.0, high=1.0
             )
     if "curves" in raw:
-        table = _expect("curves", raw["curves"], dict, "a table")
-        _unknown("curves", table, {"ifgsm_eps"})
-        values = _expect(
+        table = expect("curves", raw["curves"], dict, "a table")
+        unknown_keys("curves", table, {"ifgsm_eps"})
+        values = expect(
             "curves.ifgsm_eps", table.get("ifgsm_eps", []), list, "a list of eps values"
         )
-        eps = tuple(
-            _number("curves.ifgsm_eps", v, low=0.0, high=1.0, open_low=True) for v in values
-        )
+        eps = tuple(number("curves.ifgsm_eps", v, low=0.0, high=1.0, open_low=True) for v in values)
         if len(set(eps)) != len(eps):
             raise ConfigError("config key 'curves.ifgsm_eps': lists an eps twice")
         cfg["eps_curve"] = tuple(sorted(eps))
     if "attacks" in raw:
-        table = _expect("attacks", raw["attacks"], dict, "a table of attack tables")
+        table = expect("attacks", raw["attacks"], dict, "a table of attack tables")
         if not table:
             raise ConfigError("config key 'attacks': name at least one attack")
         cfg["attacks"] = tuple(e for label, t in table.items() for e in _parse_attack(label, t))
-    _check_training_attacks(cfg)
+    if "attacks" in cfg:
+        check_attack_labels(cfg.get("defenses", ()), [e.label for e in cfg["attacks"]])
     cfg.update(_parse_user_model(raw))
     return ExperimentConfig(**cfg)
 
@@ -263,16 +174,14 @@ MAX_IMAGE_SIDE = 4096
 def _parse_user_model(raw: dict[str, Any]) -> dict[str, Any]:
     """``model``, ``weights`` and ``input_shape``: a user's model, loaded instead of trained
     (see :mod:`advcompare.user_model`; importing and loading are checked by the run)."""
-    from advcompare.user_model import check_factory_string, check_weights_path
-
     out: dict[str, Any] = {}
     if "model" in raw:
         out["model"] = check_factory_string(
-            _expect("model", raw["model"], str, '"package.module:factory"')
+            expect("model", raw["model"], str, '"package.module:factory"')
         )
     if "weights" in raw:
         out["weights"] = check_weights_path(
-            _expect("weights", raw["weights"], str, "a .safetensors path")
+            expect("weights", raw["weights"], str, "a .safetensors path")
         )
     if out.get("model") and not out.get("weights"):
         raise ConfigError(
@@ -285,15 +194,15 @@ def _parse_user_model(raw: dict[str, Any]) -> dict[str, Any]:
             "(the module the weights are loaded into)"
         )
     if "input_shape" in raw:
-        value = _expect("input_shape", raw["input_shape"], list, "[C, H, W]")
+        value = expect("input_shape", raw["input_shape"], list, "[C, H, W]")
         if len(value) != 3:
             raise ConfigError(f"config key 'input_shape': expected [C, H, W], got {value!r}")
-        channels = _expect("input_shape", value[0], int, "an integer channel count")
+        channels = expect("input_shape", value[0], int, "an integer channel count")
         if channels not in (1, 3):
             raise ConfigError(
                 f"config key 'input_shape': channels must be 1 (grey) or 3 (RGB), got {channels}"
             )
-        shape = (channels, *(_int("input_shape", v, 1, MAX_IMAGE_SIDE) for v in value[1:]))
+        shape = (channels, *(integer("input_shape", v, 1, MAX_IMAGE_SIDE) for v in value[1:]))
         if shape != PAPER_INPUT_SHAPE and not out.get("model"):
             raise ConfigError(
                 f"config key 'input_shape': the paper CNN takes [3, 32, 32], "
@@ -304,42 +213,12 @@ def _parse_user_model(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_training_attacks(cfg: dict[str, Any]) -> None:
-    """Adversarial training names attacks by label: every label must be configured."""
-    labels = [e.label for e in cfg.get("attacks", ())]
-    for name, params in cfg.get("defenses", ()):
-        if name != "adversarial_training" or "attacks" not in cfg:
-            continue
-        unknown = [a for a in params["attacks"] if a not in labels]
-        if unknown:
-            raise ConfigError(
-                f"config key 'defense.adversarial_training.attacks': no attack "
-                f"labelled '{unknown[0]}'; configured labels: "
-                f"{', '.join(dict.fromkeys(labels))}"
-            )
-
-
-def _number(
-    where: str, value: Any, *, low: float, high: float | None = None, open_low: bool = False
-) -> float:
-    """A finite number in [low, high] ((low, high] when ``open_low``)."""
-    _expect(where, value, (int, float), "a number")
-    value = float(value)
-    too_low = value <= low if open_low else value < low
-    if not math.isfinite(value) or too_low or (high is not None and value > high):
-        interval = f"{'(' if open_low else '['}{low:g}, {'inf' if high is None else f'{high:g}'}]"
-        raise ConfigError(
-            f"config key '{where}': must be a finite number in {interval}, got {value!r}"
-        )
-    return value
-
-
 def parse_executor(table: dict[str, Any], where: str = "executor") -> ExecutorConfig:
     """Validate an ``[executor]`` table."""
-    _unknown(where, table, EXECUTOR_KEYS)
+    unknown_keys(where, table, EXECUTOR_KEYS)
     updates: dict[str, Any] = {}
     if "name" in table:
-        name = _expect(f"{where}.name", table["name"], str, "an executor name")
+        name = expect(f"{where}.name", table["name"], str, "an executor name")
         if name not in EXECUTORS:
             raise ConfigError(
                 f"config key '{where}.name': unknown executor '{name}'; "
@@ -347,7 +226,7 @@ def parse_executor(table: dict[str, Any], where: str = "executor") -> ExecutorCo
             )
         updates["name"] = name
     if "address" in table:
-        address = _expect(f"{where}.address", table["address"], str, "a Ray address")
+        address = expect(f"{where}.address", table["address"], str, "a Ray address")
         if not address.strip():
             raise ConfigError(
                 f"config key '{where}.address': empty; use \"auto\", "
@@ -355,43 +234,41 @@ def parse_executor(table: dict[str, Any], where: str = "executor") -> ExecutorCo
             )
         updates["address"] = address
     if "cpus_per_cell" in table:
-        updates["cpus_per_cell"] = _int(f"{where}.cpus_per_cell", table["cpus_per_cell"], 1)
+        updates["cpus_per_cell"] = integer(f"{where}.cpus_per_cell", table["cpus_per_cell"], 1)
     if "gpus_per_cell" in table:
-        updates["gpus_per_cell"] = _number(
+        updates["gpus_per_cell"] = number(
             f"{where}.gpus_per_cell", table["gpus_per_cell"], low=0.0, high=64.0
         )
     if "images_per_shard" in table:
-        updates["images_per_shard"] = _int(
+        updates["images_per_shard"] = integer(
             f"{where}.images_per_shard", table["images_per_shard"], 0
         )
     if "shared_cache" in table:
-        updates["shared_cache"] = _expect(
+        updates["shared_cache"] = expect(
             f"{where}.shared_cache", table["shared_cache"], bool, "true or false"
         )
     if "max_retries" in table:
-        updates["max_retries"] = _int(f"{where}.max_retries", table["max_retries"], 0)
+        updates["max_retries"] = integer(f"{where}.max_retries", table["max_retries"], 0)
     return replace(ExecutorConfig(), **updates)
 
 
 def _parse_defenses(raw: dict[str, Any]) -> tuple[tuple[str, dict], ...]:
-    from advcompare.defenses.registry import defense_params, known_defenses
-
-    names = _expect("defenses", raw.get("defenses", ["none"]), list, "a list of defense names")
+    names = expect("defenses", raw.get("defenses", ["none"]), list, "a list of defense names")
     if not names:
         raise ConfigError("config key 'defenses': name at least one (\"none\" for no defense)")
-    tables = _expect("defense", raw.get("defense", {}), dict, "a table of defense tables")
+    tables = expect("defense", raw.get("defense", {}), dict, "a table of defense tables")
     for extra in set(tables) - set(names):
         raise ConfigError(
             f"config table 'defense.{extra}' is for a defense not listed in "
             f"'defenses'; known defenses: {', '.join(known_defenses())}"
         )
-    _no_duplicates("defenses", names)
+    no_duplicates("defenses", names)
     return tuple(
         (
             name,
             defense_params(
-                _expect("defenses", name, str, "a name"),
-                _expect(f"defense.{name}", tables.get(name, {}), dict, "a table"),
+                expect("defenses", name, str, "a name"),
+                expect(f"defense.{name}", tables.get(name, {}), dict, "a table"),
             ),
         )
         for name in names
@@ -399,10 +276,8 @@ def _parse_defenses(raw: dict[str, Any]) -> tuple[tuple[str, dict], ...]:
 
 
 def validate_device(device: str) -> str:
-    """Return ``device`` or fail listing the accepted ones."""
-    if device not in DEVICES:
-        raise ConfigError(f"unknown device '{device}'; use one of: {', '.join(DEVICES)}")
-    return device
+    """Return ``device`` (auto, cpu, cuda or cuda:N) or fail listing the accepted ones."""
+    return check_device_name(device)
 
 
 def default_config_text() -> str:
@@ -460,7 +335,7 @@ def apply_overrides(
         updates["attacks"] = _with_backend(cfg.attacks, backend)
     if datasets:
         updates["datasets"] = tuple(validate_dataset_name(d) for d in datasets)
-        _no_duplicates("--dataset", updates["datasets"])
+        no_duplicates("--dataset", updates["datasets"])
     if data_root is not None:
         updates["data_root"] = data_root
     if download:
@@ -470,9 +345,9 @@ def apply_overrides(
     if out is not None:
         updates["out"] = out
     if samples is not None:
-        updates["samples"] = _int("--samples", samples, 0)
+        updates["samples"] = integer("--samples", samples, 0)
     if epochs is not None:
-        updates["train"] = replace(cfg.train, epochs=_int("--epochs", epochs, 1))
+        updates["train"] = replace(cfg.train, epochs=integer("--epochs", epochs, 1))
     if name is not None:
         updates["name"] = parse_config({"name": name}).name
     flags = {

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from advcompare.adapters import get_backend
+from advcompare.adapters.registry import check_spec, get_backend
 from advcompare.data import Split
 from advcompare.entry import AttackEntry
 from advcompare.metrics import PassCounter, grade_attack_samples, sync
@@ -53,8 +53,8 @@ def craft(
 ) -> Crafted:
     """Attack ``data`` in batches of ``batch_size`` with one backend; ``first_batch`` is
     the index in its cell of ``data``'s first batch (a shard's place in its cell)."""
+    notes = check_spec(entry.backend, entry.spec, num_classes)
     backend = get_backend(entry.backend)
-    notes = backend.check(entry.spec, num_classes)
     counter = PassCounter(model)
     batches, seconds = [], 0.0
     starts = range(0, len(data), batch_size)
@@ -102,3 +102,19 @@ def grade_crafted(
         device=device,
     )
     return metrics, list(crafted.notes), {"x_adv": crafted.x_adv, **outcomes}
+
+
+def craft_and_grade(
+    model: torch.nn.Module,
+    entry: AttackEntry,
+    data: Split,
+    batch_size: int,
+    device: torch.device,
+    num_classes: int,
+    seed: int,
+    desc: str = "",
+) -> tuple[dict, list[str], dict[str, torch.Tensor]]:
+    """One whole cell on one model, in this process: :func:`craft`, then
+    :func:`grade_crafted` (metrics, notes, per-sample tensors)."""
+    crafted = craft(model, entry, data, batch_size, device, num_classes, seed, desc=desc)
+    return grade_crafted(model, data, crafted, device)

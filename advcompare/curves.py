@@ -2,9 +2,9 @@
 
 Two kinds of curve, both computed from stored results only (never by rerunning a library):
 
-*Minimum-norm attacks* (DeepFool, CW) look for the smallest perturbation that fools each
-image, so one run gives robust accuracy at every L2 budget. Per image ``i`` of the attacked
-set, its *needed norm* is
+*Minimum-norm attacks* (records whose threat is minimum-norm: DeepFool and CW by default)
+look for the smallest perturbation that fools each image, so one run gives robust accuracy
+at every L2 budget. Per image ``i`` of the attacked set, its *needed norm* is
 
     d_i = 0                  if the clean prediction was already wrong,
     d_i = L2(x_adv_i − x_i)  if it was right and the attack fooled it,
@@ -29,13 +29,15 @@ script integrates the same curves with the trapezoidal rule on the sampled steps
 step integral differs from it by discretisation only.) Undefined (NaN) when the envelope
 fools nothing.
 
-*Fixed-budget I-FGSM* gives one point per run, so the security-evaluation curve (robust
-accuracy against ε, as SecML and ARES draw it) joins the main cell with its ε-curve cells
-(role ``eps_curve``), plus ε = 0 where robust accuracy is the clean accuracy.
+*Fixed-budget attacks* (records with ``has_eps_curve``: I-FGSM by default) give one point per
+run, so the security-evaluation curve (robust accuracy against ε, as SecML and ARES draw it)
+joins the main cell with its ε-curve cells (role ``eps_curve``), plus ε = 0 where robust
+accuracy is the clean accuracy.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,8 +47,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MIN_NORM_ATTACKS = ("deepfool", "cw")
-CURVE_ATTACKS = ("ifgsm",)
+from advcompare.spec import ATTACKS
+from advcompare.results.store import load_samples
+
 # L2 budgets (pixel units, 3×32×32 inputs in [0, 1]) at which the table reports robust
 # accuracy; the figure draws the whole curve.
 TABLE_BUDGETS = (0.5, 1.0, 1.5, 2.0, 3.0)
@@ -60,6 +63,18 @@ def needed_norms(correct: Any, success: Any, l2: Any) -> np.ndarray:
     norms = np.where(correct, np.inf, 0.0)
     norms[success] = np.asarray(l2, dtype=float)[success]
     return norms
+
+
+def is_minimum_norm(attack: str) -> bool:
+    """Whether ``attack``'s record says one run gives every L2 budget (no record: no)."""
+    record = ATTACKS.get(attack)
+    return record is not None and record.minimum_norm
+
+
+def has_eps_curve(attack: str) -> bool:
+    """Whether ``attack``'s record gives it an ε curve (no record: no)."""
+    record = ATTACKS.get(attack)
+    return record is not None and record.has_eps_curve
 
 
 def robust_accuracy(norms: np.ndarray, budgets: Iterable[float]) -> np.ndarray:
@@ -142,8 +157,6 @@ class NormGroup:
 
 def _load(path: Path) -> dict | None:
     """A cell's per-sample arrays, or None when the file is missing or unreadable."""
-    from advcompare.store import load_samples
-
     tensors = load_samples(path.parent.parent, path.stem)
     return None if tensors is None else {k: v.numpy() for k, v in tensors.items()}
 
@@ -164,7 +177,7 @@ def norm_groups(frame: pd.DataFrame, run_dir: Path) -> tuple[list[NormGroup], li
     groups: list[NormGroup] = []
     notes: list[str] = []
     part = _main(frame)
-    part = part[part["attack"].isin(MIN_NORM_ATTACKS)]
+    part = part[part["attack"].map(is_minimum_norm).astype(bool)]
     for (dataset, defense, threat), cells in part.groupby(
         ["dataset", "defense", "threat"], sort=False
     ):
@@ -254,8 +267,9 @@ def base_label(label: str) -> str:
 
 
 def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Robust accuracy and adversarial F1 against ε for every I-FGSM label that has ε-curve
-    cells: its main cell, its ``eps_curve`` cells and ε = 0 (the clean figures).
+    """Robust accuracy and adversarial F1 against ε for every label of an attack with an ε
+    curve (``AttackRecord.has_eps_curve``) that has ε-curve cells: its main cell, its
+    ``eps_curve`` cells and ε = 0 (the clean figures).
 
     Robust accuracy is ``clean accuracy × (1 − success rate)``: images classified right
     that the attack did not fool, as for the L2 curves.
@@ -274,7 +288,7 @@ def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
                 "role",
             ]
         )
-    part = frame[frame["attack"].isin(CURVE_ATTACKS)].assign(
+    part = frame[frame["attack"].map(has_eps_curve).astype(bool)].assign(
         base=lambda f: f["label"].map(base_label)
     )
     rows = []
@@ -321,8 +335,6 @@ def _nan(value: Any) -> bool:
 
 
 def _eps_of(row: Any) -> float | None:
-    import json
-
     spec = row.spec if isinstance(row.spec, dict) else json.loads(row.spec)
     if "eps" in spec and spec["eps"] is not None:
         return float(spec["eps"])

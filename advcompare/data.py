@@ -13,22 +13,41 @@ model's input shape (``input_shape``), with the same seeded splits.
 
 from __future__ import annotations
 
-import hashlib
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from sklearn.model_selection import train_test_split
 
 from advcompare.errors import DataRootError, require_known
+from advcompare.imagefolder import (
+    IMAGEFOLDER,
+    IMAGEFOLDER_LAYOUT,
+    PAPER_INPUT_SHAPE,
+    imagefolder_classes,
+    imagefolder_name,
+    is_imagefolder,
+    load_imagefolder,
+)
+from advcompare.splits import IMAGE_SIZE, Dataset, Split, conform, make_splits, to_model_input
 
-IMAGE_SIZE = 32
-VALIDATION_SHARE = 0.2  # paper §3.3: 20% of the training data
-TEST_SHARE = 0.2  # paper §3.3: 80:20 train/test where a dataset has no test split
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "DatasetRecord",
+    "Split",
+    "holds_digits",
+    "imagefolder_name",
+    "is_imagefolder",
+    "known_datasets",
+    "load_dataset",
+    "num_classes_of",
+    "paper_dataset",
+    "preflight_dataset",
+    "register_dataset",
+    "validate_dataset_name",
+]
 
 # What torchvision expects under --data-root, per dataset (shown when a root is incomplete).
 LAYOUTS: dict[str, tuple[str, ...]] = {
@@ -51,93 +70,6 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
         "gtsrb/GT-final_test.csv",
     ),
 }
-
-
-@dataclass
-class Split:
-    """Images (N, 3, 32, 32) float32 in [0, 1] and integer labels (N,)."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-
-@dataclass
-class Dataset:
-    """A named dataset with its train/validation/test splits and how they were made."""
-
-    name: str
-    num_classes: int
-    train: Split
-    val: Split
-    test: Split
-    seed: int
-    source: str
-
-    def summary(self) -> dict:
-        """What a results record needs to say which data it was computed on."""
-        return {
-            "dataset": self.name,
-            "num_classes": self.num_classes,
-            "n_train": len(self.train),
-            "n_val": len(self.val),
-            "n_test": len(self.test),
-            "split_seed": self.seed,
-            "source": self.source,
-            "fingerprint": self.fingerprint(),
-        }
-
-    def fingerprint(self) -> str:
-        """Hash of the split contents: part of the trained-model cache key."""
-        h = hashlib.sha256()
-        for split in (self.train, self.val, self.test):
-            h.update(split.x.numpy().tobytes())
-            h.update(split.y.numpy().tobytes())
-        return h.hexdigest()[:16]
-
-
-def to_model_input(images: np.ndarray | torch.Tensor, scale: float) -> torch.Tensor:
-    """(N, H, W) or (N, H, W, 3) pixels → (N, 3, 32, 32) float32 in [0, 1] (paper §3.1)."""
-    x = torch.as_tensor(np.asarray(images), dtype=torch.float32) / scale
-    if x.ndim == 3:
-        x = x.unsqueeze(1)
-    elif x.ndim == 4 and x.shape[-1] in (1, 3):
-        x = x.permute(0, 3, 1, 2)
-    if x.shape[1] == 1:
-        x = x.repeat(1, 3, 1, 1)
-    if x.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
-        x = F.interpolate(
-            x, size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear", antialias=True, align_corners=False
-        )
-    return x.clamp_(0.0, 1.0).contiguous()
-
-
-def _split_off(x: torch.Tensor, y: torch.Tensor, share: float, seed: int):
-    idx = np.arange(len(y))
-    keep, held = train_test_split(idx, test_size=share, random_state=seed, stratify=y.numpy())
-    keep, held = torch.as_tensor(np.sort(keep)), torch.as_tensor(np.sort(held))
-    return Split(x[keep], y[keep]), Split(x[held], y[held])
-
-
-def make_splits(
-    name: str,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    seed: int,
-    source: str,
-    test: Split | None = None,
-    num_classes: int | None = None,
-) -> Dataset:
-    """Seeded, stratified splits: test 20% (unless given), then validation 20% of train."""
-    y = y.long()
-    if test is None:
-        pool, test = _split_off(x, y, TEST_SHARE, seed)
-        x, y = pool.x, pool.y
-    train, val = _split_off(x, y, VALIDATION_SHARE, seed)
-    n_classes = num_classes or int(max(y.max(), test.y.max())) + 1
-    return Dataset(name, n_classes, train, val, test, seed, source)
 
 
 def _load_mnist_sample(root: Path | None, download: bool, seed: int) -> Dataset:
@@ -172,7 +104,7 @@ def _load_digits(root: Path | None, download: bool, seed: int) -> Dataset:
 
 def check_data_root(name: str, root: Path | None) -> Path:
     """Fail with the expected layout, in one line, when ``root`` lacks ``name``'s files."""
-    layout = "; ".join(f"<root>/{p}" for p in LAYOUTS[name])
+    layout = "; ".join(f"<root>/{p}" for p in DATASETS[name].layout)
     hint = (
         f"expected torchvision's layout: {layout} "
         f"(pass --data-root DIR, or --download on a machine with internet)"
@@ -182,7 +114,7 @@ def check_data_root(name: str, root: Path | None) -> Path:
     root = Path(root)
     if not root.is_dir():
         raise DataRootError(f"data root '{root}' does not exist; {hint}")
-    missing = [p for p in LAYOUTS[name] if not _layout_entry_exists(root, p)]
+    missing = [p for p in DATASETS[name].layout if not _layout_entry_exists(root, p)]
     if missing:
         raise DataRootError(
             f"data root '{root}' is incomplete for '{name}': missing <root>/{missing[0]}; {hint}"
@@ -296,17 +228,32 @@ DATASETS: dict[str, DatasetRecord] = {
         DatasetRecord("gtsrb", _load_gtsrb, 43, "gtsrb", LAYOUTS["gtsrb"]),
     )
 }
-# Views of the table, for callers that need one column.
-LOADERS = {n: r.loader for n, r in DATASETS.items()}
-NUM_CLASSES = {n: r.num_classes for n, r in DATASETS.items()}
-# Which of the paper's datasets a dataset's figures should be compared with.
-PAPER_DATASET = {n: r.paper_name for n, r in DATASETS.items() if r.paper_name}
-DIGIT_DATASETS = tuple(n for n, r in DATASETS.items() if r.digits)
+
+
+def register_dataset(record: DatasetRecord) -> DatasetRecord:
+    """Add a dataset: with this one entry ``--dataset NAME`` loads it, trains the CNN on it
+    and attacks it (docs/architecture.md). A name is registered once."""
+    if record.name in DATASETS and DATASETS[record.name] != record:
+        raise ValueError(f"dataset '{record.name}' is already registered")
+    DATASETS[record.name] = record
+    return record
 
 
 def known_datasets() -> list[str]:
     """Names accepted by :func:`load_dataset`."""
-    return list(LOADERS)
+    return list(DATASETS)
+
+
+def paper_dataset(name: str | None) -> str | None:
+    """Which of the paper's datasets ``name``'s figures compare with (None: not in it)."""
+    record = DATASETS.get(name) if name is not None else None
+    return record.paper_name if record else None
+
+
+def holds_digits(name: str) -> bool:
+    """Whether ``name`` holds handwritten digits (the paper's "7" figure)."""
+    record = DATASETS.get(name)
+    return bool(record and record.digits)
 
 
 def validate_dataset_name(name: str) -> str:
@@ -324,7 +271,7 @@ def preflight_dataset(name: str, root: str | Path | None, download: bool) -> Non
     validate_dataset_name(name)
     if is_imagefolder(name):
         imagefolder_classes(name)
-    elif name in LAYOUTS and not download:
+    elif DATASETS[name].layout and not download:
         check_data_root(name, Path(root) if root is not None else None)
 
 
@@ -365,144 +312,8 @@ def load_dataset(
         ) from exc
 
 
-# --------------------------------------------------------------------------------------------
-# Your own images: ``imagefolder:<root>``, a torchvision ImageFolder tree.
-
-IMAGEFOLDER = "imagefolder:"
-PAPER_INPUT_SHAPE = (3, IMAGE_SIZE, IMAGE_SIZE)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
-IMAGEFOLDER_LAYOUT = (
-    f"expected an ImageFolder tree <root>/<class>/<image> (one folder per "
-    f"class, at least one image in each: "
-    f"{', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)})"
-)
-
-
-def is_imagefolder(name: str) -> bool:
-    """Whether ``name`` is an ``imagefolder:<root>`` dataset."""
-    return name.startswith(IMAGEFOLDER)
-
-
-def imagefolder_name(name: str) -> str:
-    """How an ``imagefolder:<root>`` dataset is named in results: ``imagefolder:<folder>``."""
-    root = Path(name[len(IMAGEFOLDER) :]).expanduser()
-    return f"{IMAGEFOLDER}{root.resolve().name or root}"
-
-
-def imagefolder_classes(name: str) -> list[str]:
-    """The class folders of ``imagefolder:<root>`` (sorted, as ImageFolder numbers them), or
-    a :class:`DataRootError` naming the expected layout."""
-    root = Path(name[len(IMAGEFOLDER) :]).expanduser()
-    if not root.is_dir():
-        raise DataRootError(
-            f"dataset '{name}': folder '{root}' does not exist; {IMAGEFOLDER_LAYOUT}"
-        )
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir())
-    if len(classes) < 2:
-        raise DataRootError(
-            f"dataset '{name}': '{root}' holds {len(classes)} class folder"
-            f"{'' if len(classes) == 1 else 's'}, need at least 2; "
-            f"{IMAGEFOLDER_LAYOUT}"
-        )
-    for cls in classes:
-        if not any(
-            f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() for f in (root / cls).rglob("*")
-        ):
-            raise DataRootError(
-                f"dataset '{name}': class folder '{root / cls}' holds no "
-                f"image; {IMAGEFOLDER_LAYOUT}"
-            )
-    return classes
-
-
 def num_classes_of(name: str) -> int:
     """A dataset's class count without loading it (class folders for ``imagefolder:``)."""
     if is_imagefolder(name):
         return len(imagefolder_classes(name))
-    return NUM_CLASSES[name]
-
-
-def _open_image(mode: str, path: str) -> Any:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return image.convert(mode)
-
-
-def load_imagefolder(
-    name: str, seed: int, shape: tuple[int, int, int] = PAPER_INPUT_SHAPE
-) -> Dataset:
-    """Read ``imagefolder:<root>`` as (C, H, W) tensors in [0, 1] (L for C = 1, RGB for
-    C = 3, resized to H×W), then the seeded stratified splits of every dataset."""
-    from torchvision import transforms
-    from torchvision.datasets import ImageFolder
-
-    channels, height, width = shape
-    if channels not in (1, 3):
-        raise ValueError(f"input_shape channels must be 1 or 3, got {channels}")
-    classes = imagefolder_classes(name)
-    root = Path(name[len(IMAGEFOLDER) :]).expanduser()
-    to_tensor = transforms.Compose(
-        [transforms.Resize((height, width), antialias=True), transforms.PILToTensor()]
-    )
-    try:
-        folder = ImageFolder(
-            str(root),
-            transform=to_tensor,
-            loader=partial(_open_image, "L" if channels == 1 else "RGB"),
-            is_valid_file=lambda p: Path(p).suffix.lower() in IMAGE_SUFFIXES,
-        )
-        items = [folder[i] for i in range(len(folder))]
-    except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for a bad image
-        raise DataRootError(
-            f"dataset '{name}': cannot read an image under '{root}' "
-            f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); "
-            f"{IMAGEFOLDER_LAYOUT}"
-        ) from exc
-    x = torch.stack([img for img, _ in items]).float().div_(255.0).contiguous()
-    y = torch.as_tensor([label for _, label in items])
-    try:
-        return make_splits(
-            imagefolder_name(name),
-            x,
-            y,
-            seed,
-            f"ImageFolder at {root.resolve()} ({len(y)} images, classes: {', '.join(classes)})",
-            num_classes=len(classes),
-        )
-    except ValueError as exc:  # stratified splits need a few images of every class
-        counts = torch.bincount(y, minlength=len(classes)).tolist()
-        raise DataRootError(
-            f"dataset '{name}': too few images per class for stratified "
-            f"80:20 and validation splits (fewest: {min(counts)} in "
-            f"'{classes[counts.index(min(counts))]}'; give each class at "
-            f"least 10 images); {IMAGEFOLDER_LAYOUT}"
-        ) from exc
-
-
-def conform(dataset: Dataset, shape: tuple[int, int, int]) -> Dataset:
-    """``dataset`` converted to (C, H, W) images: grey (channel mean) or RGB (grey repeated),
-    resized with antialiasing; the splits stay the same."""
-    channels, height, width = shape
-
-    def convert(split: Split) -> Split:
-        x = split.x
-        if channels == 1 and x.shape[1] != 1:
-            x = x.mean(dim=1, keepdim=True)
-        elif channels == 3 and x.shape[1] == 1:
-            x = x.repeat(1, 3, 1, 1)
-        if tuple(x.shape[-2:]) != (height, width):
-            x = F.interpolate(
-                x, size=(height, width), mode="bilinear", antialias=True, align_corners=False
-            )
-        return Split(x.clamp(0.0, 1.0).contiguous(), split.y)
-
-    return Dataset(
-        dataset.name,
-        dataset.num_classes,
-        convert(dataset.train),
-        convert(dataset.val),
-        convert(dataset.test),
-        dataset.seed,
-        f"{dataset.source}, as {channels}x{height}x{width}",
-    )
+    return DATASETS[name].num_classes

@@ -6,23 +6,23 @@
   model's three most confident classes (paper Figures 7-11);
 - :func:`plot_norm_curves`: robust accuracy against the L2 budget for minimum-norm attacks,
   one curve per backend and the best envelope (``advcompare.curves``);
-- :func:`plot_eps_curves`: robust accuracy against ε for I-FGSM (security evaluation).
+- :func:`plot_eps_curves`: robust accuracy against ε for the attacks with ε curves
+  (security evaluation).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from advcompare.curves import NormGroup
-
-from advcompare.data import DIGIT_DATASETS  # noqa: E402,F401 - re-exported
-from advcompare.store import load_samples  # noqa: E402
+from advcompare.curves import NormGroup, curve_points
+from advcompare.results import MAIN, CellRecord
+from advcompare.spec import minimum_norm_attacks
+from advcompare.results.store import load_samples
 
 BACKEND_COLOURS = {
     "torchattacks": "#1f77b4",
@@ -30,7 +30,9 @@ BACKEND_COLOURS = {
     "foolbox": "#d62728",
     "native": "#9467bd",
 }
-ATTACK_STYLES = {"deepfool": "-", "cw": "--"}
+# Line styles of the minimum-norm attacks on the L2 curves, in the order of their records
+# (DeepFool "-", CW "--" by default); any other attack is dotted.
+LINE_STYLES = ("-", "--", "-.", ":")
 
 
 def _pyplot():
@@ -70,6 +72,15 @@ def _colour(backend: str, i: int) -> str:
     return BACKEND_COLOURS.get(backend, f"C{(i + 4) % 10}")
 
 
+def attack_style(attack: str) -> str:
+    """The line style of ``attack``'s L2 curve: by its place among the minimum-norm
+    attacks' records, cycling through :data:`LINE_STYLES` (dotted when it is not one)."""
+    names = minimum_norm_attacks()
+    if attack not in names:
+        return ":"
+    return LINE_STYLES[names.index(attack) % len(LINE_STYLES)]
+
+
 @torch.no_grad()
 def top3(model: nn.Module, image: torch.Tensor) -> list[tuple[int, float]]:
     """The three most probable classes for one image and their probabilities."""
@@ -83,7 +94,7 @@ def plot_example_seven(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
-    cells: list[dict],
+    cells: list[CellRecord],
     adv_dir: Path,
     path: Path,
     digit: int = 7,
@@ -101,11 +112,11 @@ def plot_example_seven(
     idx = int(hits[0])
     panels = [("clean", x[idx])]
     for cell in cells:
-        if (cell.get("role") or "main") != "main":  # ε-curve points are not attacks of their own
+        if (cell.role or MAIN) != MAIN:  # ε-curve points are not attacks of their own
             continue
-        stored = load_samples(adv_dir.parent, cell["key"])
+        stored = load_samples(adv_dir.parent, cell.key)
         if stored is not None and "x_adv" in stored:
-            panels.append((f"{cell['label']}\n({cell['backend']})", stored["x_adv"][idx]))
+            panels.append((f"{cell.label}\n({cell.backend})", stored["x_adv"][idx]))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.1 * len(panels), 2.9), squeeze=False)
     for ax, (title, image) in zip(axes[0], panels):
         pixels = image.permute(1, 2, 0).clamp(0, 1).numpy()
@@ -128,8 +139,6 @@ def plot_example_seven(
 
 def plot_f1(frame: pd.DataFrame, path: Path) -> None:
     """Grouped bars per dataset: clean, adversarial and the paper's F1 for each attack."""
-    import numpy as np
-
     plt = _pyplot()
     groups = list(frame.groupby("dataset", sort=False))
     width = max(5.5, 0.75 * max(len(part) for _, part in groups) + 1.5)
@@ -157,8 +166,6 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
 
 def plot_defenses(frame: pd.DataFrame, path: Path) -> None:
     """Per dataset, adversarial F1 of each attack under each defense (paper Figures 12-18)."""
-    import numpy as np
-
     plt = _pyplot()
     groups = list(frame.groupby("dataset", sort=False))
     fig, axes = plt.subplots(len(groups), 1, figsize=(11, 4 * len(groups)), squeeze=False)
@@ -183,8 +190,6 @@ def plot_norm_curves(groups: list[NormGroup], path: Path, title: str = "") -> No
     """One panel per classifier: robust accuracy against the L2 budget for every
     minimum-norm cell (colour: backend; line style: attack), the envelope in black, each
     curve's optimality in the legend."""
-    from advcompare.curves import curve_points
-
     fig, axes = _grid(len(groups), 5.6, 4.2)
     for ax, group in zip(axes, groups):
         best, limit = group.best, group.limit
@@ -196,7 +201,7 @@ def plot_norm_curves(groups: list[NormGroup], path: Path, title: str = "") -> No
                 y,
                 drawstyle="steps-post",
                 color=_colour(curve.backend, i),
-                linestyle=ATTACK_STYLES.get(curve.attack, ":"),
+                linestyle=attack_style(curve.attack),
                 linewidth=1.4,
                 label=f"{curve.label} ({curve.backend}): {group.optimality(curve):.2f}",
             )
@@ -230,7 +235,7 @@ def plot_norm_curves(groups: list[NormGroup], path: Path, title: str = "") -> No
 def plot_eps_curves(
     curves: pd.DataFrame, path: Path, title: str = "", paper_f1: dict[str, float] | None = None
 ) -> None:
-    """One panel per classifier and I-FGSM label: robust accuracy (solid) and adversarial
+    """One panel per classifier and attack label: robust accuracy (solid) and adversarial
     F1 (dotted) against ε, one colour per backend; the paper's F1 as a horizontal line."""
     panels = list(curves.groupby(["defense", "threat", "attack"], sort=False))
     fig, axes = _grid(len(panels), 5.4, 4.2)

@@ -11,7 +11,8 @@ from importlib import resources
 
 import pandas as pd
 
-from advcompare.data import PAPER_DATASET
+from advcompare.data import paper_dataset as paper_dataset_of
+from advcompare.spec import ATTACKS
 
 
 @lru_cache(maxsize=1)
@@ -21,14 +22,25 @@ def paper_table() -> pd.DataFrame:
         return pd.read_csv(fh)
 
 
-def paper_value(dataset: str, attack: str, metric: str, defense: str = "none") -> float | None:
+def paper_value(
+    dataset: str | None, attack: str, metric: str, defense: str = "none"
+) -> float | None:
     """The paper's figure for this cell, or None where the paper gives none.
 
-    ``dataset`` is one of ours; it is mapped to the paper's (``mnist-sample`` → ``mnist``).
+    ``dataset`` is one of ours (None: no dataset of ours, so no figure); it is mapped to the
+    paper's (``mnist-sample`` → ``mnist``).
+    ``attack`` is mapped through its record's ``paper`` name (an attack whose record has
+    none, such as a library comparator, has no paper figure); a name without a record
+    (``"none"``: no attack) is looked up as it is.
     """
-    paper_dataset = PAPER_DATASET.get(dataset)
+    paper_dataset = paper_dataset_of(dataset)
     if paper_dataset is None:
         return None
+    record = ATTACKS.get(attack)
+    if record is not None:
+        if record.paper is None:
+            return None
+        attack = record.paper
     t = paper_table()
     hit = t[
         (t.dataset == paper_dataset)

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
-from advcompare.config import ExperimentConfig
-from advcompare.entry import AttackEntry
+from advcompare import tasks as fn
+from advcompare.adapters.registry import get_backend, implementation
 from advcompare.data import Dataset, Split
 from advcompare.defenses.registry import ADAPTIVE, OBLIVIOUS, key_of, needs_training, threat_models
-from advcompare.spec import AttackSpec
-from advcompare.store import cell_key
+from advcompare.entry import AttackEntry
+from advcompare.settings import ExperimentConfig
+from advcompare.spec import AttackSpec, attack_record
+from advcompare.results.store import cell_key
 from advcompare.train import cache_key
+from advcompare.user_model import model_key, weights_digest
 
 MODEL, DEFENSE, ATTACK, OBLIVIOUS_CELL = "model", "defense", "attack", "oblivious"
 SHARD = "shard"  # crafts part of an attack cell's images; the cell's task grades the parts
@@ -102,9 +106,10 @@ def cell_name(dataset: str, defense: str, threat: str, label: str, backend: str)
 
 
 def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list[AttackEntry]:
-    """I-FGSM at each ε of the security-evaluation curve (its own ε excluded), with the step
-    size scaled in proportion so every ε gets the same number of steps to reach its bound."""
-    if entry.spec.attack != "ifgsm":
+    """A bounded attack with an ε and a step size (I-FGSM) at each ε of the
+    security-evaluation curve (its own ε excluded), with the step size scaled in proportion
+    so every ε gets the same number of steps to reach its bound."""
+    if not attack_record(entry.spec.attack).has_eps_curve:
         return []
     params = dict(entry.spec.params)
     out = []
@@ -112,7 +117,7 @@ def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list
         if eps == params["eps"]:
             continue
         spec = AttackSpec.create(
-            "ifgsm",
+            entry.spec.attack,
             **{
                 **params,
                 "eps": eps,
@@ -131,10 +136,6 @@ CELL_CODE_VERSION = "cells-v2"  # v2: every batch seeded on its own (crafting.se
 @lru_cache(maxsize=None)
 def library_version(backend: str) -> str:
     """The installed version of the library behind ``backend`` (part of the cell key)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from advcompare.adapters import get_backend
-
     library = get_backend(backend).library
     try:
         return f"{library}=={version(library)}"
@@ -188,8 +189,6 @@ def _attack_tasks(
 ) -> list[Task]:
     """An attack cell as one task, or as shard tasks plus the task that joins and grades
     them (the cell's key is always the grading task's)."""
-    from advcompare import tasks as fn
-
     bounds = shard_bounds(n, cell.batch_size, per_shard)
     if len(bounds) == 1:
         return [
@@ -232,13 +231,9 @@ def build_plan(
 ) -> Plan:
     """Every task of ``cfg`` on the loaded ``datasets`` (``attacked``: the images attacked),
     with attack cells split into shards where :func:`images_per_shard` says so."""
-    from advcompare import tasks as fn
-
     plan = Plan()
     sha256 = ""
     if cfg.model:  # a user's model: loaded by the driver, never trained (see runner._schedule)
-        from advcompare.user_model import model_key, weights_digest
-
         sha256 = weights_digest(Path(cfg.weights).expanduser())
     for name, dataset in datasets.items():
         plan.values[data_key(name)] = dataset
@@ -347,41 +342,24 @@ def build_plan(
 def without_dep(task: Task) -> Task:
     """An oblivious cell whose undefended cell's samples are gone: it attacks the base
     model itself instead of reusing them."""
-    from advcompare import tasks as fn
-
     cell, data, base, _ = task.args
     return replace(task, kind=ATTACK, fn=fn.attack_cell, args=(cell, data, base, None))
 
 
-# Seconds per image of each (attack, backend) at the default parameters on the paper CNN,
-# one CPU core, measured by `python benchmarks/executor_scaling.py` (compare.toml, Ray run).
-# Used only to hand the longest work to workers first: the order never changes a figure.
-SECONDS_PER_IMAGE = {
-    ("ifgsm", "torchattacks"): 0.02,
-    ("ifgsm", "art"): 0.03,
-    ("ifgsm", "foolbox"): 0.02,
-    ("deepfool", "torchattacks"): 0.48,
-    ("deepfool", "art"): 0.36,
-    ("deepfool", "foolbox"): 0.13,
-    ("cw", "torchattacks"): 0.34,
-    ("cw", "art"): 4.5,
-    ("cw", "foolbox"): 0.35,
-    ("pixel_swap", "native"): 0.07,
-    ("pixle", "torchattacks"): 0.07,
-    ("one_pixel", "torchattacks"): 0.06,
-    ("one_pixel", "art"): 2.5,
-}
-UNKNOWN_SECONDS_PER_IMAGE = 0.5  # an attack not measured: assume a slow one
+# An attack whose adapter entry gives no cost: assume a slow one (ordering only).
+UNKNOWN_SECONDS_PER_IMAGE = 0.5
 
 
 def expected_seconds(task: Task) -> float:
-    """A rough cost of ``task`` for ordering work: images × the table's seconds per image
-    for attack cells and shards; a small positive cost for everything else."""
+    """A rough cost of ``task`` for ordering work: images × the adapter entry's seconds per
+    image (measured by ``benchmarks/executor_scaling.py``; never a reported figure) for
+    attack cells and shards; a small positive cost for everything else."""
     if task.cell is None or not task.images:
         return 1e-3
     entry = task.cell.entry
-    rate = SECONDS_PER_IMAGE.get((entry.spec.attack, entry.backend), UNKNOWN_SECONDS_PER_IMAGE)
-    return task.images * rate
+    impl = implementation(entry.backend, entry.spec.attack)
+    rate = impl.seconds_per_image if impl and impl.seconds_per_image else None
+    return task.images * (rate or UNKNOWN_SECONDS_PER_IMAGE)
 
 
 def by_priority(tasks: list[Task]) -> list[Task]:

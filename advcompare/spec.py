@@ -2,7 +2,7 @@
 
 One spec means one thing on every backend: adapters translate these names into each
 library's own spelling (see ``advcompare/adapters``). Parameters are in pixel units, inputs in
-[0, 1]. The defaults in :data:`ATTACK_PARAMS` are the default run's parameters
+[0, 1]. The defaults in :data:`ATTACKS` are the default run's parameters
 (``advcompare/resources/default.toml`` repeats them; ``tests/test_defaults.py`` keeps the two
 equal), so ``AttackSpec.create("cw")`` is the attack the default report shows. Papers behind
 each attack:
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 from advcompare.errors import ConfigError, require_known
 
@@ -47,17 +47,109 @@ def _non_negative(v: Any) -> bool:
     return v >= 0
 
 
+# What an attack looks for (the "threat" of its record): a perturbation inside a fixed budget,
+# the smallest perturbation that fools (so one run gives robust accuracy at every budget),
+# or, with no gradient at all, a change found from the model's decisions or scores alone.
+BOUNDED, MINIMUM_NORM, DECISION_BASED, SCORE_BASED = (
+    "bounded",
+    "minimum-norm",
+    "decision-based",
+    "score-based",
+)
+THREATS = (BOUNDED, MINIMUM_NORM, DECISION_BASED, SCORE_BASED)
+
+# The check an attack makes on the inputs it would get: (its complete parameters, image
+# height, width, the class count, what has them: "the model" or a dataset's name) → None, or
+# what does not fit and the fix.
+InputCheck = Callable[[Mapping[str, Any], int, int, int, str], Optional[str]]
+
+
 @dataclass(frozen=True)
 class AttackRecord:
-    """Everything about one attack, in one entry: its canonical parameters, the backend the
-    default run takes it from (docs/backends.md says why), its reference and whether it
-    needs input gradients (the pixel attacks are black-box: they read predictions)."""
+    """Everything other modules ask about one attack, in one entry (Foolbox 3 keeps an attack
+    and its criterion apart the same way: nothing else names attacks).
+
+    ``params``: canonical parameters; ``default_backend``: the backend the default run takes
+    it from (docs/backends.md says why); ``display``: its name in reports and figures;
+    ``norm``: the norm it bounds or minimises (``linf``, ``l2``, ``l0``); ``threat``: one of
+    :data:`THREATS`; ``gradient``: whether it needs input gradients; ``paper``: the paper
+    attack it is (its name in the paper's tables), or None; ``comparator_of``: the paper
+    attack it is a library comparator for, or None; ``check_input``: refuses inputs it
+    cannot attack (None: any image)."""
 
     name: str
     params: dict[str, Param]
     default_backend: str
     reference: str
+    display: str
+    norm: str
+    threat: str
     gradient: bool
+    paper: str | None = None
+    comparator_of: str | None = None
+    check_input: InputCheck | None = None
+
+    def __post_init__(self) -> None:
+        if self.threat not in THREATS:
+            raise ValueError(f"attack '{self.name}': threat must be one of {THREATS}")
+        if self.norm not in ("linf", "l2", "l0"):
+            raise ValueError(f"attack '{self.name}': norm must be linf, l2 or l0")
+
+    @property
+    def minimum_norm(self) -> bool:
+        """One run gives robust accuracy at every budget (the L2 curves)."""
+        return self.threat == MINIMUM_NORM
+
+    @property
+    def has_eps_curve(self) -> bool:
+        """A bounded attack with an ``eps`` and a ``step_size``: run again at other ε for
+        the security-evaluation curve."""
+        return self.threat == BOUNDED and {"eps", "step_size"} <= set(self.params)
+
+
+def _deepfool_fits(
+    p: Mapping[str, Any], height: int, width: int, num_classes: int, data: str
+) -> str | None:
+    candidates = p.get("candidates")
+    if candidates is not None and candidates > num_classes:
+        return (
+            f"deepfool candidates = {candidates} but {data} has {num_classes} classes; "
+            f"set candidates to at most {num_classes} (or leave it out for all classes)"
+        )
+    return None
+
+
+def _pixels_fit(
+    p: Mapping[str, Any], height: int, width: int, num_classes: int, data: str
+) -> str | None:
+    if height * width < 2:
+        return (
+            f"pixel attacks need images of at least 2 pixels, got {height}×{width}; "
+            f"use a gradient attack ({', '.join(gradient_attacks())})"
+        )
+    return None
+
+
+def _one_pixel_fits(
+    p: Mapping[str, Any], height: int, width: int, num_classes: int, data: str
+) -> str | None:
+    if p["pixels"] > height * width:
+        return _pixels_fit(p, height, width, num_classes, data) or (
+            f"one_pixel pixels={p['pixels']} exceeds the {height * width} pixels of a "
+            f"{height}×{width} image; set pixels to at most {height * width}"
+        )
+    return _pixels_fit(p, height, width, num_classes, data)
+
+
+def _pixle_fits(
+    p: Mapping[str, Any], height: int, width: int, num_classes: int, data: str
+) -> str | None:
+    if min(height, width) < 2:
+        return _pixels_fit(p, height, width, num_classes, data) or (
+            f"Pixle samples patches of at least 2×2 pixels, got {height}×{width} images; "
+            f"use pixel_swap or one_pixel"
+        )
+    return None
 
 
 ATTACKS: dict[str, AttackRecord] = {
@@ -73,7 +165,11 @@ ATTACKS: dict[str, AttackRecord] = {
             },
             "torchattacks",
             "Dong et al. 2018, arXiv:1710.06081; paper §2.2.1",
-            True,
+            display="I-FGSM",
+            norm="linf",
+            threat=BOUNDED,
+            gradient=True,
+            paper="ifgsm",
         ),
         AttackRecord(
             "deepfool",
@@ -84,7 +180,12 @@ ATTACKS: dict[str, AttackRecord] = {
             },
             "foolbox",
             "Moosavi-Dezfooli et al. 2016, arXiv:1511.04599; paper §2.2.2",
-            True,
+            display="DeepFool",
+            norm="l2",
+            threat=MINIMUM_NORM,
+            gradient=True,
+            paper="deepfool",
+            check_input=_deepfool_fits,
         ),
         AttackRecord(
             "cw",
@@ -97,7 +198,11 @@ ATTACKS: dict[str, AttackRecord] = {
             },
             "foolbox",
             "Carlini & Wagner 2017, arXiv:1608.04644; paper §2.2.3",
-            True,
+            display="CW",
+            norm="l2",
+            threat=MINIMUM_NORM,
+            gradient=True,
+            paper="cw",
         ),
         AttackRecord(
             "pixel_swap",
@@ -113,7 +218,12 @@ ATTACKS: dict[str, AttackRecord] = {
             },
             "native",
             "paper §2.2.4",
-            False,
+            display="pixel swap",
+            norm="l0",
+            threat=DECISION_BASED,
+            gradient=False,
+            paper="pixel_swap",
+            check_input=_pixels_fit,
         ),
         AttackRecord(
             "one_pixel",
@@ -124,7 +234,12 @@ ATTACKS: dict[str, AttackRecord] = {
             },
             "torchattacks",
             "Su et al. 2019, arXiv:1710.08864",
-            False,
+            display="one-pixel",
+            norm="l0",
+            threat=SCORE_BASED,
+            gradient=False,
+            comparator_of="pixel_swap",
+            check_input=_one_pixel_fits,
         ),
         AttackRecord(
             "pixle",
@@ -134,19 +249,57 @@ ATTACKS: dict[str, AttackRecord] = {
             },
             "torchattacks",
             "Pomponi et al. 2022 (IJCNN); the paper's reference [16]",
-            False,
+            display="Pixle",
+            norm="l0",
+            threat=SCORE_BASED,
+            gradient=False,
+            comparator_of="pixel_swap",
+            check_input=_pixle_fits,
         ),
     )
 }
-# Views of the table, for callers that need one column.
-ATTACK_PARAMS: dict[str, dict[str, Param]] = {n: r.params for n, r in ATTACKS.items()}
-DEFAULT_BACKEND: dict[str, str] = {n: r.default_backend for n, r in ATTACKS.items()}
-GRADIENT_ATTACKS = tuple(n for n, r in ATTACKS.items() if r.gradient)
+
+
+def register_attack(record: AttackRecord) -> AttackRecord:
+    """Add an attack: with its record here and one entry in an adapter's ``attacks`` table,
+    it gets plan cells, report rows, verdicts and (minimum-norm) L2 curves with no other
+    edit (docs/architecture.md). A name is registered once."""
+    if record.name in ATTACKS and ATTACKS[record.name] != record:
+        raise ValueError(f"attack '{record.name}' is already registered")
+    ATTACKS[record.name] = record
+    return record
+
+
+def attack_record(name: str) -> AttackRecord:
+    """The record of ``name``, or one error listing the known attacks."""
+    require_known("attack", name, known_attacks())
+    return ATTACKS[name]
+
+
+def gradient_attacks() -> list[str]:
+    """Attacks that need input gradients."""
+    return [n for n, r in ATTACKS.items() if r.gradient]
+
+
+def black_box_attacks() -> list[str]:
+    """Attacks that read only the model's predictions or scores."""
+    return [n for n, r in ATTACKS.items() if not r.gradient]
+
+
+def minimum_norm_attacks() -> list[str]:
+    """Attacks whose one run gives robust accuracy at every L2 budget."""
+    return [n for n, r in ATTACKS.items() if r.minimum_norm]
+
+
+def display_name(attack: str) -> str:
+    """How reports name ``attack`` (its own name when it has no record)."""
+    record = ATTACKS.get(attack)
+    return record.display if record else attack
 
 
 def known_attacks() -> list[str]:
     """Names of every attack a spec can name."""
-    return list(ATTACK_PARAMS)
+    return list(ATTACKS)
 
 
 def _coerce(attack: str, name: str, param: Param, value: Any) -> Any:
@@ -181,8 +334,7 @@ class AttackSpec:
     @classmethod
     def create(cls, attack: str, **params: Any) -> "AttackSpec":
         """Validate ``params`` against the attack's schema and fill in defaults."""
-        require_known("attack", attack, known_attacks())
-        schema = ATTACK_PARAMS[attack]
+        schema = attack_record(attack).params
         unknown = sorted(set(params) - set(schema))
         if unknown:
             raise ConfigError(

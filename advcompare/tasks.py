@@ -20,9 +20,18 @@ from torch import nn
 
 from advcompare.crafting import Crafted, craft, grade_crafted, joined
 from advcompare.data import Dataset, Split
-from advcompare.devices import resolve_device
+from advcompare.checks import resolve_device
+from advcompare.defenses.registry import assemble_defense
+from advcompare.defenses.registry import train_defense as train
 from advcompare.models import PaperCNN
 from advcompare.train import TrainConfig, train_model
+from advcompare.user_model import (
+    LogProbabilities,
+    build_model,
+    instantiate,
+    load_state,
+    read_weights,
+)
 from advcompare.weights import Weights
 
 # Test hook (see tests/test_executors.py): when set to a path that does not exist yet, the
@@ -55,16 +64,20 @@ def base_model(weights: Weights, device: torch.device) -> nn.Module:
     """The paper CNN with ``weights`` (its Normalize statistics are part of them), or the
     user's model rebuilt from its factory string when ``weights.factory`` names one."""
     if weights.factory:
-        from advcompare.user_model import instantiate
-
         return weights.load_into(instantiate(weights.factory), device)
     return weights.load_into(PaperCNN(weights.num_classes), device)
 
 
+def untrained_model(num_classes: int, factory: str = "") -> nn.Module:
+    """A fresh model of the kind cached weights must fit: the paper CNN for
+    ``num_classes``, or the user's model built by ``factory``."""
+    if factory:
+        return instantiate(factory)
+    return PaperCNN(num_classes)
+
+
 def load_user_model(factory: str, path: str, num_classes: int, key: str) -> Weights:
     """A user's model (``model``/``weights`` in the config): read, never trained."""
-    from advcompare.user_model import build_model, load_state, read_weights
-
     state = read_weights(path)
     load_state(build_model(factory), state, factory, path)
     return Weights(key, num_classes, state, [], factory=factory)
@@ -87,10 +100,6 @@ def train_defense(
     attacks: Sequence[Any],
 ) -> Weights:
     """Train the model of a trained defense (distillation, adversarial training)."""
-    from advcompare.defenses.registry import train_defense as train
-
-    from advcompare.user_model import LogProbabilities
-
     dev = resolve_device(device)
     model = base_model(base, dev)
     if base.factory:  # a user's model may return logits; training reads log-probabilities
@@ -110,8 +119,6 @@ def _maybe_die() -> None:
 
 def _cell_models(cell, base: Weights, trained: Weights | None):
     """The cell's defended classifier and the view of it its threat model attacks."""
-    from advcompare.defenses.registry import assemble_defense
-
     device = resolve_device(cell.device)
     model = base_model(base, device)
     trained_model = None if trained is None else base_model(trained, device)
@@ -180,8 +187,6 @@ def grade_shards(
 def oblivious_cell(cell, data: Split, base: Weights, crafted: CellResult) -> CellResult:
     """Classify the undefended model's adversarial examples with the defended classifier;
     times and passes are the crafting cell's."""
-    from advcompare.defenses.registry import assemble_defense
-
     device = resolve_device(cell.device)
     defended = assemble_defense(
         cell.defense, cell.params, base_model(base, device), cell.defense_key

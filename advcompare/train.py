@@ -21,21 +21,12 @@ from tqdm.auto import tqdm
 from advcompare.data import Dataset
 from advcompare.hashing import digest
 from advcompare.models import ARCHITECTURE_VERSION, PaperCNN, channel_stats
+from advcompare.settings import TrainConfig
 from advcompare.weights import Weights, WeightsCache
 
 # Part of the weights cache key: bump it whenever a change to the training code (optimiser,
 # loss, schedule, best-epoch rule) can change the weights, so stale weights are never reused.
 TRAINING_CODE_VERSION = "fit-v1"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyperparameters of one training run (paper §3.3 defaults)."""
-
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 0
 
 
 @dataclass

@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 from advcompare.errors import ConfigError
+from advcompare.hashing import digest
+from advcompare.train import TRAINING_CODE_VERSION
 
 FACTORY_PATTERN = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 WEIGHTS_SUFFIX = ".safetensors"
@@ -192,9 +194,6 @@ class LogProbabilities(nn.Module):
 def model_key(dataset, factory: str, sha256: str, input_shape: tuple[int, int, int], train) -> str:
     """The key of a user model on ``dataset``: factory, weights, data and input shape, plus
     what trains the defenses built from it (``[train]``, code and torch versions)."""
-    from advcompare.hashing import digest
-    from advcompare.train import TRAINING_CODE_VERSION
-
     payload = {
         "factory": factory,
         "weights_sha256": sha256,
@@ -206,69 +205,3 @@ def model_key(dataset, factory: str, sha256: str, input_shape: tuple[int, int, i
     }
     prefix = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset.name).strip("-")
     return f"{prefix}-user-{digest(payload, 16)}"
-
-
-def check_user_model(
-    factory: str,
-    weights: str,
-    input_shape: tuple[int, int, int],
-    num_classes: dict[str, int],
-    gradient_attacks: list[str],
-) -> str:
-    """Build the model, load its weights and probe it on random inputs of ``input_shape``,
-    before any data is loaded or attack run; returns the weights' SHA-256.
-
-    Refused: a factory that cannot be imported, called or returns no module, weights that
-    are missing, not safetensors or do not fit, a model that fails on ``input_shape``, does
-    not return N×K scores with K the class count of every dataset (``num_classes``), returns
-    probabilities, or (with gradient attacks configured) has no input gradient.
-    """
-    from advcompare.defenses.preflight import preflight
-
-    model = build_model(factory)
-    load_state(model, read_weights(weights), factory, weights)
-    model.eval().requires_grad_(False)  # a probe: only input gradients count
-    generator = torch.Generator().manual_seed(0)
-    x = torch.rand((4, *input_shape), generator=generator)
-    shape = "x".join(map(str, input_shape))
-    try:
-        with torch.no_grad():
-            out = model(x)
-    except Exception as exc:  # noqa: BLE001 - a user's forward can raise anything
-        raise ConfigError(
-            f"config key 'model': '{factory}' fails on inputs of shape "
-            f"{tuple(x.shape)} ({type(exc).__name__}: "
-            f"{' '.join(str(exc).split())[:160]}); set input_shape = [C, H, W] to "
-            f"the input it takes"
-        ) from None
-    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(x):
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ConfigError(
-            f"config key 'model': '{factory}' returned {got} for {len(x)} "
-            f"{shape} images; it must return N×K class scores"
-        )
-    for dataset, k in num_classes.items():
-        if out.shape[1] != k:
-            raise ConfigError(
-                f"config key 'model': '{factory}' scores {out.shape[1]} classes "
-                f"but dataset '{dataset}' has {k}"
-            )
-    with torch.enable_grad():
-        differentiable = bool(model(x[:1].clone().requires_grad_(True)).requires_grad)
-    if not differentiable:
-        if gradient_attacks:
-            raise ConfigError(
-                f"config key 'model': the scores of '{factory}' carry no "
-                f"gradient with respect to its inputs, which "
-                f"{', '.join(gradient_attacks)} need; remove torch.no_grad(), "
-                f".detach() or NumPy from its forward"
-            )
-    else:
-        flags = preflight(model, x, out.argmax(1))
-        if flags["outputs_are_probabilities"]:
-            raise ConfigError(
-                f"config key 'model': the outputs of '{factory}' are "
-                f"probabilities (rows non-negative, summing to 1); return logits "
-                f"(drop the final softmax) or log-probabilities (log_softmax)"
-            )
-    return weights_digest(Path(weights).expanduser())

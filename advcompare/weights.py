@@ -15,7 +15,9 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+import shutil
+import sys
+from typing import Any, Callable
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -96,11 +98,26 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
+def _check_fits(template: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Raise ValueError unless ``state`` has exactly ``template``'s names and shapes."""
+    own = template.state_dict()
+    if set(own) != set(state):
+        missing = sorted(set(own) - set(state))[:1] or sorted(set(state) - set(own))[:1]
+        raise ValueError(f"entries do not match the model (first: {missing[0]})")
+    for name, tensor in own.items():
+        if tuple(tensor.shape) != tuple(state[name].shape):
+            raise ValueError(
+                f"{name} has shape {tuple(state[name].shape)}, the model needs "
+                f"{tuple(tensor.shape)}"
+            )
+
+
 class WeightsCache:
     """Folder of trained models, one subfolder per cache key."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, warn: Callable[[str], None] | None = None) -> None:
         self.root = Path(root).expanduser()
+        self.warn = warn or (lambda message: print(f"advcompare: {message}", file=sys.stderr))
 
     def folder(self, key: str) -> Path:
         return self.root / key
@@ -130,8 +147,10 @@ class WeightsCache:
     def load(self, key: str, num_classes: int, template: nn.Module | None = None) -> Weights | None:
         """The cached weights for ``key``, or None when absent or unusable.
 
-        An entry that cannot be read, does not fit ``template`` or holds NaN/inf is renamed
-        aside (``<key>.corrupt``) so the caller retrains it; it is never loaded.
+        An entry that cannot be read, does not fit ``template`` (names or shapes: a model
+        for another class count, say) or holds NaN/inf is renamed aside
+        (``<key>.corrupt``), said in one line on stderr, and retrained by the caller; it is
+        never loaded.
         """
         if not self.has(key):
             return None
@@ -142,7 +161,7 @@ class WeightsCache:
             if not all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point()):
                 raise ValueError("non-finite weights")
             if template is not None:
-                template.load_state_dict(state)
+                _check_fits(template, state)
         except Exception as exc:  # noqa: BLE001 - any unreadable entry is retrained
             self._set_aside(key, exc)
             return None
@@ -153,13 +172,11 @@ class WeightsCache:
     def _set_aside(self, key: str, exc: Exception) -> None:
         aside = self.root / f"{key}.corrupt"
         if aside.exists():
-            import shutil
-
             shutil.rmtree(aside, ignore_errors=True)
         os.replace(self.folder(key), aside)
-        print(
-            f"advcompare: cached model '{key}' is unusable ({type(exc).__name__}: "
-            f"{' '.join(str(exc).split())[:120]}); set aside as {aside.name}, retraining"
+        self.warn(
+            f"cached model {self.weights_file(key)} is unusable ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:120]}); set aside as {aside}, retraining"
         )
 
     def save(self, weights: Weights, record: dict[str, Any] | None = None) -> None:

@@ -8,6 +8,7 @@ import copy
 import pytest
 import torch
 import torchattacks
+from torch import nn
 
 from advcompare.adapters import backends_supporting, get_backend, known_backends
 from advcompare.errors import UnknownNameError, UnsupportedSpecError
@@ -95,8 +96,14 @@ def test_deepfool_candidates_are_refused_not_ignored():
 
 
 def test_backend_refuses_an_attack_it_does_not_provide():
+    from advcompare.adapters import check_spec
+
     with pytest.raises(UnsupportedSpecError, match="backends that do: native"):
-        get_backend("torchattacks").check(FAST_SPECS["pixel_swap"], 10)
+        check_spec("torchattacks", FAST_SPECS["pixel_swap"], 10)
+    with pytest.raises(UnsupportedSpecError, match="it provides: ifgsm, deepfool"):
+        get_backend("torchattacks").run(
+            nn.Identity(), torch.zeros(1, 3, 2, 2), torch.zeros(1), FAST_SPECS["pixel_swap"]
+        )
 
 
 def _pairs():

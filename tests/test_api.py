@@ -20,9 +20,11 @@ from torch import nn
 
 import advcompare
 from advcompare import runner
-from advcompare.api import attack_entries, evaluate, load_results
+from advcompare import api
+from advcompare.api import evaluate, load_results
+from advcompare.entry import attack_entries
 from advcompare.cli import main as cli_main
-from advcompare.config import AttackEntry
+from advcompare.entry import AttackEntry
 from advcompare.data import load_dataset
 from advcompare.errors import (
     AdvCompareError,
@@ -33,7 +35,7 @@ from advcompare.errors import (
     UnknownNameError,
     UnsupportedSpecError,
 )
-from advcompare.report import results_frame
+from advcompare.results import results_frame
 from advcompare.spec import AttackSpec
 from advcompare.train import TrainConfig, train_or_load
 
@@ -253,32 +255,6 @@ def test_paper_cnn_through_the_api_on_real_digits(cnn_frame):
     assert cnn_frame.attrs["preflight"]["outputs_are_probabilities"] is False
 
 
-def test_api_figures_equal_run_cell_and_the_report_frame(cnn, digits_data, cnn_frame, cli_run):
-    """Same model, data and seed through run_cell + results_frame: the same figures."""
-    data = runner.attack_subset(digits_data.test, CLI_SAMPLES, 0)
-    cells = []
-    for entry in config_entries(cli_run):
-        if entry.backend == "foolbox":
-            continue  # DeepFool is the slowest row; the CLI comparison covers it
-        metrics, notes, _ = runner.run_cell(cnn, entry, data, 128, CPU, 10, 0)
-        cells.append(
-            {
-                "key": entry.label,
-                "dataset": "digits",
-                "label": entry.label,
-                "attack": entry.spec.attack,
-                "backend": entry.backend,
-                "spec": entry.spec.as_dict(),
-                "notes": notes,
-                "metrics": metrics,
-            }
-        )
-    expected = results_frame(cells)
-    ours = cnn_frame[cnn_frame["backend"] != "foolbox"].reset_index(drop=True)
-    columns = FIGURES + ["label", "backend", "notes", "spec", "verdict"]
-    pd.testing.assert_frame_equal(ours[columns], expected[columns])
-
-
 def test_api_figures_equal_the_cli_report(cli_run, cnn_frame):
     """advcompare run on a config, then the API on the same cached model and attack subset:
     adversarial F1 and success rate per attack are equal."""
@@ -488,7 +464,7 @@ def no_attacks(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("an attack ran before the bad input was reported")
 
-    monkeypatch.setattr(runner, "run_cell", refuse)
+    monkeypatch.setattr(api, "craft_and_grade", refuse)
 
 
 class Softmax(nn.Module):
@@ -569,7 +545,7 @@ BAD_INPUTS = {
         Y,
         ["ifgsm"],
         ModelError,
-        "model failed on inputs of shape \\(6, 3, 8, 8\\)",
+        "model fails on inputs of shape \\(6, 3, 8, 8\\)",
     ),
     "output 4-D": (Lambda(lambda x: x).eval(), X, Y, ["ifgsm"], ModelError, "N×K class scores"),
     "one class": (

@@ -11,18 +11,23 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from advcompare import spec
 from advcompare.curves import (
     budget_limit,
     curve_area,
     curve_points,
     envelope,
     eps_curve_frame,
+    has_eps_curve,
+    is_minimum_norm,
     needed_norms,
     norm_groups,
     optimality,
     optimality_frame,
     robust_accuracy,
 )
+from advcompare.figures import attack_style
+from advcompare.spec import MINIMUM_NORM, AttackRecord
 
 INF = math.inf
 # Four images; the fourth was misclassified before any attack (needed norm 0).
@@ -170,3 +175,29 @@ def test_the_eps_curve_joins_the_main_cell_and_its_eps_cells():
     # a backend with only its main cell still gets its two points beside the others
     assert set(curves.attack) == {"ifgsm"}
     assert eps_curve_frame(frame.assign(role="main")).empty
+
+
+def test_which_attacks_have_curves_is_asked_of_their_records(monkeypatch):
+    assert [is_minimum_norm(a) for a in ("deepfool", "cw", "ifgsm", "unknown")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert [has_eps_curve(a) for a in ("ifgsm", "deepfool", "unknown")] == [True, False, False]
+    assert [attack_style(a) for a in ("deepfool", "cw", "ifgsm")] == ["-", "--", ":"]
+    ddn = AttackRecord("ddn", {}, "foolbox", "a test", "DDN", "l2", MINIMUM_NORM, True)
+    monkeypatch.setitem(spec.ATTACKS, "ddn", ddn)  # registered at run time: asked, not cached
+    assert is_minimum_norm("ddn") and attack_style("ddn") == "-."
+
+
+def test_a_registered_minimum_norm_attack_gets_its_curve(tmp_path, monkeypatch):
+    ddn = AttackRecord("ddn", {}, "foolbox", "a test", "DDN", "l2", MINIMUM_NORM, True)
+    monkeypatch.setitem(spec.ATTACKS, "ddn", ddn)
+    _store(tmp_path, "a", [1, 1, 1, 0], [1, 1, 0, 0], [1.0, 2.0, 0.0, 0.0])
+    _store(tmp_path, "d", [1, 1, 1, 0], [1, 1, 1, 0], [0.5, 3.0, 2.0, 0.0])
+    frame = pd.DataFrame(
+        [_row("a", "deepfool", "deepfool", "art"), _row("d", "ddn", "ddn", "foolbox")]
+    )
+    groups, _ = norm_groups(frame, tmp_path)
+    assert [c.attack for c in groups[0].curves] == ["deepfool", "ddn"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from advcompare.config import load_config
-from advcompare.spec import ATTACK_PARAMS, AttackSpec
+from advcompare.spec import ATTACKS, AttackSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "default.toml"
@@ -35,7 +35,7 @@ def test_every_default_config_parameter_is_the_spec_default(label):
     table = dict(_attack_tables()[label])
     table.pop("backend", None)
     attack = table.pop("attack", label)
-    schema = ATTACK_PARAMS[attack]
+    schema = ATTACKS[attack].params
     for name, value in table.items():
         assert name in schema, f"[attacks.{label}] {name} is not a parameter of {attack}"
         assert value == schema[name].default, (

@@ -9,7 +9,7 @@ from torch import nn
 from torchvision import transforms
 
 from advcompare.adapters import get_backend
-from advcompare.config import AttackEntry
+from advcompare.entry import AttackEntry
 from advcompare.data import load_dataset
 from advcompare.defenses.adversarial_training import adversarially_train
 from advcompare.defenses.distillation import distill, soft_labels

@@ -34,7 +34,7 @@ from advcompare.plan import (
     shard_bounds,
 )
 from advcompare.runner import attack_subset, run_experiment
-from advcompare.store import ResultStore
+from advcompare.results.store import ResultStore
 
 # Deterministic attacks only (BIM, MI-FGSM, DeepFool, CW, pixel swap), so a serial and a Ray
 # run must agree on every figure but time.
@@ -355,8 +355,8 @@ def test_serial_run_records_executor_and_concurrency(tmp_path, monkeypatch):
     summary = run_experiment(load_config(_config(tmp_path, text)), log=lambda *_: None)
     with ResultStore(summary.run_dir) as store:
         cells = store.cells()
-    assert [(c["executor"], c["concurrency"]) for c in cells] == [("serial", 1)] * 2
-    assert all(c["node"] for c in cells)
+    assert [(c.executor, c.concurrency) for c in cells] == [("serial", 1)] * 2
+    assert all(c.node for c in cells)
 
 
 def test_two_labels_with_the_same_spec_are_two_cells(tmp_path, monkeypatch):

@@ -210,7 +210,7 @@ def test_malformed_command_line_is_one_line_exit_2_before_training(
 
 
 def test_a_second_run_on_the_same_out_dir_is_refused(tmp_path, monkeypatch, capsys):
-    from advcompare.runner import file_lock
+    from advcompare.locks import file_lock
 
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"

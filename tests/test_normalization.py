@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from advcompare import runner
+from advcompare.crafting import craft_and_grade
 from advcompare.api import evaluate
-from advcompare.config import AttackEntry
+from advcompare.entry import AttackEntry
 from advcompare.data import Split
 from advcompare.errors import InputError, ModelError
 from advcompare.normalization import IMAGENET_MEAN, IMAGENET_STD, Normalized, with_normalization
@@ -61,7 +61,7 @@ def data(models):
 
 
 def adversarial(model: nn.Module, spec: AttackSpec, backend: str, data: Split) -> torch.Tensor:
-    _, _, samples = runner.run_cell(
+    _, _, samples = craft_and_grade(
         model, AttackEntry(spec.attack, spec, backend), data, 128, CPU, 5, seed=0
     )
     return samples["x_adv"]

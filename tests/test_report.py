@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -11,8 +12,10 @@ import torch
 from safetensors.torch import save_file
 
 from advcompare.report import latex_escape, latex_inline, latex_table, write_report
+from advcompare import spec
+from advcompare.results import CellRecord
 from advcompare.spec import AttackSpec
-from advcompare.store import ResultStore
+from advcompare.results.store import ResultStore
 
 N = 8
 CORRECT = [1, 1, 1, 1, 1, 1, 1, 0]
@@ -91,15 +94,17 @@ def run_dir(tmp_path):
         for i, (label, attack, backend, params, f1, success, l2) in enumerate(CELLS):
             key = f"k{i}"
             store.add_cell(
-                key,
-                dataset="mnist-sample",
-                label=label,
-                attack=attack,
-                backend=backend,
-                spec=AttackSpec.create(attack, **params).as_dict(),
-                notes=["a note with an_underscore & 5%"],
-                metrics=_metrics(f1, sum(success) / 7),
-                model_key="m",
+                CellRecord(
+                    key,
+                    dataset="mnist-sample",
+                    label=label,
+                    attack=attack,
+                    backend=backend,
+                    spec=AttackSpec.create(attack, **params).as_dict(),
+                    notes=["a note with an_underscore & 5%"],
+                    metrics=_metrics(f1, sum(success) / 7),
+                    model_key="m",
+                )
             )
             (run / "adv").mkdir(exist_ok=True)
             save_file(_samples(success, l2), str(run / "adv" / f"{key}.safetensors"))
@@ -188,29 +193,31 @@ def test_eps_curves_from_eps_curve_cells(run_dir, monkeypatch):
     for backend, success in (("torchattacks", (0.2, 1.0)), ("art", (0.3, 1.0))):
         for eps, rate in zip((0.05, 0.2), success):
             extra.append(
-                {
-                    "key": f"e{backend}{eps}",
-                    "dataset": "mnist-sample",
-                    "label": f"ifgsm@eps={eps:g}",
-                    "attack": "ifgsm",
-                    "backend": backend,
-                    "role": "eps_curve",
-                    "notes": [],
-                    "spec": AttackSpec.create("ifgsm", eps=eps).as_dict(),
-                    "metrics": _metrics(0.5, rate),
-                    "model_key": "m",
-                    "defense": "none",
-                    "threat": "adaptive",
-                    "executor": "ray",
-                    "concurrency": 2,
-                    "verdict": None,
-                }
+                CellRecord(
+                    key=f"e{backend}{eps}",
+                    dataset="mnist-sample",
+                    label=f"ifgsm@eps={eps:g}",
+                    attack="ifgsm",
+                    backend=backend,
+                    role="eps_curve",
+                    notes=[],
+                    spec=AttackSpec.create("ifgsm", eps=eps).as_dict(),
+                    metrics=_metrics(0.5, rate),
+                    model_key="m",
+                    defense="none",
+                    threat="adaptive",
+                    executor="ray",
+                    concurrency=2,
+                    verdict=None,
+                )
             )
     monkeypatch.setattr(ResultStore, "cells", lambda self, keys=None: cells + extra)
     text = write_report(run_dir).read_text()
     assert "**4 of 6 cells reproduce" in text  # ε-curve cells are not judged
     assert "ifgsm@eps" not in text.split("### Security evaluation")[0]  # main tables only
     section = text[text.index("### Security evaluation") :]
+    assert section.startswith("### Security evaluation: robust accuracy against ε (I-FGSM)")
+    assert "The main I-FGSM cell and its ε-curve cells" in section  # named from the records
     assert "| attack   | ε    | acc. torchattacks" in section
     assert "| ifgsm    | 0.2  | 0.0%" in section
     curves = pd.read_csv(run_dir / "eps_curves.csv")
@@ -251,16 +258,18 @@ def test_datasets_and_defenses_without_paper_figures_say_so(tmp_path):
             ("f", "mnist-sample", "feature_smoothing"),
         ):
             store.add_cell(
-                key,
-                dataset=dataset,
-                label="ifgsm",
-                attack="ifgsm",
-                backend="art",
-                spec=AttackSpec.create("ifgsm").as_dict(),
-                notes=[],
-                metrics=_metrics(0.1, 0.9),
-                model_key="m",
-                defense=defense,
+                CellRecord(
+                    key,
+                    dataset=dataset,
+                    label="ifgsm",
+                    attack="ifgsm",
+                    backend="art",
+                    spec=AttackSpec.create("ifgsm").as_dict(),
+                    notes=[],
+                    metrics=_metrics(0.1, 0.9),
+                    model_key="m",
+                    defense=defense,
+                )
             )
     text = write_report(run).read_text()
     summary = text[: text.index("\n## digits")]
@@ -268,3 +277,11 @@ def test_datasets_and_defenses_without_paper_figures_say_so(tmp_path):
     assert "1 of 1 cells reproduce the paper" in summary
     assert "1 cell on a defended classifier has no paper figure" in summary
     assert "feature_smoothing" not in summary  # defended cells stay out of the summary table
+
+
+def test_the_prose_names_attacks_from_their_records(run_dir, monkeypatch):
+    text = write_report(run_dir).read_text()
+    assert "Minimum-norm attacks (DeepFool, CW), from the stored" in text
+    monkeypatch.setitem(spec.ATTACKS, "cw", replace(spec.ATTACKS["cw"], display="C&W L2"))
+    text = write_report(run_dir).read_text()
+    assert "Minimum-norm attacks (DeepFool, C&W L2), from the stored" in text

@@ -10,7 +10,7 @@ from advcompare.adapters import get_backend
 from advcompare.config import load_config
 from advcompare.report import write_report
 from advcompare.runner import run_experiment
-from advcompare.store import ResultStore
+from advcompare.results.store import ResultStore
 
 TINY = """
 name = "tiny"
@@ -72,7 +72,7 @@ def test_interrupted_run_keeps_finished_cells(tiny_config, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run_experiment(tiny_config, log=lambda *_: None)
     with ResultStore(tiny_config.run_dir()) as store:
-        assert [c["label"] for c in store.cells()] == ["ifgsm", "bim"]
+        assert [c.label for c in store.cells()] == ["ifgsm", "bim"]
     monkeypatch.undo()
     resumed = run_experiment(tiny_config, log=lambda *_: None)
     assert resumed.computed == ["digits/pixel_swap/native"]
@@ -149,22 +149,22 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
     with ResultStore(first.run_dir) as store:
         cells = store.cells()
         records = store.defenses()
-    by = {(c["defense"], c["threat"], c["label"]): c for c in cells}
+    by = {(c.defense, c.threat, c.label): c for c in cells}
     # oblivious cells reuse the undefended model's adversarial examples
     from safetensors.torch import load_file
-    from advcompare.runner import adversarial_path
+    from advcompare.results.store import samples_path as adversarial_path
 
-    none_adv = load_file(
-        str(adversarial_path(first.run_dir, by["none", "adaptive", "ifgsm"]["key"]))
-    )["x_adv"]
+    none_adv = load_file(str(adversarial_path(first.run_dir, by["none", "adaptive", "ifgsm"].key)))[
+        "x_adv"
+    ]
     obl_adv = load_file(
-        str(adversarial_path(first.run_dir, by["feature_smoothing", "oblivious", "ifgsm"]["key"]))
+        str(adversarial_path(first.run_dir, by["feature_smoothing", "oblivious", "ifgsm"].key))
     )
     assert torch.equal(none_adv, obl_adv["x_adv"])
     # gradient masking changes no prediction: oblivious F1 equals the undefended F1
     assert (
-        by["gradient_masking", "oblivious", "ifgsm"]["metrics"]["adv_f1"]
-        == by["none", "adaptive", "ifgsm"]["metrics"]["adv_f1"]
+        by["gradient_masking", "oblivious", "ifgsm"].metrics["adv_f1"]
+        == by["none", "adaptive", "ifgsm"].metrics["adv_f1"]
     )
     assert records["digits", "gradient_masking"]["preflight"] == ["randomized_gradients"]
     assert records["digits", "none"]["preflight"] == []

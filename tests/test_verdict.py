@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from advcompare.spec import AttackSpec
+from advcompare import spec
+from advcompare.causes import CAUSES, Cause, paper_role
+from advcompare.paper import paper_value
+from advcompare.results import CellRecord, results_frame
+from advcompare.spec import SCORE_BASED, AttackRecord, AttackSpec, known_attacks
 from advcompare.verdict import (
-    CAUSES,
     DEFAULT_TOLERANCE,
     DIFFERS,
     NO_FIGURE,
     REPRODUCES,
-    Cause,
     applicable_causes,
     judge_cell,
     judge_frame,
@@ -156,10 +159,18 @@ def test_cells_without_a_paper_figure_say_why(kwargs, expected):
     assert expected in result["cause"]
 
 
+def _attacks_of(cause):
+    """The attacks a cause can apply to: its own, else the first whose record fits its
+    paper_role (ifgsm when none does)."""
+    if cause.attack is not None:
+        return cause.attack if isinstance(cause.attack, tuple) else (cause.attack,)
+    fitting = [a for a in known_attacks() if cause.paper_role in (None, paper_role(a))]
+    return (fitting[0] if fitting else None,)
+
+
 def test_every_cause_renders_for_a_default_spec_of_its_attack():
     for cause in CAUSES:
-        attacks = cause.attack if isinstance(cause.attack, tuple) else (cause.attack,)
-        for attack in attacks:
+        for attack in _attacks_of(cause):
             spec = AttackSpec.create(attack or "ifgsm").as_dict()
             text = cause.render(
                 {"attack": attack or "ifgsm", "backend": "x", "dataset": "mnist", "spec": spec}
@@ -175,8 +186,6 @@ def test_missing_fields_take_todays_defaults():
 
 
 def test_verdicts_for_a_results_frame():
-    from advcompare.report import results_frame
-
     cells = [
         dict(cell("ifgsm", adv_f1=0.1), key="a", notes=[], model_key="m"),
         dict(cell("deepfool", adv_f1=0.6), key="b", notes=[], model_key="m"),
@@ -184,7 +193,7 @@ def test_verdicts_for_a_results_frame():
     ]
     for c in cells:
         c["metrics"] = {**c["metrics"], "clean_f1": 0.99, "delta_f1": 0.0}
-    frame = results_frame(cells)
+    frame = results_frame([CellRecord(**c) for c in cells])
     assert list(frame["verdict"]) == [REPRODUCES, DIFFERS, NO_FIGURE]
     assert frame["verdict_gap"].iloc[0] == pytest.approx(0.02)
     assert math.isnan(frame["verdict_gap"].iloc[2])
@@ -203,3 +212,56 @@ def test_verdicts_for_a_results_frame():
 def test_the_stored_tolerance_is_a_string():
     assert tolerance_from_meta(None) == DEFAULT_TOLERANCE == 0.10
     assert tolerance_from_meta("0.05") == 0.05
+
+
+def test_the_comparator_cause_names_the_paper_attack_from_the_record():
+    assert judge_cell(cell("pixle"))["cause"] == (
+        "pixle is a library comparator for the pixel swap; the paper reports no figure for it."
+    )
+    assert [paper_role(a) for a in ("ifgsm", "pixle", "one_pixel", "unknown")] == [
+        "paper",
+        "comparator",
+        "comparator",
+        "other",
+    ]
+    with pytest.raises(ValueError):
+        Cause("scope", "x", paper_role="library")
+
+
+def _register(monkeypatch, name, **fields):
+    record = AttackRecord(
+        name,
+        {},
+        "torchattacks",
+        "a test attack",
+        display=name.upper(),
+        norm="l0",
+        threat=SCORE_BASED,
+        gradient=False,
+        **fields,
+    )
+    monkeypatch.setitem(spec.ATTACKS, name, record)
+    return record
+
+
+def test_an_attack_the_paper_does_not_have_gets_a_scope_cause(monkeypatch):
+    _register(monkeypatch, "square")
+    result = judge_cell(cell("square", adv_f1=0.3))
+    assert result["verdict"] == NO_FIGURE and result["paper_f1"] is None
+    assert result["cause"] == (
+        "square is not one of the paper's attacks; the paper reports no figure for it."
+    )
+    # a more specific scope still wins in table order: digits is not a paper dataset
+    assert "digits" in judge_cell(cell("square", dataset="digits"))["cause"]
+
+
+def test_paper_figures_follow_the_records_paper_name(monkeypatch):
+    assert paper_value("mnist-sample", "ifgsm", "f1") == 0.08
+    assert paper_value("mnist-sample", "pixle", "f1") is None  # a comparator: no figure
+    assert paper_value("mnist-sample", "none", "prediction_time") is not None  # no record
+    _register(monkeypatch, "ifgsm_again", paper="ifgsm")
+    assert paper_value("mnist-sample", "ifgsm_again", "f1") == 0.08
+    # a record without a paper name has no figure, even under a name the paper's tables use
+    monkeypatch.setitem(spec.ATTACKS, "ifgsm", replace(spec.ATTACKS["ifgsm"], paper=None))
+    assert paper_value("mnist-sample", "ifgsm", "f1") is None
+    assert judge_cell(cell("ifgsm"))["verdict"] == NO_FIGURE

@@ -51,7 +51,7 @@ def test_a_damaged_entry_is_set_aside_never_loaded(tmp_path, damage, capsys):
         cache.record_file("k").write_text("")
     assert cache.load("k", 10, PaperCNN(10)) is None
     assert not cache.has("k") and (tmp_path / "k.corrupt").is_dir()
-    assert "unusable" in capsys.readouterr().out
+    assert "unusable" in capsys.readouterr().err
 
 
 def test_non_finite_weights_are_never_cached(tmp_path):

@@ -21,7 +21,7 @@ and turns ART's progress bars off.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -109,17 +109,24 @@ def build_one_pixel(classifier, p: Mapping[str, Any], batch_size: int):
     return PixelAttack(classifier, th=p["pixels"], es=1, max_iter=p["steps"], verbose=False)
 
 
-BUILDERS = {
-    "ifgsm": build_ifgsm,
-    "deepfool": build_deepfool,
-    "cw": build_cw,
-    "one_pixel": build_one_pixel,
-}
+def _deepfool_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    return [
+        "overshoot applied once to the final perturbation (ART's epsilon), not per step",
+        "reference class is the prediction; labels ignored",
+    ]
 
 
-def build_attack(classifier, spec: AttackSpec, batch_size: int):
-    """The ART attack object for ``spec`` (public for ``benchmarks/backend_overhead.py``)."""
-    return BUILDERS[spec.attack](classifier, spec.params, batch_size)
+def _cw_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    return ["lr is the initial step of ART's line search, not an Adam rate"]
+
+
+def _one_pixel_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    if spec["popsize"] is not None:
+        raise UnsupportedSpecError(
+            "ART's PixelAttack fixes its population size (400 / (5 x pixels)); "
+            "remove one_pixel popsize for the art backend"
+        )
+    return []
 
 
 def _generate(builder, uses_labels: bool = True):
@@ -131,51 +138,67 @@ def _generate(builder, uses_labels: bool = True):
     return call
 
 
+def art_entry(
+    attack: str,
+    builder: Callable[..., Any],
+    library_class: str,
+    note: str = "",
+    uses_labels: bool = True,
+    **kw: Any,
+) -> AttackImpl:
+    """A table entry whose call builds ART's attack with ``builder(classifier, params,
+    batch_size)`` and runs ``generate`` (with the labels unless ``uses_labels`` is False);
+    ``kw`` are :class:`AttackImpl`'s ``notes`` and ``seconds_per_image``."""
+    return AttackImpl(
+        Capability(attack, NATIVE, library_class, note),
+        _generate(builder, uses_labels),
+        builder=builder,
+        **kw,
+    )
+
+
+def build_attack(classifier, spec: AttackSpec, batch_size: int):
+    """The ART attack object for ``spec`` (public for ``benchmarks/backend_overhead.py``)."""
+    builder = ArtBackend.attacks[spec.attack].builder
+    assert builder is not None
+    return builder(classifier, spec.params, batch_size)
+
+
 class ArtBackend(Adapter):
     """Gradient and pixel attacks from the Adversarial Robustness Toolbox."""
 
     name = "art"
     library = "adversarial-robustness-toolbox"
     attacks = {
-        "ifgsm": AttackImpl(
-            Capability("ifgsm", NATIVE, "art MomentumIterativeMethod / BasicIterativeMethod"),
-            _generate(build_ifgsm),
+        "ifgsm": art_entry(
+            "ifgsm",
+            build_ifgsm,
+            "art MomentumIterativeMethod / BasicIterativeMethod",
+            seconds_per_image=0.03,
         ),
-        "deepfool": AttackImpl(
-            Capability(
-                "deepfool",
-                NATIVE,
-                "art DeepFool",
-                "overshoot applied once at the end; predicted class as reference",
-            ),
-            _generate(build_deepfool, uses_labels=False),
+        "deepfool": art_entry(
+            "deepfool",
+            build_deepfool,
+            "art DeepFool",
+            "overshoot applied once at the end; predicted class as reference",
+            notes=_deepfool_notes,
+            uses_labels=False,
+            seconds_per_image=0.36,
         ),
-        "cw": AttackImpl(
-            Capability(
-                "cw",
-                NATIVE,
-                "art CarliniL2Method",
-                "own binary search; NumPy gradient descent with line search",
-            ),
-            _generate(build_cw),
+        "cw": art_entry(
+            "cw",
+            build_cw,
+            "art CarliniL2Method",
+            "own binary search; NumPy gradient descent with line search",
+            notes=_cw_notes,
+            seconds_per_image=4.5,
         ),
-        "one_pixel": AttackImpl(
-            Capability("one_pixel", NATIVE, "art PixelAttack", "population size fixed by ART"),
-            _generate(build_one_pixel),
+        "one_pixel": art_entry(
+            "one_pixel",
+            build_one_pixel,
+            "art PixelAttack",
+            "population size fixed by ART",
+            notes=_one_pixel_notes,
+            seconds_per_image=2.5,
         ),
     }
-
-    def notes(self, spec: AttackSpec, num_classes: int) -> list[str]:
-        if spec.attack == "deepfool":
-            return [
-                "overshoot applied once to the final perturbation (ART's epsilon), not per step",
-                "reference class is the prediction; labels ignored",
-            ]
-        if spec.attack == "cw":
-            return ["lr is the initial step of ART's line search, not an Adam rate"]
-        if spec.attack == "one_pixel" and spec["popsize"] is not None:
-            raise UnsupportedSpecError(
-                "ART's PixelAttack fixes its population size (400 / (5 x pixels)); "
-                "remove one_pixel popsize for the art backend"
-            )
-        return []

@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping, Protocol, final, 
 import torch
 from torch import nn
 
+from advcompare.errors import UnsupportedSpecError
 from advcompare.spec import AttackSpec
 
 NATIVE, EMULATED = "native", "emulated"
@@ -59,21 +60,35 @@ class Backend(Protocol):
 
 # The library call of one attack: (model, x, y, canonical params) → the library's raw output.
 LibraryCall = Callable[[nn.Module, torch.Tensor, torch.Tensor, Mapping[str, Any]], Any]
+# What one backend's version of an attack differs in, for a complete spec and a class count:
+# the notes the report shows; it may also refuse the spec (UnsupportedSpecError).
+NotesFor = Callable[[AttackSpec, int], list[str]]
+
+
+def no_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    """An attack a backend provides exactly as the canonical spec means it."""
+    return []
 
 
 @dataclass(frozen=True)
 class AttackImpl:
-    """One attack of one adapter: what it advertises and the library call that does it, in
-    one entry, so what is listed and what is dispatched cannot drift apart."""
+    """One attack of one adapter, in one entry: what it advertises (``capability``), the
+    library call that does it, the notes (or refusals) for a given spec, the builder of the
+    library's attack object where there is one (benchmarks call the library through it
+    directly) and a rough cost for ordering work (seconds per image at the default
+    parameters on the paper CNN, one CPU core; never a reported figure)."""
 
     capability: Capability
     call: LibraryCall
+    notes: NotesFor = no_notes
+    builder: Callable[..., Any] | None = None
+    seconds_per_image: float | None = None
 
 
 class Adapter:
     """The one adapter skeleton: every backend is a table ``attacks`` (attack name →
-    :class:`AttackImpl`) plus, optionally, :meth:`notes`. :meth:`run` is the same for all:
-    capability check → :func:`model_guard` → the library call → :func:`finish`."""
+    :class:`AttackImpl`). :meth:`run` is the same for all: :func:`model_guard` → the
+    library call → :func:`finish`."""
 
     name: ClassVar[str]
     library: ClassVar[str]
@@ -82,27 +97,28 @@ class Adapter:
     def capabilities(self) -> dict[str, Capability]:
         return {attack: impl.capability for attack, impl in self.attacks.items()}
 
+    def impl(self, spec: AttackSpec) -> AttackImpl:
+        """This backend's entry for ``spec.attack``; refused when it has none
+        (:func:`advcompare.adapters.registry.check_spec` also names the backends that do)."""
+        if spec.attack not in self.attacks:
+            raise UnsupportedSpecError(
+                f"backend '{self.name}' does not provide attack '{spec.attack}'; "
+                f"it provides: {', '.join(self.attacks) or 'nothing'}"
+            )
+        return self.attacks[spec.attack]
+
     def check(self, spec: AttackSpec, num_classes: int) -> list[str]:
         """Refuse a spec this backend cannot honour; else the notes for the report."""
-        from advcompare.adapters.support import require_capability
-
-        require_capability(self, spec)
-        return self.notes(spec, num_classes)
-
-    def notes(self, spec: AttackSpec, num_classes: int) -> list[str]:
-        """What is emulated or differs from the canonical meaning (may also refuse)."""
-        return []
+        return self.impl(spec).notes(spec, num_classes)
 
     @final
     def run(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: AttackSpec
     ) -> torch.Tensor:
         """Adversarial versions of ``x`` under the output contract (see :func:`finish`)."""
-        from advcompare.adapters.support import require_capability
-
-        require_capability(self, spec)
+        call = self.impl(spec).call
         with model_guard(model):
-            raw = self.attacks[spec.attack].call(model, x, y, spec.params)
+            raw = call(model, x, y, spec.params)
             return finish(model, x, y, torch.as_tensor(raw).to(x.device))
 
 

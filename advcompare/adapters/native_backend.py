@@ -31,5 +31,6 @@ class NativeBackend(Adapter):
         "pixel_swap": AttackImpl(
             Capability("pixel_swap", NATIVE, "advcompare.attacks.pixel_swap.pixel_swap"),
             _pixel_swap,
+            seconds_per_image=0.07,
         ),
     }

@@ -169,6 +169,29 @@ def cw_binary_search(
     return best
 
 
+def _deepfool_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    candidates = spec["candidates"]
+    if candidates is not None and candidates != num_classes:
+        raise UnsupportedSpecError(
+            f"torchattacks DeepFool always uses all {num_classes} classes; "
+            f"set deepfool candidates to none (or {num_classes}) for this backend"
+        )
+    return ["reference class is the true label (not the prediction)"]
+
+
+def _cw_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    notes = [
+        "outputs shifted per sample to be positive (torchattacks CW masks "
+        "logits by multiplication); box squeezed by 1e-6 so atanh stays "
+        "finite at 0 and 1"
+    ]
+    if spec["binary_search_steps"] > 1:
+        notes.append(
+            f"binary search over c emulated ({spec['binary_search_steps']} runs of torchattacks.CW)"
+        )
+    return notes
+
+
 class TorchattacksBackend(Adapter):
     """Gradient and pixel attacks from torchattacks."""
 
@@ -176,7 +199,9 @@ class TorchattacksBackend(Adapter):
     library = "torchattacks"
     attacks = {
         "ifgsm": AttackImpl(
-            Capability("ifgsm", NATIVE, "torchattacks.MIFGSM / torchattacks.BIM"), _ifgsm
+            Capability("ifgsm", NATIVE, "torchattacks.MIFGSM / torchattacks.BIM"),
+            _ifgsm,
+            seconds_per_image=0.02,
         ),
         "deepfool": AttackImpl(
             Capability(
@@ -186,38 +211,23 @@ class TorchattacksBackend(Adapter):
                 "true label as reference; all classes as candidates",
             ),
             _deepfool,
+            notes=_deepfool_notes,
+            seconds_per_image=0.48,
         ),
         "cw": AttackImpl(
             Capability(
                 "cw", EMULATED, "torchattacks.CW", "binary search over c emulated by advcompare"
             ),
             cw_binary_search,
+            notes=_cw_notes,
+            seconds_per_image=0.34,
         ),
         "one_pixel": AttackImpl(
-            Capability("one_pixel", NATIVE, "torchattacks.OnePixel"), _one_pixel
+            Capability("one_pixel", NATIVE, "torchattacks.OnePixel"),
+            _one_pixel,
+            seconds_per_image=0.06,
         ),
-        "pixle": AttackImpl(Capability("pixle", NATIVE, "torchattacks.Pixle"), _pixle),
+        "pixle": AttackImpl(
+            Capability("pixle", NATIVE, "torchattacks.Pixle"), _pixle, seconds_per_image=0.07
+        ),
     }
-
-    def notes(self, spec: AttackSpec, num_classes: int) -> list[str]:
-        notes: list[str] = []
-        if spec.attack == "deepfool":
-            candidates = spec["candidates"]
-            if candidates is not None and candidates != num_classes:
-                raise UnsupportedSpecError(
-                    f"torchattacks DeepFool always uses all {num_classes} classes; "
-                    f"set deepfool candidates to none (or {num_classes}) for this backend"
-                )
-            notes.append("reference class is the true label (not the prediction)")
-        if spec.attack == "cw":
-            notes.append(
-                "outputs shifted per sample to be positive (torchattacks CW masks "
-                "logits by multiplication); box squeezed by 1e-6 so atanh stays "
-                "finite at 0 and 1"
-            )
-            if spec["binary_search_steps"] > 1:
-                notes.append(
-                    f"binary search over c emulated "
-                    f"({spec['binary_search_steps']} runs of torchattacks.CW)"
-                )
-        return notes

@@ -7,14 +7,15 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 
-from advcompare.adapters import get_backend
+from advcompare.adapters.registry import get_backend
 from advcompare.entry import AttackEntry
 from advcompare.data import Dataset
+from advcompare.errors import ConfigError
 from advcompare.models import PaperCNN
 from advcompare.train import TrainConfig, fit
 
@@ -71,3 +72,50 @@ def adversarially_train(
         keep_best=False,
     )
     return AdversariallyTrained(model.eval(), history, used)
+
+
+def chosen_attacks(params: dict[str, Any], attacks: Sequence[AttackEntry]) -> list[AttackEntry]:
+    """The configured attacks adversarial training draws from (all, or those labelled)."""
+    chosen = [a for a in attacks if not params["attacks"] or a.label in params["attacks"]]
+    if not chosen:
+        raise ConfigError(
+            "config key 'defense.adversarial_training.attacks': names no configured attack label"
+        )
+    return chosen
+
+
+def check_labels(params: dict[str, Any], labels: list[str]) -> None:
+    """Every attack label the defense names must be configured."""
+    unknown = [a for a in params["attacks"] if a not in labels]
+    if unknown:
+        raise ConfigError(
+            f"config key 'defense.adversarial_training.attacks': no attack labelled "
+            f"'{unknown[0]}'; configured labels: {', '.join(dict.fromkeys(labels))}"
+        )
+
+
+def key_extra(params: dict[str, Any], attacks: Sequence[AttackEntry]) -> Any:
+    """What besides its parameters determines the trained model: the attacks it trains on."""
+    return [(a.label, a.backend, a.spec.as_dict()) for a in chosen_attacks(params, attacks)]
+
+
+def train(
+    params: dict[str, Any],
+    base: nn.Module,
+    dataset: Dataset,
+    config: TrainConfig,
+    device: torch.device,
+    attacks: Sequence[AttackEntry] = (),
+    factory: str = "",
+) -> tuple[nn.Module, list[dict[str, float]]]:
+    """The registry's training step: fine-tune the base model on the chosen attacks."""
+    trained = adversarially_train(
+        base,
+        dataset,
+        chosen_attacks(params, attacks),
+        config,
+        device,
+        epochs=params["epochs"],
+        clean_share=params["clean_share"],
+    )
+    return trained.model, trained.history

@@ -5,6 +5,7 @@ architecture is trained on them at T and deployed at T = 1."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +14,7 @@ from torch import nn
 from advcompare.data import Dataset
 from advcompare.models import PaperCNN, channel_stats
 from advcompare.train import TrainConfig, fit
+from advcompare.user_model import LogProbabilities, instantiate
 
 
 @dataclass
@@ -57,8 +59,6 @@ def distill(
     user's model instead of the paper CNN."""
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    from advcompare.user_model import LogProbabilities, instantiate
-
     if factory:
 
         def fresh() -> nn.Module:  # log_softmax on top: fit reads log-probabilities
@@ -92,3 +92,18 @@ def distill(
     if isinstance(student, LogProbabilities) and isinstance(teacher, LogProbabilities):
         student, teacher = student.inner, teacher.inner
     return Distilled(student.eval(), teacher.eval(), temperature, teacher_history, student_history)
+
+
+def train(
+    params: dict[str, Any],
+    base: nn.Module,
+    dataset: Dataset,
+    config: TrainConfig,
+    device: torch.device,
+    attacks: Sequence[Any] = (),
+    factory: str = "",
+) -> tuple[nn.Module, list[dict[str, float]]]:
+    """The registry's training step: a fresh teacher and student (the base model is not
+    used: distillation trains from scratch), the student and its history kept."""
+    result = distill(dataset, config, params["temperature"], device, factory=factory)
+    return result.student, result.student_history

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advcompare.defenses.gradient_masking import map_gradient
+from advcompare.defenses.gradients import map_gradient
 
 
 def _mean_value_full_gradient(out: torch.Tensor, k: int) -> torch.Tensor:

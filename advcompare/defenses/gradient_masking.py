@@ -7,26 +7,14 @@ gradient-based attack sees a noisy gradient (Athalye et al. 2018 explain why thi
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-
-class _MapGradient(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
-        ctx.fn = fn
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        return ctx.fn(grad), None
-
-
-def map_gradient(x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """Identity on ``x``; the gradient flowing back through it becomes ``fn(gradient)``."""
-    return _MapGradient.apply(x, fn)
+from advcompare.defenses.defended import ADAPTIVE, OBLIVIOUS, Views
+from advcompare.defenses.eot import ExpectationOverTransformation
+from advcompare.defenses.gradients import map_gradient
 
 
 def noisy_gradient(x: torch.Tensor, epsilon: float) -> torch.Tensor:
@@ -46,3 +34,10 @@ class GradientMasked(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(noisy_gradient(x, self.epsilon))
+
+
+def build(params: dict[str, Any], base: nn.Module, trained: nn.Module | None) -> Views:
+    """The masked pipeline; adaptive gradient attacks average ``eot_samples`` draws."""
+    masked: nn.Module = GradientMasked(base, params["epsilon"]).eval()
+    eot = ExpectationOverTransformation(masked, params["eot_samples"]).eval()
+    return Views(masked, {OBLIVIOUS: base, ADAPTIVE: masked}, eot)

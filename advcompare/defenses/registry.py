@@ -1,31 +1,38 @@
-"""Defenses by name: parameters, how each is built on the base CNN, and what each threat model
-attacks.
-
-Threat models (paper §3.5 evaluates the first kind of defense only one way; we make both
-explicit):
-- ``oblivious``: adversarial examples are crafted on the undefended model, then classified by
-  the defended one (only for the preprocessing defenses, whose base model is the same).
-- ``adaptive``: the attack sees the defended pipeline end to end; where the pipeline is
-  randomised (gradient masking) gradient attacks see its expectation over ``eot_samples``
-  draws (Athalye et al. 2018).
-Trained defenses (distillation, adversarial training) are cached like the base model.
+"""Defenses by name: one record each, holding its parameters with their rules, the threat
+models it is evaluated under, how it is built on the base model, how its own model is trained
+(distillation, adversarial training: cached like the base model) and what besides its
+parameters its key depends on. Nothing outside this table asks for a defense by name: adding
+a defense is one :func:`register_defense` call (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
 
+from advcompare.defenses import adversarial_training, distillation, gradient_masking, smoothing
+from advcompare.defenses.defended import (
+    ADAPTIVE,
+    OBLIVIOUS,
+    Defended,
+    Views,
+    trained_model,
+    undefended,
+)
 from advcompare.errors import ConfigError, require_known
 from advcompare.hashing import digest
-from advcompare.spec import GRADIENT_ATTACKS
 
-OBLIVIOUS, ADAPTIVE = "oblivious", "adaptive"
+__all__ = ["ADAPTIVE", "OBLIVIOUS", "Defended", "DefenseRecord", "DEFENSES"]
+
+# (params, base model, trained model or None) → the classifier and its per-threat views.
+Build = Callable[[dict[str, Any], nn.Module, "nn.Module | None"], Views]
+# (params, base model, dataset, train config, device, attack entries, user factory)
+#   → (trained model, loss history)
+Train = Callable[..., "tuple[nn.Module, list[dict[str, float]]]"]
 
 
 @dataclass(frozen=True)
@@ -54,20 +61,31 @@ def _int_at_least(low: int) -> Callable[[Any], bool]:
 
 @dataclass(frozen=True)
 class DefenseRecord:
-    """Everything about one defense: its parameters with their rules, whether it trains a
-    model of its own, the threat models it is evaluated under, and the paper section."""
+    """Everything about one defense: its parameters with their rules, the threat models it
+    is evaluated under, the paper section, its display name, and its functions: ``build``
+    (always), ``train`` (a defense with a model of its own), ``key_extra`` (what else its
+    trained model depends on, e.g. the attacks it trains on) and ``check_labels`` (the
+    configured attack labels it may name)."""
 
     name: str
     params: dict[str, Rule]
-    trains: bool
     threats: tuple[str, ...]
     paper: str
+    display: str
+    build: Build
+    train: Train | None = None
+    key_extra: Callable[[dict[str, Any], Sequence[Any]], Any] | None = None
+    check_labels: Callable[[dict[str, Any], list[str]], None] | None = None
+
+    @property
+    def trains(self) -> bool:
+        return self.train is not None
 
 
 DEFENSES: dict[str, DefenseRecord] = {
     r.name: r
     for r in (
-        DefenseRecord("none", {}, False, (ADAPTIVE,), "no defense"),
+        DefenseRecord("none", {}, (ADAPTIVE,), "no defense", "no defense", undefended),
         DefenseRecord(
             "adversarial_training",
             {
@@ -87,9 +105,13 @@ DEFENSES: dict[str, DefenseRecord] = {
                     "a list of distinct attack labels (empty: every configured attack)",
                 ),
             },
-            True,
             (ADAPTIVE,),
             "§2.3.1",
+            "adversarial training",
+            trained_model,
+            train=adversarial_training.train,
+            key_extra=adversarial_training.key_extra,
+            check_labels=adversarial_training.check_labels,
         ),
         DefenseRecord(
             "feature_smoothing",
@@ -101,9 +123,10 @@ DEFENSES: dict[str, DefenseRecord] = {
                 ),
                 "sigma": Rule(1.0, _finite_number(0.0, 100.0), "a number in (0, 100]"),
             },
-            False,
             (OBLIVIOUS, ADAPTIVE),
             "§2.3.2",
+            "feature smoothing",
+            smoothing.build,
         ),
         DefenseRecord(
             "gradient_masking",
@@ -113,27 +136,33 @@ DEFENSES: dict[str, DefenseRecord] = {
                     10, lambda v: _int_at_least(1)(v) and v <= 1000, "an integer in [1, 1000]"
                 ),
             },
-            False,
             (OBLIVIOUS, ADAPTIVE),
             "§2.3.3",
+            "gradient masking",
+            gradient_masking.build,
         ),
         DefenseRecord(
             "defensive_distillation",
             {
                 "temperature": Rule(20.0, _finite_number(0.0, 1e4), "a number in (0, 10000]"),
             },
-            True,
             (ADAPTIVE,),
             "§2.3.4",
+            "defensive distillation",
+            trained_model,
+            train=distillation.train,
         ),
     )
 }
-# Kept for callers that read the defaults as a plain table.
-DEFENSE_PARAMS: dict[str, dict[str, Any]] = {
-    name: {k: rule.default for k, rule in record.params.items()}
-    for name, record in DEFENSES.items()
-}
-PREPROCESSING = tuple(n for n, r in DEFENSES.items() if OBLIVIOUS in r.threats)
+
+
+def register_defense(record: DefenseRecord) -> DefenseRecord:
+    """Add a defense: with this one entry it gets plan cells (per threat model), report
+    columns and its figures. A name is registered once."""
+    if record.name in DEFENSES and DEFENSES[record.name] != record:
+        raise ValueError(f"defense '{record.name}' is already registered")
+    DEFENSES[record.name] = record
+    return record
 
 
 def known_defenses() -> list[str]:
@@ -169,29 +198,17 @@ def defense_params(name: str, given: dict[str, Any] | None) -> dict[str, Any]:
     return params
 
 
+def check_attack_labels(defenses: Sequence[tuple[str, dict[str, Any]]], labels: list[str]) -> None:
+    """Every attack label a configured defense names must be a configured attack."""
+    for name, params in defenses:
+        check = DEFENSES[name].check_labels
+        if check is not None:
+            check(params, labels)
+
+
 def threat_models(name: str) -> tuple[str, ...]:
     """Which threat models a defense is evaluated under."""
     return DEFENSES[name].threats
-
-
-@dataclass
-class Defended:
-    """A defended classifier and, per threat model, the model an attack is run on."""
-
-    name: str
-    params: dict[str, Any]
-    classifier: nn.Module
-    key: str
-    views: dict[str, nn.Module]
-    eot_view: nn.Module | None = None
-    history: list[dict[str, float]] = field(default_factory=list)
-    from_cache: bool = True
-
-    def attacked_model(self, threat: str, attack: str) -> nn.Module:
-        """The model ``attack`` runs on under ``threat`` (EOT only for gradient attacks)."""
-        if threat == ADAPTIVE and self.eot_view is not None and attack in GRADIENT_ATTACKS:
-            return self.eot_view
-        return self.views[threat]
 
 
 def needs_training(name: str) -> bool:
@@ -204,23 +221,12 @@ def defense_key(base_key: str, name: str, params: dict[str, Any], extra: Any = N
     return f"{base_key}-{name}-{digest(payload, 10)}"
 
 
-def chosen_attacks(params: dict[str, Any], attacks: Sequence[Any]) -> list[Any]:
-    """The configured attacks adversarial training draws from (all, or those labelled)."""
-    chosen = [a for a in attacks if not params["attacks"] or a.label in params["attacks"]]
-    if not chosen:
-        raise ConfigError(
-            "config key 'defense.adversarial_training.attacks': names no configured attack label"
-        )
-    return chosen
-
-
 def key_of(name: str, params: dict[str, Any], base_key: str, attacks: Sequence[Any] = ()) -> str:
     """The defended classifier's key: the base model's for ``none``."""
     if name == "none":
         return base_key
-    extra = None
-    if name == "adversarial_training":
-        extra = [(a.label, a.backend, a.spec.as_dict()) for a in chosen_attacks(params, attacks)]
+    key_extra = DEFENSES[name].key_extra
+    extra = None if key_extra is None else key_extra(params, attacks)
     return defense_key(base_key, name, params, extra)
 
 
@@ -235,28 +241,12 @@ def train_defense(
     factory: str = "",
 ) -> tuple[nn.Module, list[dict[str, float]]]:
     """Train the model of a trained defense: (model, loss history). ``factory`` names a
-    user's model (``package.module:factory``): distillation then trains teacher and student
-    built by it instead of the paper CNN."""
-    device = torch.device(device)
-    if name == "defensive_distillation":
-        from advcompare.defenses.distillation import distill
-
-        result = distill(dataset, train_config, params["temperature"], device, factory=factory)
-        return result.student, result.student_history
-    if name == "adversarial_training":
-        from advcompare.defenses.adversarial_training import adversarially_train
-
-        trained = adversarially_train(
-            base_model,
-            dataset,
-            chosen_attacks(params, attacks),
-            train_config,
-            device,
-            epochs=params["epochs"],
-            clean_share=params["clean_share"],
-        )
-        return trained.model, trained.history
-    raise ValueError(f"defense '{name}' trains no model")
+    user's model (``package.module:factory``), which a defense then builds instead of the
+    paper CNN."""
+    train = DEFENSES[name].train
+    if train is None:
+        raise ValueError(f"defense '{name}' trains no model")
+    return train(params, base_model, dataset, train_config, torch.device(device), attacks, factory)
 
 
 def assemble_defense(
@@ -270,60 +260,14 @@ def assemble_defense(
 ) -> Defended:
     """The defended classifier and its per-threat views, from the base model (and, for a
     trained defense, its trained model)."""
-    from advcompare.defenses.eot import ExpectationOverTransformation
-    from advcompare.defenses.gradient_masking import GradientMasked
-    from advcompare.defenses.smoothing import smoothed
-
-    if name == "none":
-        return Defended(name, params, base_model, key, {ADAPTIVE: base_model})
-    if name == "feature_smoothing":
-        blurred: nn.Module = smoothed(base_model, params["kernel_size"], params["sigma"]).eval()
-        return Defended(name, params, blurred, key, {OBLIVIOUS: base_model, ADAPTIVE: blurred})
-    if name == "gradient_masking":
-        masked: nn.Module = GradientMasked(base_model, params["epsilon"]).eval()
-        eot = ExpectationOverTransformation(masked, params["eot_samples"]).eval()
-        return Defended(
-            name, params, masked, key, {OBLIVIOUS: base_model, ADAPTIVE: masked}, eot_view=eot
-        )
-    if trained is None:
-        raise ValueError(f"defense '{name}' needs its trained model")
+    views = DEFENSES[name].build(params, base_model, trained)
     return Defended(
         name,
         params,
-        trained,
+        views.classifier,
         key,
-        {ADAPTIVE: trained},
+        dict(views.by_threat),
+        views.eot,
         history=list(history or []),
         from_cache=from_cache,
     )
-
-
-def build_defense(
-    name: str,
-    params: dict[str, Any],
-    base,
-    dataset,
-    train_config,
-    device: torch.device,
-    cache_dir: Path,
-    attacks: Sequence[Any] = (),
-) -> Defended:
-    """The defended classifier for ``name`` on top of ``base`` (a TrainedModel), training
-    (or loading from the weights cache) the model of a trained defense."""
-    from advcompare.train import untrained
-    from advcompare.weights import Weights, WeightsCache
-
-    key = key_of(name, params, base.key, attacks)
-    if not needs_training(name):
-        return assemble_defense(name, params, base.model, key)
-    cache = WeightsCache(cache_dir)
-    cached = cache.load(key, dataset.num_classes, untrained(dataset))
-    if cached is None:
-        cache.check_writable()
-        model, history = train_defense(
-            name, params, base.model, dataset, train_config, device, attacks
-        )
-        cached = Weights.of(key, model, dataset.num_classes, history)
-        cache.save(cached, {"defense": name, "params": params})
-    model = cached.load_into(untrained(dataset), device)
-    return assemble_defense(name, params, base.model, key, model, cached.history, cached.from_cache)

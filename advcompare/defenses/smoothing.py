@@ -3,9 +3,13 @@ front of the model, differentiable, using torchvision's implementation."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torchvision.transforms.v2 import functional as TF
+
+from advcompare.defenses.defended import ADAPTIVE, OBLIVIOUS, Views
 
 
 class GaussianBlur(nn.Module):
@@ -27,3 +31,9 @@ class GaussianBlur(nn.Module):
 def smoothed(model: nn.Module, kernel_size: int = 3, sigma: float = 1.0) -> nn.Sequential:
     """``model`` behind a Gaussian blur: the defended pipeline an adaptive attacker sees."""
     return nn.Sequential(GaussianBlur(kernel_size, sigma), model)
+
+
+def build(params: dict[str, Any], base: nn.Module, trained: nn.Module | None) -> Views:
+    """The blurred pipeline (adaptive) and the base model (oblivious crafting)."""
+    blurred: nn.Module = smoothed(base, params["kernel_size"], params["sigma"]).eval()
+    return Views(blurred, {OBLIVIOUS: base, ADAPTIVE: blurred})

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any, Iterable
 
+from advcompare import tasks
 from advcompare.errors import AdvCompareError
 from advcompare.executors.base import ExecutorConfig, OnResult
 from advcompare.plan import Dep, Task, by_priority
@@ -22,14 +24,37 @@ INSTALL_HINT = "pip install 'advcompare[ray]'"
 # Ray's switch for single-node (loopback) operation, named for the platforms where it is
 # the default; set for the local Ray this executor starts, never for a cluster it joins.
 LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+# How long joining a cluster may take to answer before the run gives up with one line.
+CONNECT_TIMEOUT_S = 10.0
+START_HINT = "start one with 'ray start --head --port 6379' and pass --ray-address 127.0.0.1:6379"
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail within ``timeout`` seconds, naming the address and how to start a cluster, when
+    nothing accepts a connection at ``HOST:PORT`` (Ray itself retries for minutes).
+    ``auto`` and ``ray://`` addresses are left to Ray."""
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise AdvCompareError(
+            f"Ray address '{address}' is not HOST:PORT; pass e.g. --ray-address "
+            f"127.0.0.1:6379, 'auto', or omit it for a local Ray"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise AdvCompareError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}); {START_HINT}, "
+            f"or omit --ray-address for a local Ray"
+        ) from None
 
 
 def _call(threads: int, fn, *args):
     """Runs inside a Ray worker: torch's and NumPy's BLAS thread counts, then the task."""
     import torch
     from threadpoolctl import threadpool_limits
-
-    from advcompare import tasks
 
     tasks.IN_RAY_WORKER = True
     torch.set_num_threads(threads)
@@ -61,6 +86,7 @@ class RayExecutor:
             }
             try:
                 if config.address:
+                    check_reachable(config.address)
                     ray.init(address=config.address, **options)
                 else:
                     # A Ray started here is one node: keep it on the loopback interface

@@ -8,7 +8,9 @@ command skips every cell already stored.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from advcompare.errors import AdvCompareError
 from advcompare.hashing import digest
+from advcompare.results.record import CellRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (
@@ -131,26 +134,7 @@ class ResultStore:
     def has_cell(self, key: str) -> bool:
         return self._db.execute("SELECT 1 FROM cells WHERE key = ?", (key,)).fetchone() is not None
 
-    def add_cell(
-        self,
-        key: str,
-        *,
-        dataset: str,
-        label: str,
-        attack: str,
-        backend: str,
-        spec: dict,
-        notes: list[str],
-        metrics: dict,
-        model_key: str,
-        defense: str = "none",
-        threat: str = "adaptive",
-        role: str = "main",
-        executor: str = "serial",
-        concurrency: int = 1,
-        node: str = "",
-        verdict: dict | None = None,
-    ) -> None:
+    def add_cell(self, record: CellRecord) -> None:
         """Store one graded cell and commit at once.
 
         ``executor`` and ``concurrency`` (cells running at once while it was timed) say how
@@ -160,23 +144,23 @@ class ResultStore:
             "backend, spec, notes, metrics, model_key, created, role, executor, concurrency, "
             "node, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                key,
-                dataset,
-                defense,
-                threat,
-                label,
-                attack,
-                backend,
-                json.dumps(spec),
-                json.dumps(notes),
-                json.dumps(metrics),
-                model_key,
+                record.key,
+                record.dataset,
+                record.defense,
+                record.threat,
+                record.label,
+                record.attack,
+                record.backend,
+                json.dumps(record.spec),
+                json.dumps(record.notes),
+                json.dumps(record.metrics),
+                record.model_key,
                 time.time(),
-                role,
-                executor,
-                concurrency,
-                node,
-                None if verdict is None else json.dumps(verdict),
+                record.role,
+                record.executor,
+                record.concurrency,
+                record.node,
+                None if record.verdict is None else json.dumps(record.verdict),
             ),
         )
         self._db.commit()
@@ -199,6 +183,16 @@ class ResultStore:
                 return "x_adv" in handle.keys()
         except (SafetensorError, OSError, ValueError):
             return False
+
+    def set_aside_samples(self, key: str) -> Path | None:
+        """Move an unreadable per-sample file to ``<file>.corrupt`` (so the cell is
+        recomputed and the damaged file kept for inspection); None when there is none."""
+        path = self.samples_path(key)
+        if not path.exists():
+            return None
+        aside = path.with_name(path.name + ".corrupt")
+        os.replace(path, aside)
+        return aside
 
     def load_samples(self, key: str) -> dict[str, torch.Tensor] | None:
         """A cell's per-sample tensors, or None when missing or unreadable."""
@@ -235,7 +229,7 @@ class ResultStore:
         )
         self._db.commit()
 
-    def cells(self, keys: list[str] | None = None) -> list[dict[str, Any]]:
+    def cells(self, keys: list[str] | None = None) -> list[CellRecord]:
         """Stored cells in insertion order; only ``keys`` (in that order) when given."""
         rows = self._db.execute(
             "SELECT key, dataset, label, attack, backend, spec, notes, metrics, model_key, "
@@ -243,29 +237,29 @@ class ResultStore:
             "ORDER BY created"
         ).fetchall()
         records = [
-            {
-                "key": r[0],
-                "dataset": r[1],
-                "label": r[2],
-                "attack": r[3],
-                "backend": r[4],
-                "spec": json.loads(r[5]),
-                "notes": json.loads(r[6]),
-                "metrics": json.loads(r[7]),
-                "model_key": r[8],
-                "defense": r[9],
-                "threat": r[10],
-                "role": r[11],
-                "executor": r[12],
-                "concurrency": r[13],
-                "node": r[14],
-                "verdict": json.loads(r[15]) if r[15] else None,
-            }
+            CellRecord(
+                key=r[0],
+                dataset=r[1],
+                label=r[2],
+                attack=r[3],
+                backend=r[4],
+                spec=json.loads(r[5]),
+                notes=json.loads(r[6]),
+                metrics=json.loads(r[7]),
+                model_key=r[8],
+                defense=r[9],
+                threat=r[10],
+                role=r[11],
+                executor=r[12],
+                concurrency=r[13],
+                node=r[14],
+                verdict=json.loads(r[15]) if r[15] else None,
+            )
             for r in rows
         ]
         if keys is None:
             return records
-        by_key = {r["key"]: r for r in records}
+        by_key = {r.key: r for r in records}
         return [by_key[k] for k in keys if k in by_key]
 
     def datasets(self) -> dict[str, dict[str, Any]]:
@@ -290,9 +284,6 @@ def samples_path(run_dir: Path, key: str) -> Path:
 
 def save_samples(run_dir: Path, key: str, samples: dict[str, torch.Tensor]) -> None:
     """Write a cell's per-sample tensors (booleans as uint8) through a temporary file."""
-    import os
-    import tempfile
-
     path = samples_path(run_dir, key)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {

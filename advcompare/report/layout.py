@@ -1,0 +1,317 @@
+"""The report as a list of blocks: a fidelity summary, then a section per dataset.
+
+The words that name attacks (which attacks are minimum-norm, which have ε curves) come from
+their records (``advcompare.spec``), never from this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from advcompare.curves import NormGroup
+from advcompare.paper import paper_value
+from advcompare.report.blocks import Block, figure, heading, paragraph, table
+from advcompare.report.tables import (
+    agreement_table_frame,
+    attack_frame,
+    cost_frame,
+    defense_f1_frame,
+    defense_time_frame,
+    eps_curve_names,
+    eps_table_frame,
+    fidelity_frame,
+    minimum_norm_names,
+    norm_curve_frame,
+)
+from advcompare.results import main_cells
+from advcompare.results.store import ResultStore
+from advcompare.verdict import DEFAULT_TOLERANCE, NO_FIGURE, summary_line
+
+PAPER_CITATION = (
+    "Campbell & Lasselle, *Enhancing the Robustness of Deep Neural Networks*, WPI MQP 2024"
+)
+REGENERATE = "advcompare report <run-dir>"
+
+
+def _model_text(summary: dict[str, Any]) -> str:
+    """The paper CNN, or a user's model (``model``/``weights`` in the config)."""
+    if not summary.get("model"):
+        return "paper CNN"
+    return (
+        f"`{summary['model']}` with weights `{summary.get('weights', '?')}` "
+        f"(sha256 `{str(summary.get('weights_sha256', ''))[:12]}`; loaded, not trained)"
+    )
+
+
+def _dataset_header(name: str, record: dict[str, Any] | None) -> list[Block]:
+    """A dataset's heading: its data, model and clean prediction time."""
+    blocks = [heading(2, name)]
+    if record is None:
+        return blocks
+    s, clean = record["summary"], record["clean"]
+    paper_time = paper_value(name, "none", "prediction_time")
+    blocks.append(
+        paragraph(
+            "\n".join(
+                [
+                    f"- Data: {s['source']}; train/validation/test = {s['n_train']}/{s['n_val']}/"
+                    f"{s['n_test']} (split seed {s['split_seed']}, "
+                    f"fingerprint `{s['fingerprint']}`).",
+                    f"- Model: {_model_text(s)}, cache key `{record['model_key']}`; clean macro F1 "
+                    f"{clean['clean_f1']:.3f}, accuracy {clean['clean_accuracy']:.3f} on the "
+                    f"{clean['n']} attacked test images.",
+                    f"- Prediction time: {clean['prediction_time_per_image'] * 1e3:.3f} ms/image"
+                    + (
+                        f" (paper Table 2: {paper_time * 1e3:.0f} ms/image)." if paper_time else "."
+                    ),
+                ]
+            )
+        )
+    )
+    return blocks
+
+
+def _fidelity_blocks(frame: pd.DataFrame, tolerance: float) -> list[Block]:
+    """The opening summary: per dataset, every cell's verdict against the paper."""
+    main = main_cells(frame)
+    blocks = [
+        heading(2, "Fidelity to the paper"),
+        paragraph(
+            f"A cell *reproduces* the paper when its adversarial macro F1 is within "
+            f"{tolerance:.2f} of the paper's (Tables 3, 5, 7, 9); otherwise it *differs*, with "
+            f"the most specific documented cause (a library's semantics, a parameter the paper "
+            f"does not give, data that is not the paper's). Gap = our F1 − paper F1. How "
+            f"verdicts and causes are decided: `docs/fidelity.md`."
+        ),
+    ]
+    for name, part in main.groupby("dataset", sort=False):
+        shown = part[(part.defense == "none") | (part.verdict != NO_FIGURE)]
+        hidden = len(part) - len(shown)
+        blocks.append(heading(3, f"{name}"))
+        if (shown.verdict != NO_FIGURE).any():
+            blocks.append(paragraph(f"**{summary_line(shown.verdict, tolerance)}.**"))
+        else:
+            cause = next((c for c in shown.verdict_cause if isinstance(c, str)), "")
+            blocks.append(
+                paragraph(
+                    "No cell of this dataset has a paper figure" + (f": {cause}" if cause else ".")
+                )
+            )
+        if len(shown):
+            blocks.append(
+                table(
+                    fidelity_frame(shown),
+                    f"{name}: adversarial F1 against the paper's (tolerance {tolerance:.2f})",
+                    wide=("cause",),
+                )
+            )
+        if hidden:
+            which = (
+                "1 cell on a defended classifier has"
+                if hidden == 1
+                else f"{hidden} cells on defended classifiers have"
+            )
+            blocks.append(
+                paragraph(
+                    f"{which} no paper figure: the paper reports F1 under "
+                    f"defenses only as bar charts (Figures 12-18)."
+                )
+            )
+    return blocks
+
+
+def _in_parentheses(names: list[str]) -> str:
+    """Attack names in parentheses to follow a phrase (`` (DeepFool, CW)``), or nothing."""
+    return f" ({', '.join(names)})" if names else ""
+
+
+def _main_cells_phrase(names: list[str]) -> str:
+    """The main cells of the attacks with ε curves, e.g. "The main I-FGSM cell and ..."."""
+    if len(names) == 1:
+        return f"The main {names[0]} cell and its ε-curve cells"
+    if names:
+        return f"The main {', '.join(names)} cells and their ε-curve cells"
+    return "The main cell and its ε-curve cells"
+
+
+def _curve_blocks(
+    name: str,
+    groups: list[NormGroup],
+    norm_table: pd.DataFrame,
+    notes: list[str],
+    eps: pd.DataFrame,
+    figures: dict[str, dict[str, str]],
+    names: tuple[list[str], list[str]],
+) -> list[Block]:
+    """The L2 curves of the minimum-norm attacks and the ε curves of one dataset;
+    ``names``: the report names of the run's minimum-norm attacks and of its attacks with
+    ε curves."""
+    norm_names, eps_names = names
+    blocks: list[Block] = []
+    mine = [g for g in groups if g.dataset == name]
+    if mine:
+        part = norm_table[norm_table["dataset"] == name]
+        blocks += [
+            heading(3, "Attack strength: robust accuracy against the L2 budget"),
+            paragraph(
+                f"Minimum-norm attacks{_in_parentheses(norm_names)}, from the stored per-image "
+                "L2 norms: an image is robust at budget ε if it was classified right and the "
+                "attack failed or needed L2 > ε. The envelope is, per image, the smallest norm any "
+                "of these cells found on the same classifier. Optimality (AttackBench, Cinà "
+                "et al. 2024) = (W − A) / (W − A*), with A the area under the curve on "
+                "[0, D], A* the envelope's, W = D × clean accuracy and D the envelope's "
+                "largest finite norm: 1 = on the envelope, 0 = fools nothing. "
+                f"Regenerate: `{REGENERATE}`."
+            ),
+            table(
+                norm_curve_frame(part),
+                f"{name}: robust accuracy at L2 budgets and optimality (AttackBench)",
+            ),
+        ]
+        if name in figures.get("l2", {}):
+            blocks.append(
+                figure(
+                    figures["l2"][name],
+                    f"{name}: robust accuracy against the "
+                    f"L2 budget, one curve per backend, and the best envelope",
+                )
+            )
+    mine_notes = [n for n in notes if n.startswith(f"{name}/")]
+    if mine_notes:
+        blocks.append(paragraph("\n".join(f"- {n}" for n in mine_notes)))
+    part = eps[eps["dataset"] == name] if len(eps) else eps
+    if len(part):
+        named = f"{', '.join(eps_names)} " if eps_names else ""
+        blocks += [
+            heading(
+                3, f"Security evaluation: robust accuracy against ε{_in_parentheses(eps_names)}"
+            ),
+            paragraph(
+                f"{_main_cells_phrase(eps_names)} (same attack, other ε, same backend); ε = 0 "
+                "is the clean model. Robust accuracy = clean accuracy × (1 − success rate). "
+                f"Regenerate: `{REGENERATE}`."
+            ),
+            table(
+                eps_table_frame(part),
+                f"{name}: {named}robust accuracy and adversarial F1 against ε",
+            ),
+        ]
+        if name in figures.get("eps", {}):
+            blocks.append(
+                figure(
+                    figures["eps"][name],
+                    f"{name}: robust accuracy (solid) and adversarial F1 (dotted) against ε",
+                )
+            )
+    return blocks
+
+
+def report_blocks(
+    frame: pd.DataFrame,
+    datasets: dict[str, dict[str, Any]],
+    title: str,
+    agreement: pd.DataFrame | None = None,
+    defenses: dict[tuple[str, str], dict] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    curves: tuple[list[NormGroup], pd.DataFrame, list[str], pd.DataFrame] | None = None,
+    figures: dict[str, dict[str, str]] | None = None,
+) -> list[Block]:
+    """The whole report: the fidelity summary, then a section per dataset."""
+    figures = figures or {}
+    groups, norm_table, notes, eps = curves or ([], pd.DataFrame(), [], pd.DataFrame())
+    blocks = [
+        heading(1, title),
+        paragraph(
+            f"Reproduction of {PAPER_CITATION}. Rendered by advcompare from "
+            f"`{ResultStore.FILENAME}`; regenerate with `{REGENERATE}` (also writes "
+            f"`report.tex`, LaTeX booktabs tables, and every figure as PNG and PDF)."
+        ),
+        paragraph(
+            "Adversarial F1 is macro F1 on the attacked test images (paper §3.2); success is "
+            "the share of initially correct images the attack made wrong; norms are medians "
+            "over successful images (pixel units, 3×32×32 inputs in [0, 1]). "
+            "'attack+predict' is comparable to the paper's per-attack prediction time "
+            "(Tables 4, 6, 8, 10)."
+        ),
+    ]
+    blocks += _fidelity_blocks(frame, tolerance)
+    main = main_cells(frame)
+    names = (minimum_norm_names(main["attack"]), eps_curve_names(frame))
+    for name, everything in main.groupby("dataset", sort=False):
+        part = everything[everything.defense == "none"]
+        blocks += _dataset_header(name, datasets.get(name))
+        if len(part):
+            blocks += [
+                heading(
+                    3, "Attacks (undefended model)" if len(part) < len(everything) else "Attacks"
+                ),
+                table(attack_frame(part), f"{name}: adversarial F1, success and perturbation size"),
+                heading(3, "Cost"),
+                paragraph(
+                    "Per-image times measured while other cells ran concurrently "
+                    "(concurrency > 1) are not comparable with a serial run's: the cells "
+                    "shared the machine's cores."
+                ),
+                table(cost_frame(part), f"{name}: time and model passes per image"),
+            ]
+        pairs = (
+            agreement[agreement["dataset"] == name]
+            if agreement is not None and len(agreement)
+            else None
+        )
+        if pairs is not None and len(pairs):
+            blocks += [
+                heading(3, "Agreement between backends"),
+                paragraph(
+                    "Shares of the initially correct images; distances over all attacked images."
+                ),
+                table(agreement_table_frame(pairs), f"{name}: agreement between backends"),
+            ]
+        blocks += _curve_blocks(name, groups, norm_table, notes, eps, figures, names)
+        records = {d: rec for (ds, d), rec in (defenses or {}).items() if ds == name}
+        if set(everything.defense) - {"none"}:
+            flags = [
+                f"- **{d}**: {', '.join(rec['preflight']) or 'no flags'}"
+                for d, rec in records.items()
+            ]
+            blocks += [
+                heading(3, "Defenses: adversarial F1"),
+                paragraph(
+                    "Columns are defense (threat model): *oblivious* attacks the undefended "
+                    "model and the defended one classifies; *adaptive* attacks the defended "
+                    "pipeline (with EOT where its gradients are random)."
+                ),
+                table(
+                    defense_f1_frame(everything, records),
+                    f"{name}: adversarial F1 under each defense",
+                ),
+                heading(3, "Defenses: attack + prediction time per image (ms), paper Tables 11-14"),
+                table(
+                    defense_time_frame(everything, records, name),
+                    f"{name}: attack + prediction time per image (ms) under each defense",
+                ),
+                heading(3, "Preflight checks (before attacking)"),
+                paragraph("\n".join(flags)),
+            ]
+        notes_md = [
+            f"- **{r.label}** ({r.backend}"
+            f"{'' if r.defense == 'none' else ', ' + r.defense + ' ' + r.threat}): "
+            f"{r.notes}"
+            for r in everything.itertuples()
+            if r.notes
+        ]
+        if notes_md:
+            blocks += [heading(3, "Backend notes"), paragraph("\n".join(notes_md))]
+    blocks.append(
+        paragraph(
+            "Figures (PNG and PDF): `f1_by_attack` (adversarial F1, ours vs. the paper), "
+            "`f1_by_defense` (with defenses: F1 per defense and attack, paper Figures 12-18), "
+            "`l2_curves_<dataset>` (robust accuracy against the L2 budget), "
+            "`eps_curves_<dataset>` (robust accuracy against ε), `example_7_<dataset>` (one test "
+            "7 under each attack with the top-3 confidences, paper Figures 7-11), "
+            "`training/<dataset>_loss.png` (loss curves)."
+        )
+    )
+    return blocks

@@ -1,0 +1,229 @@
+"""The report's tables as frames of display strings, and the value formatters they use.
+
+Every table is built from the results frame (``advcompare.results.results_frame``) or a
+curve frame (``advcompare.curves``); Markdown and LaTeX render the same frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+
+from advcompare.paper import paper_value
+from advcompare.spec import ATTACKS, AttackRecord
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    """A number with ``digits`` decimals; "—" for a missing one."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _signed(value: Any, digits: int = 3) -> str:
+    """A number with its sign; "—" for a missing one."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:+.{digits}f}"
+
+
+def _pct(value: Any) -> str:
+    """A share as a percentage; "—" for a missing one."""
+    return "—" if value is None or value != value else f"{value * 100:.1f}%"
+
+
+def _ms(value: Any) -> str:
+    """Seconds as milliseconds; "—" for a missing value."""
+    return "—" if value is None or value != value else f"{value * 1e3:.2f}"
+
+
+# --- tables, as frames of display strings ---------------------------------------------------
+
+
+def attack_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-attack F1, success and perturbation size, the paper's F1 beside ours."""
+    return pd.DataFrame(
+        {
+            "attack": frame["label"],
+            "backend": frame["backend"],
+            "clean F1": frame["clean_f1"].map(_fmt),
+            "adv. F1": frame["adv_f1"].map(_fmt),
+            "paper F1": frame["paper_f1"].map(_fmt),
+            "ΔF1": frame["delta_f1"].map(_fmt),
+            "success": frame["success_rate"].map(_pct),
+            "median L2": frame["l2_median"].map(_fmt),
+            "median L∞": frame["linf_median"].map(_fmt),
+            "median L0": frame["l0_median"].map(lambda v: _fmt(v, 0)),
+        }
+    )
+
+
+def fidelity_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Attack × backend: our F1, the paper's, the gap, the verdict and its cause."""
+    return pd.DataFrame(
+        {
+            "attack": [
+                label if d == "none" else f"{label} ({d}, {t})"
+                for label, d, t in zip(frame["label"], frame["defense"], frame["threat"])
+            ],
+            "backend": frame["backend"],
+            "our F1": frame["adv_f1"].map(_fmt),
+            "paper F1": frame["paper_f1"].map(_fmt),
+            "gap": frame["verdict_gap"].map(_signed),
+            "verdict": frame["verdict"],
+            "cause": frame["verdict_cause"].map(lambda v: v if isinstance(v, str) else ""),
+        }
+    )
+
+
+def cost_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-attack time per image (ours and the paper's), model passes per image, and how
+    the cell ran (executor, cells running at once)."""
+    return pd.DataFrame(
+        {
+            "attack": frame["label"],
+            "backend": frame["backend"],
+            "attack ms/image": frame["attack_time_per_image"].map(_ms),
+            "attack+predict ms/image": frame["paper_time_per_image"].map(_ms),
+            "paper ms/image": frame["paper_time_per_image_reported"].map(_ms),
+            "forward/image": frame["forward_per_image"].map(lambda v: _fmt(v, 1)),
+            "backward/image": frame["backward_per_image"].map(lambda v: _fmt(v, 1)),
+            "executor": frame["executor"] if "executor" in frame else "serial",
+            "concurrency": (frame["concurrency"] if "concurrency" in frame else 1),
+            "outputs valid": frame["output_valid"].map(lambda v: "yes" if v else "NO"),
+        }
+    ).astype({"concurrency": str})
+
+
+def agreement_table_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Pairwise backend agreement: outcomes on the same images and distance between them."""
+    return pd.DataFrame(
+        {
+            "attack": frame["attack"],
+            "backends": frame["first"] + " vs " + frame["second"],
+            "both succeed": frame["both_succeed"].map(_pct),
+            "both fail": frame["both_fail"].map(_pct),
+            "only first": frame["only_first"].map(_pct),
+            "only second": frame["only_second"].map(_pct),
+            "mean L2 between": frame["mean_l2_between"].map(_fmt),
+            "max L∞ between": frame["max_linf_between"].map(lambda v: f"{v:.2g}"),
+        }
+    )
+
+
+def defense_f1_frame(part: pd.DataFrame, defenses: dict[str, dict]) -> pd.DataFrame:
+    """Adversarial F1 of every attack (rows) under every defense and threat (columns)."""
+    columns = list(
+        dict.fromkeys(
+            f"{d}" if d == "none" else f"{d} ({t})" for d, t in zip(part.defense, part.threat)
+        )
+    )
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    clean = {"attack": "no attack (clean F1)"}
+    for r in part.itertuples():
+        column = r.defense if r.defense == "none" else f"{r.defense} ({r.threat})"
+        row = rows.setdefault((r.label, r.backend), {"attack": f"{r.label} ({r.backend})"})
+        row[column] = _fmt(r.adv_f1)
+        record = defenses.get(r.defense)
+        if record:
+            clean[column] = _fmt(record["clean"]["clean_f1"])
+    return pd.DataFrame([clean, *rows.values()], columns=["attack", *columns]).fillna("—")
+
+
+def defense_time_frame(part: pd.DataFrame, defenses: dict[str, dict], dataset: str) -> pd.DataFrame:
+    """Time per image after each defense, ours beside the paper's (Tables 11-14), in ms."""
+    names = list(dict.fromkeys(part.defense))
+    header = ["attack"] + [f"{d} {who}" for d in names for who in ("ours", "paper")]
+    rows = [
+        ["no attack"]
+        + [
+            v
+            for d in names
+            for v in (
+                _ms(defenses[d]["clean"]["prediction_time_per_image"]) if d in defenses else "—",
+                _ms(paper_value(dataset, "none", "prediction_time", d)),
+            )
+        ]
+    ]
+    adaptive = part[part.threat == "adaptive"]
+    for (label, backend), group in adaptive.groupby(["label", "backend"], sort=False):
+        by_defense = {r.defense: r for r in group.itertuples()}
+        rows.append(
+            [f"{label} ({backend})"]
+            + [
+                v
+                for d in names
+                for v in (
+                    _ms(by_defense[d].paper_time_per_image) if d in by_defense else "—",
+                    _ms(by_defense[d].paper_time_per_image_reported) if d in by_defense else "—",
+                )
+            ]
+        )
+    return pd.DataFrame(rows, columns=header)
+
+
+def norm_curve_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The L2-budget table: robust accuracy at fixed budgets, median needed L2, optimality."""
+    budgets = [c for c in table.columns if c.startswith("robust_at_")]
+    out = pd.DataFrame(
+        {
+            "classifier": table["classifier"],
+            "attack": table["attack"],
+            "backend": table["backend"],
+            "clean acc.": table["clean_accuracy"].map(_pct),
+            **{f"acc. @ L2 ≤ {c[len('robust_at_') :]}": table[c].map(_pct) for c in budgets},
+            "median L2": table["median_l2"].map(_fmt),
+            "optimality": table["optimality"].map(lambda v: _fmt(v, 2)),
+        }
+    )
+    if out["classifier"].nunique() == 1:
+        out = out.drop(columns="classifier")
+    return out
+
+
+def eps_table_frame(curves: pd.DataFrame) -> pd.DataFrame:
+    """The ε table: one row per classifier, attack and ε; robust accuracy and adversarial
+    F1 per backend."""
+    rows: dict[tuple, dict[str, str]] = {}
+    backends = list(dict.fromkeys(curves["backend"]))
+    for r in curves.itertuples():
+        where = "undefended" if r.defense == "none" else f"{r.defense} ({r.threat})"
+        row = rows.setdefault(
+            (where, r.attack, r.eps), {"classifier": where, "attack": r.attack, "ε": f"{r.eps:g}"}
+        )
+        row[f"acc. {r.backend}"] = _pct(r.robust_accuracy)
+        row[f"F1 {r.backend}"] = _fmt(r.adv_f1)
+    columns = ["classifier", "attack", "ε"] + [
+        f"{kind} {b}" for b in backends for kind in ("acc.", "F1")
+    ]
+    out = pd.DataFrame(list(rows.values()), columns=columns).fillna("—")
+    if out["classifier"].nunique() == 1:
+        out = out.drop(columns="classifier")
+    return out
+
+
+# --- attacks named from their records ------------------------------------------------------
+
+
+def attack_names(attacks: Iterable[str], keep: Callable[[AttackRecord], bool]) -> list[str]:
+    """The report names of ``attacks`` whose record satisfies ``keep``, in the order of the
+    attack table (attacks without a record are left out)."""
+    present = set(attacks)
+    return [r.display for n, r in list(ATTACKS.items()) if n in present and keep(r)]
+
+
+def minimum_norm_names(attacks: Iterable[str]) -> list[str]:
+    """Report names of the minimum-norm attacks among ``attacks``."""
+    return attack_names(attacks, lambda r: r.minimum_norm)
+
+
+def eps_curve_names(frame: pd.DataFrame) -> list[str]:
+    """Report names of the attacks with ε-curve cells in a results frame."""
+    if "role" not in frame:
+        return []
+    return attack_names(frame[frame["role"] == "eps_curve"]["attack"], lambda r: r.has_eps_curve)

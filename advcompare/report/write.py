@@ -1,0 +1,147 @@
+"""A run directory's report: read the store, write the tables (CSV, JSON), every figure
+(PNG and PDF), ``report.md`` and ``report.tex``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from advcompare.agreement import agreement_frame
+from advcompare.curves import eps_curve_frame, norm_groups, optimality_frame
+from advcompare.errors import AdvCompareError
+from advcompare.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
+from advcompare.report.latex import render_latex
+from advcompare.report.layout import PAPER_CITATION, report_blocks
+from advcompare.report.markdown import render_markdown_blocks
+from advcompare.report.tables import eps_curve_names
+from advcompare.results import main_cells, results_frame
+from advcompare.results.store import ResultStore
+from advcompare.verdict import DEFAULT_TOLERANCE, judge_frame, tolerance_from_meta
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def _paper_f1_by_label(frame: pd.DataFrame, dataset: str) -> dict[str, float]:
+    part = main_cells(frame)
+    part = part[(part.dataset == dataset) & (part.defense == "none")]
+    return {
+        r.label: r.paper_f1
+        for r in part.itertuples()
+        if r.paper_f1 is not None and r.paper_f1 == r.paper_f1
+    }
+
+
+def render_markdown(
+    frame: pd.DataFrame,
+    datasets: dict[str, dict[str, Any]],
+    title: str,
+    agreement: pd.DataFrame | None = None,
+    defenses: dict[tuple[str, str], dict] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    **kwargs: Any,
+) -> str:
+    """The whole report as Markdown (see :func:`~advcompare.report.layout.report_blocks`)."""
+    if "verdict" not in frame:
+        frame = pd.concat([frame, judge_frame(frame, tolerance)], axis=1)
+    return render_markdown_blocks(
+        report_blocks(frame, datasets, title, agreement, defenses, tolerance, **kwargs)
+    )
+
+
+def write_report(
+    run_dir: Path,
+    keys: list[str] | None = None,
+    title: str | None = None,
+    tolerance: float | None = None,
+) -> Path:
+    """Render ``report.md``, ``report.tex``, ``results.csv``/``.json``, the curve tables
+    (``optimality.csv``, ``eps_curves.csv``) and every figure (PNG and PDF).
+
+    ``tolerance`` defaults to the run's (``fidelity_tolerance`` in the store), else 0.10.
+    """
+    run_dir = Path(run_dir)
+    with ResultStore(run_dir) as store:
+        if keys is None:  # the cells of the run's latest command, not every cell ever stored
+            current = store.meta("current_keys")
+            keys = json.loads(current) if current else None
+        cells = store.cells(keys)
+        datasets = store.datasets()
+        defenses = store.defenses()
+        name = store.meta("name") or run_dir.name
+        if tolerance is None:
+            tolerance = tolerance_from_meta(store.meta("fidelity_tolerance"))
+    if not cells:
+        raise AdvCompareError(f"no stored results in '{run_dir}'; run `advcompare run` first")
+    frame = results_frame(cells, tolerance)
+    main = main_cells(frame)
+
+    groups, notes = norm_groups(frame, run_dir)
+    norm_table = optimality_frame(groups)
+    eps = eps_curve_frame(frame)
+    frame.to_csv(run_dir / "results.csv", index=False)
+    if len(norm_table):
+        norm_table.to_csv(run_dir / "optimality.csv", index=False)
+    if len(eps):
+        eps.to_csv(run_dir / "eps_curves.csv", index=False)
+    (run_dir / "results.json").write_text(
+        json.dumps(
+            {
+                "paper": PAPER_CITATION,
+                "fidelity_tolerance": tolerance,
+                "datasets": datasets,
+                "cells": json.loads(frame.to_json(orient="records")),
+                "optimality": json.loads(norm_table.to_json(orient="records"))
+                if len(norm_table)
+                else [],
+                "eps_curves": json.loads(eps.to_json(orient="records")) if len(eps) else [],
+            },
+            indent=2,
+        )
+    )
+
+    undefended = main[main.defense == "none"]
+    plot_f1(undefended if len(undefended) else main, run_dir / "f1_by_attack.png")
+    if set(main.defense) - {"none"}:
+        plot_defenses(main, run_dir / "f1_by_defense.png")
+    figures: dict[str, dict[str, str]] = {"l2": {}, "eps": {}}
+    attacks = ", ".join(eps_curve_names(frame))
+    for dataset in dict.fromkeys(main.dataset):
+        mine = [g for g in groups if g.dataset == dataset]
+        if mine:
+            stem = f"l2_curves_{_slug(dataset)}"
+            plot_norm_curves(mine, run_dir / f"{stem}.png", f"{dataset}: minimum-norm attacks")
+            figures["l2"][dataset] = stem
+        part = eps[eps["dataset"] == dataset] if len(eps) else eps
+        if len(part):
+            stem = f"eps_curves_{_slug(dataset)}"
+            plot_eps_curves(
+                part,
+                run_dir / f"{stem}.png",
+                f"{dataset}: {attacks + ' ' if attacks else ''}against ε",
+                _paper_f1_by_label(frame, dataset),
+            )
+            figures["eps"][dataset] = stem
+
+    agreement = agreement_frame(main, run_dir)
+    if len(agreement):
+        agreement.to_csv(run_dir / "agreement.csv", index=False)
+    blocks = report_blocks(
+        frame,
+        datasets,
+        title or f"advcompare: {name}",
+        agreement,
+        defenses,
+        tolerance,
+        (groups, norm_table, notes, eps),
+        figures,
+    )
+    (run_dir / "report.tex").write_text(render_latex(blocks))
+    report = run_dir / "report.md"
+    report.write_text(render_markdown_blocks(blocks))
+    return report
