@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from advcompare.config import apply_overrides, default_config_text, load_config
 from advcompare.errors import ConfigError, UnknownNameError
@@ -139,3 +140,28 @@ def test_defenses_default_to_none_and_parse_with_defaults():
         "defensive_distillation",
     ]
     assert dict(cfg.defenses)["gradient_masking"] == {"epsilon": 0.001, "eot_samples": 8}
+
+
+@pytest.mark.parametrize("name", ["auto", "cpu", "cuda", "cuda:0", "cuda:3"])
+def test_device_names_are_checked_once_and_cuda_n_is_accepted(name):
+    from advcompare.checks import check_device_name
+
+    assert check_device_name(name) == name
+    assert apply_overrides(load_config(None), device=name).device == name
+
+
+@pytest.mark.parametrize("name", ["tpu", "cuda:", "cuda:x", "gpu", ""])
+def test_unknown_device_names_list_the_accepted_ones(name):
+    from advcompare.checks import check_device_name
+
+    with pytest.raises(ConfigError, match="use one of: auto, cpu, cuda or cuda:N"):
+        check_device_name(name)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_n_without_a_gpu_is_one_error_when_resolved():
+    from advcompare.checks import resolve_device
+
+    with pytest.raises(ConfigError, match="device 'cuda:1' requested but torch sees no CUDA"):
+        resolve_device("cuda:1")
+    assert resolve_device("auto").type == "cpu"

@@ -372,7 +372,7 @@ def test_two_labels_with_the_same_spec_are_two_cells(tmp_path, monkeypatch):
     assert cells[0].key != cells[1].key  # the label is part of the key: neither is lost
 
 
-def test_a_stored_cell_with_an_unreadable_sample_file_is_recomputed(tmp_path, monkeypatch):
+def test_a_stored_cell_with_an_unreadable_sample_file_is_recomputed(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     from advcompare.report import write_report
 
@@ -380,8 +380,13 @@ def test_a_stored_cell_with_an_unreadable_sample_file_is_recomputed(tmp_path, mo
     first = run_experiment(cfg, log=lambda *_: None)
     damaged = first.run_dir / "adv" / f"{first.keys[0]}.safetensors"
     damaged.write_bytes(damaged.read_bytes()[:100])  # truncated, as by a crash or a full disk
+    capsys.readouterr()
     second = run_experiment(cfg, log=lambda *_: None)
     assert second.computed == first.computed[:1] and second.resumed == first.computed[1:]
+    err = capsys.readouterr().err.splitlines()
+    said = [line for line in err if line.startswith("advcompare:")]  # which file, where now
+    assert len(said) == 1 and str(damaged) in said[0] and "set aside as" in said[0], said
+    assert damaged.with_name(damaged.name + ".corrupt").is_file()
     damaged.write_bytes(b"")  # the report never crashes on one: that cell is left out
     assert write_report(second.run_dir).is_file()
 

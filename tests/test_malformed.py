@@ -171,6 +171,12 @@ CLI_CASES = [
     ("garbage results store", ["--out", "garbage"], "cannot use"),
     ("foreign SQLite file", ["--out", "foreign"], "did not write (tables: invoices)"),
     ("cache is a file", ["--cache-file"], "is not writable"),
+    ("unknown device flag", ["--device", "tpu"], "unknown device 'tpu'"),
+    (
+        "nothing listens at the Ray address",
+        ["--executor", "ray", "--ray-address", "127.0.0.1:1"],
+        "no Ray cluster answers at 127.0.0.1:1",
+    ),
 ]
 
 
@@ -223,3 +229,39 @@ def test_a_second_run_on_the_same_out_dir_is_refused(tmp_path, monkeypatch, caps
 
 def test_there_are_at_least_thirty_cases():
     assert len(CONFIG_CASES) + len(CLI_CASES) >= 30
+
+
+def test_an_unreachable_ray_address_fails_within_thirty_seconds(tmp_path, monkeypatch, capsys):
+    import time
+
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    argv = ["run", "--config", _write(tmp_path, ""), "--out", str(tmp_path / "run")]
+    start = time.monotonic()
+    code = main(argv + ["--executor", "ray", "--ray-address", "127.0.0.1:1"])
+    assert time.monotonic() - start < 30
+    err = capsys.readouterr().err
+    _assert_one_line_exit_2(code, err, "ray start --head", tmp_path / "cache")
+
+
+def test_a_cached_model_of_another_shape_is_set_aside_and_retrained(tmp_path, monkeypatch, capsys):
+    """A cache entry with 43 outputs where the digits need 10: one line on stderr naming the
+    file and where it went, then the model is retrained and the run succeeds."""
+    from safetensors.torch import save_file
+
+    from advcompare.models import PaperCNN
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(cache))
+    config = _write(tmp_path, "[attacks.ifgsm]\nsteps = 2")
+    argv = ["run", "--config", config, "--epochs", "1", "--samples", "16"]
+    assert main(argv + ["--out", str(tmp_path / "first")]) == 0
+    (entry,) = [p for p in cache.iterdir() if p.is_dir()]
+    wrong = {k: v.contiguous() for k, v in PaperCNN(43).state_dict().items()}
+    save_file(wrong, str(entry / "model.safetensors"))
+    capsys.readouterr()
+    assert main(argv + ["--out", str(tmp_path / "second")]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "advcompare:" in line]
+    assert len(err) == 1, err
+    assert str(entry / "model.safetensors") in err[0] and "set aside as" in err[0]
+    assert "shape" in err[0] and (cache / f"{entry.name}.corrupt").is_dir()
+    assert (entry / "model.safetensors").is_file()  # retrained and cached again
