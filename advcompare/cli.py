@@ -186,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     except AdvCompareError as exc:
         print(f"advcompare: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of the user's
+        sys.stderr.close()
+        return 0
     except OSError as exc:  # a path the user gave: missing, read-only, a file not a folder
         if debug:
             raise

@@ -144,7 +144,9 @@ def test_at_the_box_edge_foolbox_and_art_cross_and_torchattacks_does_not():
     ta = torchattacks_deepfool(model, x, y)
     fb = foolbox_deepfool(model, x, y)
     art = art_deepfool(model, x, y)
-    assert 0 < margin(model, ta) < 1e-5 and int(model(ta).argmax(1)) == 0
+    # ends on the boundary's near side: within float32 rounding of it (exactly 0.0 on some
+    # CPUs, where the tie still goes to the true class), never across it
+    assert 0 <= margin(model, ta) < 1e-5 and int(model(ta).argmax(1)) == 0
     for x_adv in (fb, art):
         assert int(model(x_adv).argmax(1)) == 1
         assert box_optimum <= float((x_adv - x).norm()) <= (1 + OVERSHOOT) * box_optimum * 1.001
