@@ -17,6 +17,7 @@ IMAGE_SIZE = 32
 VALIDATION_SHARE = 0.2  # paper §3.3: 20% of the training data
 TEST_SHARE = 0.2  # paper §3.3: 80:20 train/test where a dataset has no test split
 
+
 @dataclass
 class Split:
     """Images (N, 3, 32, 32) float32 in [0, 1] and integer labels (N,)."""
