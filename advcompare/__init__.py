@@ -21,6 +21,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "evaluate": "advcompare.api",
+    "compare_backends": "advcompare.api",
+    "per_image": "advcompare.api",
     "load_results": "advcompare.results",
     "Results": "advcompare.results",
     "AttackSpec": "advcompare.spec",
@@ -34,6 +36,8 @@ __all__ = [
     "Results",
     "__version__",
     "evaluate",
+    "compare_backends",
+    "per_image",
     "load_results",
     "with_normalization",
 ]

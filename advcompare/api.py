@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import pandas as pd
@@ -47,7 +48,10 @@ from advcompare.defenses.preflight import raised
 from advcompare.entry import AttackEntry, AttackLike, attack_entries
 from advcompare.errors import ConfigError, ModelError
 from advcompare.hashing import digest
+from advcompare.agreement import pairs_frame, samples_groups
 from advcompare.results import CellRecord, Results, load_results, results_frame
+from advcompare.results.reading import PerImage, samples_frame
+from advcompare.statistics import DEFAULT_ALPHA, StatisticsConfig, with_intervals
 from advcompare.spec import ATTACKS
 
 __all__ = ["Results", "default_attacks", "evaluate", "load_results"]
@@ -163,6 +167,7 @@ def evaluate(
     seed: int = 0,
     tolerance: float = 0.10,
     dataset: str | None = None,
+    statistics: StatisticsConfig = StatisticsConfig(),
 ) -> pd.DataFrame:
     """Attack ``model`` on ``(x, y)`` with every attack × backend; one report row per pair.
 
@@ -187,12 +192,18 @@ def evaluate(
             it (the verdict; used only with ``dataset``).
         dataset: the paper dataset these images stand for (``"mnist"``, ``"cifar10"``,
             ``"gtsrb"``, ...), so rows carry the paper's figures; None: no paper figure.
+        statistics: bootstrap resamples and level of the interval columns (``adv_f1_lo``,
+            ``adv_f1_hi``, ...; seeded by ``seed``), and α of :func:`compare_backends`.
 
     Returns:
         One row per attack × backend with the report's columns (identity, spec, notes, every
-        metric of :mod:`advcompare.metrics`, the paper's figures and verdict) plus
-        ``preflight``: the flags raised for the model (``df.attrs["preflight"]`` holds them
-        all, ``df.attrs["num_classes"]`` and ``df.attrs["device"]`` what was used).
+        metric of :mod:`advcompare.metrics` with its bootstrap interval and the per-image
+        outcome counts, the paper's figures and verdict) plus ``preflight``: the flags
+        raised for the model (``df.attrs["preflight"]`` holds them all,
+        ``df.attrs["num_classes"]`` and ``df.attrs["device"]`` what was used;
+        :func:`per_image` gives one row per cell × image, as
+        :attr:`advcompare.results.Results.samples`, and :func:`compare_backends` the
+        paired tests between backends).
 
     Raises:
         advcompare.errors.AdvCompareError: one subclass per problem, before any attack runs:
@@ -223,8 +234,9 @@ def evaluate(
         flags = check_gradients(work, xb, y[:PROBE_SAMPLES].to(target), attacked)
         fingerprint = _fingerprint(work, x, y)
         data, cells = Split(x, y), []
+        samples: dict[str, dict[str, torch.Tensor] | None] = {}
         for entry in entries:
-            metrics, notes, _ = craft_and_grade(
+            metrics, notes, tensors = craft_and_grade(
                 work,
                 entry,
                 data,
@@ -234,8 +246,48 @@ def evaluate(
                 seed,
                 desc=f"{entry.label}/{entry.backend}",
             )
-            cells.append(_record(entry, metrics, notes, dataset, fingerprint, seed, batch_size))
+            metrics = with_intervals(metrics, tensors, y.cpu(), statistics, seed)
+            record = _record(entry, metrics, notes, dataset, fingerprint, seed, batch_size)
+            cells.append(record)
+            samples[record.key] = {k: v for k, v in tensors.items() if k != "x_adv"}
     frame = results_frame(cells, tolerance)
+    frame.attrs["samples"] = PerImage(samples_frame(cells, samples))
     frame["preflight"] = ", ".join(raised(flags))
     frame.attrs.update(preflight=dict(flags), num_classes=num_classes, device=str(target))
     return frame
+
+
+def compare_backends(
+    results: pd.DataFrame | Results | str | Path, alpha: float = DEFAULT_ALPHA
+) -> pd.DataFrame:
+    """Does the library matter? Paired tests between every two backends that ran the same
+    attack on the same classifier and images (:mod:`advcompare.agreement`).
+
+    Args:
+        results: what :func:`evaluate` returned, a :class:`~advcompare.results.Results`
+            from :func:`load_results`, or a run directory.
+        alpha: family-wise error rate of the Holm-corrected tests.
+
+    Returns:
+        One row per pair: identity, agreement shares, ``p_fooled`` (McNemar's exact test on
+        per-image fooled / not fooled), ``p_l2`` (Wilcoxon signed-rank on per-image L2 where
+        both fooled), their Holm-corrected ``p_fooled_holm``/``p_l2_holm`` and ``differ``.
+    """
+    return pairs_frame(samples_groups(per_image(results)), alpha)
+
+
+def per_image(results: pd.DataFrame | Results | str | Path) -> pd.DataFrame:
+    """One row per cell × attacked image (outcome, norms, flags; see
+    :attr:`advcompare.results.Results.samples`) of what :func:`evaluate` returned, of a
+    :class:`~advcompare.results.Results` or of a run directory."""
+    if isinstance(results, (str, Path)):
+        results = load_results(results)
+    if isinstance(results, Results):
+        return results.samples
+    held = results.attrs.get("samples") if isinstance(results, pd.DataFrame) else None
+    if isinstance(held, PerImage):
+        return held.frame
+    raise ConfigError(
+        "expected what evaluate() returned, load_results(run_dir) or a run directory; got "
+        f"{type(results).__name__}"
+    )

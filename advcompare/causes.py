@@ -27,8 +27,9 @@ from advcompare.spec import ATTACKS, display_name
 
 REPRODUCES = "reproduces"
 DIFFERS = "differs"
+INCONCLUSIVE = "inconclusive"
 NO_FIGURE = "no paper figure"
-VERDICTS = (REPRODUCES, DIFFERS, NO_FIGURE)
+VERDICTS = (REPRODUCES, DIFFERS, INCONCLUSIVE, NO_FIGURE)
 
 # What an attack is to the paper (the ``paper_role`` a cause can match).
 PAPER, COMPARATOR, OTHER = "paper", "comparator", "other"

@@ -311,3 +311,30 @@ def check_experiment(cfg: Any) -> dict[str, int]:
         attacks = [e.spec.attack for e in cfg.attacks]
         check_user_model(cfg.model, cfg.weights, cfg.input_shape, num_classes, attacks)
     return num_classes
+
+
+# Below this clean accuracy on the attacked images a comparison of attacks says little: most
+# images are skipped (already wrong). Two classes: 0.75, half-way between chance and perfect.
+LOW_ACCURACY = 0.5
+LOW_ACCURACY_TWO_CLASSES = 0.75
+
+
+def low_accuracy_threshold(num_classes: int) -> float:
+    """The clean accuracy below which a model is flagged as mostly wrong."""
+    return LOW_ACCURACY_TWO_CLASSES if num_classes <= 2 else LOW_ACCURACY
+
+
+def low_accuracy_warning(accuracy: float | None, num_classes: int) -> str | None:
+    """One line naming the usual causes when ``accuracy`` (clean, on the attacked images) is
+    below :func:`low_accuracy_threshold`; None for a model that is right often enough."""
+    if accuracy is None or math.isnan(accuracy):
+        return None
+    threshold = low_accuracy_threshold(num_classes)
+    if accuracy >= threshold:
+        return None
+    return (
+        f"the model is mostly wrong before any attack (clean accuracy {accuracy:.3f} on the "
+        f"attacked images, below {threshold:.2f}), so attacks have little to fool; usual "
+        f"causes: normalisation applied outside the model, probabilities instead of "
+        f"logits, train-mode BatchNorm statistics, a wrong input_shape or channel order"
+    )

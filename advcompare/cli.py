@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--samples", type=int, help="test images to attack (0 = all)")
     run.add_argument("--epochs", type=int, help="training epochs (default 20, paper §3.3)")
     run.add_argument(
+        "--seeds",
+        metavar="S,S,...",
+        help="train one model per seed and run every cell on each (e.g. 0,1,2); the report "
+        "gives mean ± sd across seeds",
+    )
+    run.add_argument(
         "--executor",
         help="serial (default: in this process) or ray (Ray tasks "
         "on this machine's cores and GPUs, or a cluster)",
@@ -113,6 +119,7 @@ def _run(args: argparse.Namespace) -> int:
         cpus_per_cell=args.cpus_per_cell,
         gpus_per_cell=args.gpus_per_cell,
         images_per_shard=args.images_per_shard,
+        seeds=args.seeds,
     )
     try:
         summary = run_experiment(cfg)

@@ -19,6 +19,7 @@ from advcompare.checks import check_device_name
 from advcompare.data import validate_dataset_name
 from advcompare.defenses.registry import check_attack_labels, defense_params, known_defenses
 from advcompare.entry import ALL_BACKENDS, AttackEntry, expand_backends, no_duplicates
+from advcompare.config_tables import MAX_SEED, parse_curves, parse_seeds, parse_statistics
 from advcompare.config_values import expect, integer, number, unknown_keys
 from advcompare.errors import ConfigError
 from advcompare.settings import EXECUTORS, ExecutorConfig, ExperimentConfig, TrainConfig
@@ -49,6 +50,8 @@ TOP_KEYS = {
     "model",
     "weights",
     "input_shape",
+    "seeds",
+    "statistics",
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr"}
 EXECUTOR_KEYS = {
@@ -60,9 +63,6 @@ EXECUTOR_KEYS = {
     "shared_cache",
     "max_retries",
 }
-
-
-MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
 
 
 def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
@@ -147,15 +147,11 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
                 "fidelity.tolerance", table["tolerance"], low=0.0, high=1.0
             )
     if "curves" in raw:
-        table = expect("curves", raw["curves"], dict, "a table")
-        unknown_keys("curves", table, {"ifgsm_eps"})
-        values = expect(
-            "curves.ifgsm_eps", table.get("ifgsm_eps", []), list, "a list of eps values"
-        )
-        eps = tuple(number("curves.ifgsm_eps", v, low=0.0, high=1.0, open_low=True) for v in values)
-        if len(set(eps)) != len(eps):
-            raise ConfigError("config key 'curves.ifgsm_eps': lists an eps twice")
-        cfg["eps_curve"] = tuple(sorted(eps))
+        cfg.update(parse_curves(raw["curves"]))
+    if "statistics" in raw:
+        cfg["statistics"] = parse_statistics(raw["statistics"])
+    if "seeds" in raw:
+        cfg["seeds"] = parse_seeds(raw["seeds"])
     if "attacks" in raw:
         table = expect("attacks", raw["attacks"], dict, "a table of attack tables")
         if not table:
@@ -164,6 +160,11 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
     if "attacks" in cfg:
         check_attack_labels(cfg.get("defenses", ()), [e.label for e in cfg["attacks"]])
     cfg.update(_parse_user_model(raw))
+    if cfg.get("model") and len(cfg.get("seeds", ())) > 1:
+        raise ConfigError(
+            "config key 'seeds': trains one model per seed, but 'model' loads a trained "
+            "one; drop 'seeds' (or 'model' to train the paper CNN)"
+        )
     return ExperimentConfig(**cfg)
 
 
@@ -326,6 +327,7 @@ def apply_overrides(
     cpus_per_cell: int | None = None,
     gpus_per_cell: float | None = None,
     images_per_shard: int | None = None,
+    seeds: str | None = None,
 ) -> ExperimentConfig:
     """Command-line flags over the file's values. ``backend`` applies to every attack that
     backend provides (an error if it provides none of them); ``"all"`` runs every attack on
@@ -350,6 +352,13 @@ def apply_overrides(
         updates["train"] = replace(cfg.train, epochs=integer("--epochs", epochs, 1))
     if name is not None:
         updates["name"] = parse_config({"name": name}).name
+    if seeds is not None:
+        updates["seeds"] = parse_seeds(seeds, "flag '--seeds'")
+        if cfg.model and len(updates["seeds"]) > 1:
+            raise ConfigError(
+                "flag '--seeds' trains one model per seed, but the config loads a trained "
+                "'model'; drop --seeds"
+            )
     flags = {
         "name": executor,
         "address": ray_address,

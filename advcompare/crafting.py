@@ -15,10 +15,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from advcompare.adapters.base import Adapter
 from advcompare.adapters.registry import check_spec, get_backend
 from advcompare.data import Split
 from advcompare.entry import AttackEntry
 from advcompare.metrics import PassCounter, grade_attack_samples, sync
+from advcompare.spec import ATTACKS, BOUNDED
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Crafted:
     backward_samples: int
     notes: list[str] = field(default_factory=list)
     node: str = ""
+    repaired: torch.Tensor | None = None  # per sample: the output contract repaired it
 
 
 def seed_batch(seed: int, batch_index: int) -> None:
@@ -56,7 +59,7 @@ def craft(
     notes = check_spec(entry.backend, entry.spec, num_classes)
     backend = get_backend(entry.backend)
     counter = PassCounter(model)
-    batches, seconds = [], 0.0
+    batches, repairs, seconds = [], [], 0.0
     starts = range(0, len(data), batch_size)
     for index, i in enumerate(tqdm(starts, desc=desc, unit="batch", leave=False), first_batch):
         seed_batch(seed, index)
@@ -64,18 +67,44 @@ def craft(
         yb = data.y[i : i + batch_size].to(device)
         sync(device)
         start = time.perf_counter()
-        adv = backend.run(counter, xb, yb, entry.spec)
+        adv, repaired = _craft_batch(backend, counter, xb, yb, entry)
         sync(device)
         seconds += time.perf_counter() - start
         batches.append(adv.cpu())
+        repairs.append(repaired)
     return Crafted(
-        torch.cat(batches), seconds, counter.forward_samples, counter.backward_samples, notes
+        torch.cat(batches),
+        seconds,
+        counter.forward_samples,
+        counter.backward_samples,
+        notes,
+        repaired=torch.cat(repairs) if repairs else None,
     )
+
+
+def _craft_batch(backend, model, xb, yb, entry: AttackEntry) -> tuple[torch.Tensor, torch.Tensor]:
+    """One batch's adversarial inputs and which of them the output contract repaired (a
+    backend that is no :class:`~advcompare.adapters.base.Adapter` reports no repairs)."""
+    if isinstance(backend, Adapter):
+        adv, repaired = backend.craft(model, xb, yb, entry.spec)
+        return adv, repaired.cpu()
+    adv = backend.run(model, xb, yb, entry.spec)
+    return adv, torch.zeros(len(xb), dtype=torch.bool)
+
+
+def budget_of(entry: AttackEntry) -> tuple[str, float] | None:
+    """(norm, ε) of a bounded attack, whose outputs must keep ‖δ‖ ≤ ε; None otherwise."""
+    record = ATTACKS.get(entry.spec.attack)
+    eps = entry.spec.params.get("eps")
+    if record is None or record.threat != BOUNDED or eps is None:
+        return None
+    return record.norm, float(eps)
 
 
 def joined(parts: list[Crafted]) -> Crafted:
     """The shards of one cell, in order, as if crafted in one go."""
     nodes = sorted({p.node for p in parts if p.node})
+    repairs = [p.repaired for p in parts if p.repaired is not None]
     return Crafted(
         torch.cat([p.x_adv for p in parts]),
         sum(p.seconds for p in parts),
@@ -83,14 +112,20 @@ def joined(parts: list[Crafted]) -> Crafted:
         sum(p.backward_samples for p in parts),
         parts[0].notes,
         ",".join(nodes),
+        torch.cat(repairs) if len(repairs) == len(parts) else None,
     )
 
 
 def grade_crafted(
-    model: torch.nn.Module, data: Split, crafted: Crafted, device: torch.device
+    model: torch.nn.Module,
+    data: Split,
+    crafted: Crafted,
+    device: torch.device,
+    budget: tuple[str, float] | None = None,
 ) -> tuple[dict, list[str], dict[str, torch.Tensor]]:
     """The shared grader on crafted adversarial inputs: (metrics, notes, per-sample tensors
-    ``x_adv``, ``correct``, ``success`` and the norms)."""
+    ``x_adv``, ``correct``, ``success``, the norms, predictions and outcomes); ``budget``
+    is a bounded attack's (norm, ε), for the over-budget count."""
     metrics, outcomes = grade_attack_samples(
         model,
         data.x,
@@ -100,6 +135,8 @@ def grade_crafted(
         forward_samples=crafted.forward_samples,
         backward_samples=crafted.backward_samples,
         device=device,
+        repaired=crafted.repaired,
+        budget=budget,
     )
     return metrics, list(crafted.notes), {"x_adv": crafted.x_adv, **outcomes}
 
@@ -117,4 +154,4 @@ def craft_and_grade(
     """One whole cell on one model, in this process: :func:`craft`, then
     :func:`grade_crafted` (metrics, notes, per-sample tensors)."""
     crafted = craft(model, entry, data, batch_size, device, num_classes, seed, desc=desc)
-    return grade_crafted(model, data, crafted, device)
+    return grade_crafted(model, data, crafted, device, budget_of(entry))

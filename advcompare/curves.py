@@ -14,7 +14,9 @@ and robust accuracy at budget ε is ``r(ε) = #{i : d_i > ε} / N``: the image w
 the attack failed or needed more than ε (so ``r(0)`` is the clean accuracy). The *envelope*
 is the per-image minimum of ``d_i`` over every minimum-norm cell (every attack and backend)
 graded on the same classifier and images: the best any of them found, as AttackBench's
-"best distances".
+"best distances". It also takes the run's *reference* cells (role ``reference``): Foolbox's
+FMN-L2 and DDN run with a large step budget on the same images, so the strongest backend is
+measured against an independent attack rather than scoring ≈ 1 by construction.
 
 *Optimality* (AttackBench, Cinà et al. 2024, arXiv:2404.19460) compares the area under a
 curve with the envelope's on ``[0, D]``, ``D`` the largest finite needed norm of the
@@ -122,12 +124,13 @@ def optimality(norms: np.ndarray, best: np.ndarray) -> float:
 
 @dataclass
 class NormCurve:
-    """One minimum-norm cell's needed norms."""
+    """One minimum-norm cell's needed norms (``reference``: a strength-reference cell)."""
 
     label: str
     attack: str
     backend: str
     norms: np.ndarray
+    reference: bool = False
 
 
 @dataclass
@@ -154,6 +157,17 @@ class NormGroup:
     def optimality(self, curve: NormCurve) -> float:
         return optimality(curve.norms, self.best)
 
+    @property
+    def made_of(self) -> str:
+        """What the envelope is the per-image minimum of, in words."""
+        own = [f"{c.label} ({c.backend})" for c in self.curves if not c.reference]
+        refs = [f"{c.label} ({c.backend}, reference)" for c in self.curves if c.reference]
+        return ", ".join(own + refs)
+
+    @property
+    def has_reference(self) -> bool:
+        return any(c.reference for c in self.curves)
+
 
 def _load(path: Path) -> dict | None:
     """A cell's per-sample arrays, or None when the file is missing or unreadable."""
@@ -162,9 +176,10 @@ def _load(path: Path) -> dict | None:
 
 
 def _main(frame: pd.DataFrame) -> pd.DataFrame:
+    """Main and strength-reference cells (the ε-curve points are not minimum-norm runs)."""
     if "role" not in frame:
         return frame
-    return frame[frame["role"].fillna("main") == "main"]
+    return frame[frame["role"].fillna("main").isin(["main", "reference"])]
 
 
 def norm_groups(frame: pd.DataFrame, run_dir: Path) -> tuple[list[NormGroup], list[str]]:
@@ -205,6 +220,7 @@ def norm_groups(frame: pd.DataFrame, run_dir: Path) -> tuple[list[NormGroup], li
                     row.attack,
                     row.backend,
                     needed_norms(stored["correct"], stored["success"], stored["l2"]),
+                    getattr(row, "role", "main") == "reference",
                 )
             )
         if group.curves:
@@ -226,9 +242,14 @@ def optimality_frame(
     rows = []
     for g in groups:
         best, limit = g.best, g.limit
-        entries = [(c.label, c.backend, c.norms, g.optimality(c)) for c in g.curves]
-        entries.append(("envelope", "best of all", best, 1.0 if limit else float("nan")))
-        for label, backend, norms, score in entries:
+        entries = [
+            (c.label, c.backend, c.norms, g.optimality(c), "reference" if c.reference else "main")
+            for c in g.curves
+        ]
+        entries.append(
+            ("envelope", "best of all", best, 1.0 if limit else float("nan"), "envelope")
+        )
+        for label, backend, norms, score, role in entries:
             rows.append(
                 {
                     "dataset": g.dataset,
@@ -237,6 +258,8 @@ def optimality_frame(
                     "classifier": g.classifier,
                     "attack": label,
                     "backend": backend,
+                    "role": role,
+                    "envelope_of": g.made_of,
                     "n": len(norms),
                     "clean_accuracy": float((norms > 0).mean()),
                     **{

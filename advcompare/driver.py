@@ -12,6 +12,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from advcompare.checks import low_accuracy_warning
 from advcompare.data import Dataset, Split, holds_digits
 from advcompare.defenses.defended import Defended
 from advcompare.defenses.registry import assemble_defense, key_of, needs_training
@@ -22,6 +23,7 @@ from advcompare.plan import DEFENSE, MODEL, SHARD, Task
 from advcompare.results import MAIN, CellRecord
 from advcompare.settings import ExperimentConfig
 from advcompare.results.store import ResultStore
+from advcompare.statistics import with_intervals
 from advcompare.tasks import CellResult, base_model
 from advcompare.train import save_trained
 from advcompare.weights import Weights, WeightsCache
@@ -54,56 +56,75 @@ class Driver:
         device: torch.device,
         executor: Executor,
         log: Callable[[str], None],
+        warn: Callable[[str], None] = print,
     ) -> None:
         self.cfg, self.store, self.cache, self.summary = cfg, store, cache, summary
         self.datasets, self.attacked, self.device = datasets, attacked, device
-        self.executor, self.log = executor, log
-        self.models: dict[str, nn.Module] = {}
+        self.executor, self.log, self.warn = executor, log, warn
+        self.models: dict[tuple[str, int], nn.Module] = {}
 
     # models -------------------------------------------------------------------------
-    def model_ready(self, dataset: str, weights: Weights) -> None:
-        """Record the base model: clean metrics, loss curves, the defenses built on it that
-        need no training."""
+    def model_ready(self, dataset: str, weights: Weights, seed: int | None = None) -> None:
+        """Record the base model trained with ``seed`` (default: the run's first): clean
+        metrics, loss curves, the defenses built on it that need no training."""
+        seed = self.cfg.training_seeds[0] if seed is None else seed
         model = base_model(weights, self.device)
-        self.models[dataset] = model
+        self.models[(dataset, seed)] = model
         data = self.datasets[dataset]
         record = dataset_record(
             model, weights, data, self.attacked[dataset], self.device, self.cfg.weights
         )
-        self.store.set_dataset(dataset, **record)
-        write_loss_curves(weights, self.summary.run_dir, dataset)
+        self.store.set_dataset(dataset, **record, seed=seed)
+        headline = seed == self.cfg.training_seeds[0]
+        if headline:
+            write_loss_curves(weights, self.summary.run_dir, dataset)
+            self._check_accuracy(dataset, record["clean"])
         how = (
             ("loaded from cache" if weights.from_cache else "trained")
             if not weights.factory
             else f"{weights.factory} loaded from {self.cfg.weights}"
         )
         self.log(
-            f"[{dataset}] model {weights.key} ({how}; train/val/test = "
+            f"[{dataset}{'' if headline else f'#seed{seed}'}] model {weights.key} ({how}; "
+            f"train/val/test = "
             f"{len(data.train)}/{len(data.val)}/{len(data.test)})"
         )
         for name, params in self.cfg.defenses:
             if not needs_training(name):
                 key = key_of(name, params, weights.key, self.cfg.attacks)
-                self._record_defense(dataset, assemble_defense(name, params, model, key))
+                defended = assemble_defense(name, params, model, key)
+                self._record_defense(dataset, defended, seed)
 
-    def defense_ready(self, dataset: str, name: str, weights: Weights) -> None:
+    def _check_accuracy(self, dataset: str, clean: dict) -> None:
+        """One stderr line when the model is mostly wrong on the attacked images (see
+        :func:`advcompare.checks.low_accuracy_warning`); the report repeats it."""
+        message = low_accuracy_warning(
+            clean.get("clean_accuracy"), self.datasets[dataset].num_classes
+        )
+        if message:
+            self.warn(f"[{dataset}] {message}")
+
+    def defense_ready(
+        self, dataset: str, name: str, weights: Weights, seed: int | None = None
+    ) -> None:
         """Record a trained defense (distillation, adversarial training)."""
+        seed = self.cfg.training_seeds[0] if seed is None else seed
         params = dict(self.cfg.defenses)[name]
         trained = base_model(weights, self.device)
         defended = assemble_defense(
             name,
             params,
-            self.models[dataset],
+            self.models[(dataset, seed)],
             weights.key,
             trained,
             weights.history,
             weights.from_cache,
         )
-        self._record_defense(dataset, defended)
+        self._record_defense(dataset, defended, seed)
 
-    def _record_defense(self, dataset: str, defended: Defended) -> None:
+    def _record_defense(self, dataset: str, defended: Defended, seed: int) -> None:
         record = defense_record(defended, self.attacked[dataset], self.device)
-        self.store.set_defense(dataset, defended.name, record)
+        self.store.set_defense(dataset, defended.name, record, seed)
 
     # results ------------------------------------------------------------------------
     def on_result(self, task: Task, result: Any) -> None:
@@ -111,12 +132,12 @@ class Driver:
         if task.kind == MODEL:
             save_trained(self.cache, result, self.datasets[task.dataset], self.cfg.train)
             self.summary.trained.append(task.dataset)
-            self.model_ready(task.dataset, result)
+            self.model_ready(task.dataset, result, task.seed)
         elif task.kind == DEFENSE:
             params = dict(self.cfg.defenses)[task.defense]
             self.cache.save(result, {"defense": task.defense, "params": params})
             self.summary.trained.append(f"{task.dataset}/{task.defense}")
-            self.defense_ready(task.dataset, task.defense, result)
+            self.defense_ready(task.dataset, task.defense, result, task.seed)
         elif task.kind != SHARD:  # a shard's images reach the store with its graded cell
             self.store_cell(task, result)
 
@@ -125,6 +146,13 @@ class Driver:
         cell = task.cell
         assert cell is not None
         entry = cell.entry
+        metrics = with_intervals(
+            result.metrics,
+            result.samples,
+            self.attacked[cell.dataset].y,
+            self.cfg.statistics,
+            self.cfg.seed,
+        )
         record = CellRecord(
             key=task.key,
             dataset=cell.dataset,
@@ -133,7 +161,7 @@ class Driver:
             backend=entry.backend,
             spec=entry.spec.as_dict(),
             notes=result.notes,
-            metrics=result.metrics,
+            metrics=metrics,
             model_key=cell.defense_key,
             defense=cell.defense,
             threat=cell.threat,
@@ -141,6 +169,7 @@ class Driver:
             executor=self.executor.name,
             concurrency=self.executor.concurrency,
             node=result.node,
+            seed=cell.seed,
         ).judged(self.cfg.fidelity_tolerance)
         self.store.save_samples(task.key, result.samples)
         self.store.add_cell(record)
@@ -157,16 +186,17 @@ class Driver:
         """The paper's "7" figure (Figures 7-11) for every digit dataset whose model is
         loaded: one test 7 under each undefended main attack, with the top-3 classes."""
         for name in self.cfg.datasets:
-            if not holds_digits(name) or name not in self.models:
+            seed = self.cfg.training_seeds[0]
+            if not holds_digits(name) or (name, seed) not in self.models:
                 continue
             undefended = [
                 c
                 for c in self.store.cells(self.summary.keys)
-                if c.dataset == name and c.defense == "none" and c.role == MAIN
+                if c.dataset == name and c.defense == "none" and c.role == MAIN and c.seed == seed
             ]
             data = self.attacked[name]
             plot_example_seven(
-                self.models[name],
+                self.models[(name, seed)],
                 data.x,
                 data.y,
                 undefended,

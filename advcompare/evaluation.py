@@ -14,6 +14,7 @@ from advcompare.data import Dataset, Split
 from advcompare.defenses.defended import Defended
 from advcompare.defenses.preflight import preflight, raised
 from advcompare.metrics import grade_clean, timed_predict
+from advcompare.provenance import state_digest
 from advcompare.train import write_history
 from advcompare.user_model import weights_digest
 from advcompare.weights import Weights
@@ -33,6 +34,7 @@ def dataset_record(
     by factory and weights file) and its clean metrics on the attacked images."""
     pred, seconds = timed_predict(model, attacked.x, device)
     summary = dataset.summary()
+    summary["weights_sha256"] = state_digest(weights.state)
     if weights.factory:
         summary |= {
             "model": weights.factory,

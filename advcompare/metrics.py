@@ -134,13 +134,20 @@ def grade_attack_samples(
     backward_samples: int = 0,
     device: torch.device | str = "cpu",
     pred_clean: torch.Tensor | None = None,
+    repaired: torch.Tensor | None = None,
+    budget: tuple[str, float] | None = None,
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Every metric of one attack cell, from the clean and adversarial inputs alone, and the
     per-sample outcomes (``correct``: clean prediction right; ``success``: made wrong;
-    ``l0``/``l2``/``linf``: every sample's perturbation norms, 0 where unchanged).
+    ``l0``/``l2``/``linf``: every sample's perturbation norms, 0 where unchanged;
+    ``pred_clean``/``pred_adv``; ``outcome``, ``repaired``, ``over_budget``: see
+    :func:`image_outcomes`).
 
     Success is judged over the initially correct samples: a success is a correct clean
-    prediction that the adversarial input turns wrong. Norms are summarised over successes.
+    prediction that the adversarial input turns wrong. Norms are summarised over successes
+    (``n_fooled`` of them), with the lower median (``torch.median``).
+    ``repaired``: per sample, whether the adapter's output contract repaired it;
+    ``budget``: a bounded attack's (norm, ε).
     """
     n = len(y)
     y = y.cpu()
@@ -170,4 +177,54 @@ def grade_attack_samples(
     for name, values in norms.items():
         metrics[f"{name}_median"] = _stat(values, "median")
         metrics[f"{name}_mean"] = _stat(values, "mean")
-    return metrics, {"correct": correct, "success": success, **per_sample}
+    outcomes = image_outcomes(correct, success, per_sample, repaired, budget)
+    metrics.update(outcome_counts(outcomes))
+    samples = {"correct": correct, "success": success, **per_sample, **outcomes}
+    samples.update(pred_clean=pred_clean.cpu(), pred_adv=pred_adv.cpu())
+    return metrics, samples
+
+
+# What happened to each attacked image (``outcome`` per sample, a partition of the images).
+SKIPPED, FOOLED, UNCHANGED, PERTURBED = 0, 1, 2, 3
+OUTCOMES = {
+    SKIPPED: "skipped",  # the clean prediction was already wrong: not attacked
+    FOOLED: "fooled",
+    UNCHANGED: "unchanged",  # not fooled, and the input came back exactly as it went in
+    PERTURBED: "perturbed",  # not fooled, with a perturbation
+}
+# A bounded attack's output may exceed its budget by float rounding only.
+BUDGET_TOLERANCE = 1e-6
+
+
+def image_outcomes(
+    correct: torch.Tensor,
+    success: torch.Tensor,
+    norms: dict[str, torch.Tensor],
+    repaired: torch.Tensor | None = None,
+    budget: tuple[str, float] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Per image: ``outcome`` (one of :data:`OUTCOMES`), and two flags beside it:
+    ``repaired`` (the output contract restored an all-zero image, clipped it into [0, 1] or
+    replaced non-finite values) and ``over_budget`` (a bounded attack's ‖δ‖ > ε + 1e-6)."""
+    outcome = torch.full(correct.shape, PERTURBED, dtype=torch.uint8)
+    outcome[correct & ~success & (norms["linf"] == 0)] = UNCHANGED
+    outcome[success] = FOOLED
+    outcome[~correct] = SKIPPED
+    if repaired is None:
+        repaired = torch.zeros_like(correct)
+    over = torch.zeros_like(correct)
+    if budget is not None:
+        norm, eps = budget
+        over = norms[norm] > eps + BUDGET_TOLERANCE
+    return {"outcome": outcome, "repaired": repaired.bool().cpu(), "over_budget": over}
+
+
+def outcome_counts(outcomes: dict[str, torch.Tensor]) -> dict[str, int]:
+    """``n_skipped``, ``n_fooled``, ``n_unchanged``, ``n_perturbed`` (a partition of the
+    images), ``n_repaired`` and ``n_over_budget``."""
+    counts = {
+        f"n_{name}": int((outcomes["outcome"] == code).sum()) for code, name in OUTCOMES.items()
+    }
+    counts["n_repaired"] = int(outcomes["repaired"].sum())
+    counts["n_over_budget"] = int(outcomes["over_budget"].sum())
+    return counts

@@ -28,7 +28,9 @@ from advcompare.user_model import model_key, weights_digest
 
 MODEL, DEFENSE, ATTACK, OBLIVIOUS_CELL = "model", "defense", "attack", "oblivious"
 SHARD = "shard"  # crafts part of an attack cell's images; the cell's task grades the parts
-MAIN, EPS_CURVE = "main", "eps_curve"
+MAIN, EPS_CURVE, REFERENCE = "main", "eps_curve", "reference"
+# The strength reference of the L2 curves (``[curves]`` reference): Foolbox's FMN and DDN.
+REFERENCE_BACKEND = "foolbox"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Task:
     defense: str = "none"
     images: int = 0  # images the task attacks (attack cells and shards), for ordering work
     light: bool = False  # a cheap task (joining and grading shards): needs no CPU of its own
+    seed: int = 0  # the training seed of the model the task trains or attacks
 
     @property
     def deps(self) -> list[str]:
@@ -100,9 +103,25 @@ def attacked_key(dataset: str) -> str:
     return f"attacked:{dataset}"
 
 
-def cell_name(dataset: str, defense: str, threat: str, label: str, backend: str) -> str:
-    where = dataset if defense == "none" else f"{dataset}/{defense}:{threat}"
+def cell_name(
+    dataset: str, defense: str, threat: str, label: str, backend: str, seed: int | None = None
+) -> str:
+    where = dataset if seed is None else f"{dataset}#seed{seed}"
+    where = where if defense == "none" else f"{where}/{defense}:{threat}"
     return f"{where}/{label}/{backend}"
+
+
+def reference_entries(cfg: ExperimentConfig) -> list[AttackEntry]:
+    """The strength reference (Foolbox's FMN-L2 and DDN, steps from ``[curves]``) when the
+    run draws L2 curves (a minimum-norm attack among its main entries) and it is enabled."""
+    if not cfg.reference.enabled or not any(
+        attack_record(e.spec.attack).minimum_norm for e in cfg.attacks
+    ):
+        return []
+    return [
+        AttackEntry("fmn", AttackSpec.create("fmn", steps=cfg.reference.fmn_steps), "foolbox"),
+        AttackEntry("ddn", AttackSpec.create("ddn", steps=cfg.reference.ddn_steps), "foolbox"),
+    ]
 
 
 def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list[AttackEntry]:
@@ -144,7 +163,13 @@ def library_version(backend: str) -> str:
 
 
 def _key(
-    cfg: ExperimentConfig, model_key: str, defense: str, threat: str, entry: AttackEntry, n: int
+    cfg: ExperimentConfig,
+    model_key: str,
+    defense: str,
+    threat: str,
+    entry: AttackEntry,
+    n: int,
+    seed: int,
 ) -> str:
     """Everything that determines a cell's figures: model, defense, threat, label, spec,
     backend and its library's version, attacked images, seed, batch size, code version."""
@@ -157,7 +182,7 @@ def _key(
         backend=entry.backend,
         library=library_version(entry.backend),
         samples=cfg.samples,
-        seed=cfg.seed,
+        seed=seed,
         batch_size=cfg.batch_size,
         n=n,
         code=CELL_CODE_VERSION,
@@ -222,6 +247,12 @@ def _attack_tasks(
     return [*shards, grade]
 
 
+def _seeded(tasks: list[Task], seed: int) -> list[Task]:
+    for task in tasks:
+        task.seed = seed
+    return tasks
+
+
 def build_plan(
     cfg: ExperimentConfig,
     datasets: dict[str, Dataset],
@@ -235,108 +266,137 @@ def build_plan(
     sha256 = ""
     if cfg.model:  # a user's model: loaded by the driver, never trained (see runner._schedule)
         sha256 = weights_digest(Path(cfg.weights).expanduser())
+    seeds = cfg.training_seeds
     for name, dataset in datasets.items():
         plan.values[data_key(name)] = dataset
         plan.values[attacked_key(name)] = attacked[name]
-        if cfg.model:
-            base = model_key(dataset, cfg.model, sha256, cfg.input_shape, cfg.train)
-            plan.tasks.append(
-                Task(
-                    base,
-                    MODEL,
-                    f"{name}/load",
-                    fn.load_user_model,
-                    (cfg.model, cfg.weights, dataset.num_classes, base),
-                    name,
-                )
+        for seed in seeds:
+            shown = None if len(seeds) == 1 else seed
+            plan.tasks += _seeded(
+                _dataset_tasks(
+                    cfg, name, dataset, attacked[name], seed, shown, sha256, executor, concurrency
+                ),
+                seed,
             )
-        else:
-            base = cache_key(dataset, cfg.train)
-            plan.tasks.append(
-                Task(
-                    base,
-                    MODEL,
-                    f"{name}/train",
-                    fn.train_base,
-                    (Dep(data_key(name)), cfg.train, cfg.device, base),
-                    name,
-                )
+    return plan
+
+
+def _dataset_tasks(
+    cfg: ExperimentConfig,
+    name: str,
+    dataset: Dataset,
+    attacked: Split,
+    seed: int,
+    shown: int | None,
+    sha256: str,
+    executor: str,
+    concurrency: int,
+) -> list[Task]:
+    """Every task of one dataset at one training seed (``shown``: the seed in task names,
+    None when the run has one seed)."""
+    tasks: list[Task] = []
+    train = replace(cfg.train, seed=seed)
+    prefix = name if shown is None else f"{name}#seed{seed}"
+    if cfg.model:
+        base = model_key(dataset, cfg.model, sha256, cfg.input_shape, train)
+        tasks.append(
+            Task(
+                base,
+                MODEL,
+                f"{prefix}/load",
+                fn.load_user_model,
+                (cfg.model, cfg.weights, dataset.num_classes, base),
+                name,
             )
-        n = len(attacked[name])
-        per_shard = images_per_shard(cfg.executor.images_per_shard, executor, concurrency, n)
-        entries = list(cfg.attacks)
-        for defense, params in cfg.defenses:
-            dkey = key_of(defense, params, base, cfg.attacks)
-            trained_dep = None
-            if needs_training(defense):
-                plan.tasks.append(
-                    Task(
-                        dkey,
-                        DEFENSE,
-                        f"{name}/{defense}/train",
-                        fn.train_defense,
-                        (
-                            defense,
-                            params,
-                            Dep(base),
-                            Dep(data_key(name)),
-                            cfg.train,
-                            cfg.device,
-                            dkey,
-                            cfg.attacks,
-                        ),
-                        name,
-                        defense=defense,
-                    )
-                )
-                trained_dep = Dep(dkey)
-            for threat in threat_models(defense):
-                rows = [(e, MAIN) for e in entries]
-                if defense == "none":
-                    rows += [
-                        (c, EPS_CURVE) for e in entries for c in eps_curve_entries(e, cfg.eps_curve)
-                    ]
-                for entry, role in rows:
-                    key = _key(cfg, dkey, defense, threat, entry, n)
-                    cell = CellSpec(
-                        cell_name(name, defense, threat, entry.label, entry.backend),
-                        key,
-                        name,
-                        dataset.num_classes,
+        )
+    else:
+        base = cache_key(dataset, train)
+        tasks.append(
+            Task(
+                base,
+                MODEL,
+                f"{prefix}/train",
+                fn.train_base,
+                (Dep(data_key(name)), train, cfg.device, base),
+                name,
+            )
+        )
+    n = len(attacked)
+    per_shard = images_per_shard(cfg.executor.images_per_shard, executor, concurrency, n)
+    entries = list(cfg.attacks)
+    for defense, params in cfg.defenses:
+        dkey = key_of(defense, params, base, cfg.attacks)
+        trained_dep = None
+        if needs_training(defense):
+            tasks.append(
+                Task(
+                    dkey,
+                    DEFENSE,
+                    f"{prefix}/{defense}/train",
+                    fn.train_defense,
+                    (
                         defense,
                         params,
-                        dkey,
-                        base,
-                        threat,
-                        entry,
-                        cfg.batch_size,
-                        cfg.seed,
+                        Dep(base),
+                        Dep(data_key(name)),
+                        train,
                         cfg.device,
-                        role,
-                    )
-                    crafted = _key(cfg, base, "none", ADAPTIVE, entry, n)
-                    if threat == OBLIVIOUS and any(d == "none" for d, _ in cfg.defenses):
-                        plan.tasks.append(
-                            Task(
-                                key,
-                                OBLIVIOUS_CELL,
-                                cell.name,
-                                fn.oblivious_cell,
-                                (cell, Dep(attacked_key(name)), Dep(base), Dep(crafted)),
-                                name,
-                                cell,
-                                defense,
-                            )
-                        )
-                    else:
-                        plan.tasks += _attack_tasks(
+                        dkey,
+                        cfg.attacks,
+                    ),
+                    name,
+                    defense=defense,
+                )
+            )
+            trained_dep = Dep(dkey)
+        for threat in threat_models(defense):
+            rows = [(e, MAIN) for e in entries]
+            if defense == "none":
+                rows += [
+                    (c, EPS_CURVE) for e in entries for c in eps_curve_entries(e, cfg.eps_curve)
+                ]
+            rows += [(e, REFERENCE) for e in reference_entries(cfg)]
+            for entry, role in rows:
+                key = _key(cfg, dkey, defense, threat, entry, n, seed)
+                cell = CellSpec(
+                    cell_name(name, defense, threat, entry.label, entry.backend, shown),
+                    key,
+                    name,
+                    dataset.num_classes,
+                    defense,
+                    params,
+                    dkey,
+                    base,
+                    threat,
+                    entry,
+                    cfg.batch_size,
+                    seed,
+                    cfg.device,
+                    role,
+                )
+                crafted = _key(cfg, base, "none", ADAPTIVE, entry, n, seed)
+                if threat == OBLIVIOUS and any(d == "none" for d, _ in cfg.defenses):
+                    tasks.append(
+                        Task(
+                            key,
+                            OBLIVIOUS_CELL,
+                            cell.name,
+                            fn.oblivious_cell,
+                            (cell, Dep(attacked_key(name)), Dep(base), Dep(crafted)),
+                            name,
                             cell,
-                            (cell, Dep(attacked_key(name)), Dep(base), trained_dep),
-                            n,
-                            per_shard,
                             defense,
                         )
-    return plan
+                    )
+                else:
+                    tasks += _attack_tasks(
+                        cell,
+                        (cell, Dep(attacked_key(name)), Dep(base), trained_dep),
+                        n,
+                        per_shard,
+                        defense,
+                    )
+    return tasks
 
 
 def without_dep(task: Task) -> Task:

@@ -34,6 +34,7 @@ from advcompare.plan import (
     build_plan,
     without_dep,
 )
+from advcompare.provenance import run_record
 from advcompare.settings import ExperimentConfig
 from advcompare.results.store import ResultStore
 from advcompare.tasks import CellResult, untrained_model
@@ -111,7 +112,7 @@ def _schedule(
         if task.kind == MODEL and driver.cfg.model:  # a user's model: read, never trained
             weights = task.fn(*task.args)
             values[task.key] = weights
-            driver.model_ready(task.dataset, weights)
+            driver.model_ready(task.dataset, weights, task.seed)
             continue
         if task.kind in (MODEL, DEFENSE):
             weights = _cached_weights(task, driver, locks, log)
@@ -120,9 +121,9 @@ def _schedule(
                 continue
             values[task.key] = weights.by_path(driver.cache) if shared else weights
             if task.kind == MODEL:
-                driver.model_ready(task.dataset, weights)
+                driver.model_ready(task.dataset, weights, task.seed)
             else:
-                driver.defense_ready(task.dataset, task.defense, weights)
+                driver.defense_ready(task.dataset, task.defense, weights, task.seed)
             continue
         if task.kind == SHARD:  # part of a cell: needed unless the whole cell is stored
             assert task.cell is not None
@@ -181,6 +182,9 @@ def run_experiment(
         store = stack.enter_context(ResultStore(summary.run_dir))
         store.set_meta("name", cfg.name)
         store.set_meta("fidelity_tolerance", repr(cfg.fidelity_tolerance))
+        store.set_meta("seeds", json.dumps(list(cfg.training_seeds)))
+        store.set_meta("statistics", json.dumps(vars(cfg.statistics)))
+        store.set_meta("provenance", json.dumps(run_record(cfg, device)))
         datasets = _load_datasets(cfg)
         attacked = {n: attack_subset(d.test, cfg.samples, cfg.seed) for n, d in datasets.items()}
         if executor is None:
@@ -188,7 +192,7 @@ def run_experiment(
             stack.callback(executor.close)
         plan = build_plan(cfg, datasets, attacked, executor.name, executor.concurrency)
         summary.executor, summary.concurrency = executor.name, executor.concurrency
-        driver = Driver(cfg, store, cache, summary, datasets, attacked, device, executor, log)
+        driver = Driver(cfg, store, cache, summary, datasets, attacked, device, executor, log, warn)
         todo, values = _schedule(plan, store, driver, stack, log)
         store.set_meta("current_keys", json.dumps(summary.keys))
         if executor.name != "serial" and todo:

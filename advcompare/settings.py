@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advcompare.entry import AttackEntry
+from advcompare.statistics import StatisticsConfig
 
 # Device names a user may give: auto (CUDA when torch sees one), cpu, cuda or cuda:N.
 DEVICES = ("auto", "cpu", "cuda")
@@ -51,6 +52,18 @@ class ExecutorConfig:
 
 
 @dataclass(frozen=True)
+class ReferenceConfig:
+    """The independent strength reference of the L2 curves (``[curves]`` in the config):
+    Foolbox's FMN-L2 and DDN run with a large budget on every classifier that has a
+    minimum-norm cell, so each backend's optimality is measured against more than the run's
+    own attacks. ``enabled`` false leaves them out (the envelope is then the run's own)."""
+
+    enabled: bool = True
+    fmn_steps: int = 100
+    ddn_steps: int = 100
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """Everything one ``advcompare run`` needs."""
 
@@ -73,6 +86,15 @@ class ExperimentConfig:
     model: str = ""  # "package.module:factory" of a user's model ("" = train the paper CNN)
     weights: str = ""  # its state dict, a .safetensors file
     input_shape: tuple[int, int, int] = (3, 32, 32)  # C, H, W of the model's input
+    seeds: tuple[int, ...] = ()  # training seeds, one model each ("" = just ``seed``)
+    statistics: StatisticsConfig = field(default_factory=StatisticsConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+
+    @property
+    def training_seeds(self) -> tuple[int, ...]:
+        """One model per seed (training and attacks seeded by it); the first is the run's
+        headline seed. Splits and the attacked images always follow ``seed``."""
+        return self.seeds or (self.seed,)
 
     def run_dir(self) -> Path:
         """Where results go: ``--out`` if given, else ``reports/<name>``."""

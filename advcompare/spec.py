@@ -205,6 +205,33 @@ ATTACKS: dict[str, AttackRecord] = {
             paper="cw",
         ),
         AttackRecord(
+            "fmn",
+            {
+                "steps": Param(int, 100, _positive, "a positive integer"),
+                "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
+            },
+            "foolbox",
+            "Pintor et al. 2021, arXiv:2102.12827 (fast minimum-norm, L2)",
+            display="FMN",
+            norm="l2",
+            threat=MINIMUM_NORM,
+            gradient=True,
+        ),
+        AttackRecord(
+            "ddn",
+            {
+                "steps": Param(int, 100, _positive, "a positive integer"),
+                "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
+                "init_epsilon": Param(float, 1.0, _positive, "> 0"),
+            },
+            "foolbox",
+            "Rony et al. 2019, arXiv:1811.09600 (decoupled direction and norm)",
+            display="DDN",
+            norm="l2",
+            threat=MINIMUM_NORM,
+            gradient=True,
+        ),
+        AttackRecord(
             "pixel_swap",
             {
                 # None: every pixel pair (H*W // 2): swap until misclassified (§2.2.4)

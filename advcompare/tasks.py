@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from advcompare.crafting import Crafted, craft, grade_crafted, joined
+from advcompare.crafting import Crafted, budget_of, craft, grade_crafted, joined
 from advcompare.data import Dataset, Split
 from advcompare.checks import resolve_device
 from advcompare.defenses.registry import assemble_defense
@@ -134,7 +134,9 @@ def _cell_models(cell, base: Weights, trained: Weights | None):
 
 
 def _graded(cell, data: Split, defended, attacked, crafted: Crafted, device) -> CellResult:
-    metrics, notes, samples = grade_crafted(defended.classifier, data, crafted, device)
+    metrics, notes, samples = grade_crafted(
+        defended.classifier, data, crafted, device, budget_of(cell.entry)
+    )
     if attacked is defended.eot_view:
         notes = notes + [f"expectation over {cell.params['eot_samples']} gradient draws (EOT)"]
     return CellResult(metrics, notes, samples, crafted.node or node_name())
@@ -199,6 +201,9 @@ def oblivious_cell(cell, data: Split, base: Weights, crafted: CellResult) -> Cel
         int(m["forward_per_image"] * n),
         int(m["backward_per_image"] * n),
         ["adversarial examples crafted on the undefended model (oblivious)"],
+        repaired=crafted.samples.get("repaired"),
     )
-    metrics, notes, samples = grade_crafted(defended.classifier, data, reused, device)
+    metrics, notes, samples = grade_crafted(
+        defended.classifier, data, reused, device, budget_of(cell.entry)
+    )
     return CellResult(metrics, notes, samples, node_name())

@@ -1,8 +1,17 @@
 """Does a cell reproduce the paper? A verdict per cell, and the documented cause when not.
 
-A cell with a paper figure *reproduces* the paper when its adversarial macro F1 lies within
-``tolerance`` of the paper's (|adv. F1 − paper F1| ≤ tolerance, default 0.10); otherwise it
-*differs*. Cells the paper reports nothing for (another dataset, a library comparator or
+A cell with a paper figure gets one of three verdicts, from its adversarial macro F1's 95%
+bootstrap interval ``[lo, hi]`` (:mod:`advcompare.statistics`) and the ``tolerance`` (default
+0.10):
+
+- *inconclusive* when the interval alone is wider than twice the tolerance: the images were
+  too few to tell; the verdict says how many would settle it (width shrinks as 1/√n);
+- *reproduces* when the paper's figure lies inside the interval widened by the tolerance
+  (``lo − tolerance ≤ paper ≤ hi + tolerance``);
+- *differs* otherwise, with its documented cause.
+
+A cell stored without an interval is judged on its point estimate (``lo = hi = adv. F1``).
+Cells the paper reports nothing for (another dataset, a library comparator or
 another attack the paper does not have, a defended classifier, an ε-curve point) get *no
 paper figure*.
 
@@ -24,6 +33,7 @@ import pandas as pd
 from advcompare.causes import (
     CAUSES,
     DIFFERS,
+    INCONCLUSIVE,
     NO_FIGURE,
     REPRODUCES,
     VERDICTS,
@@ -31,11 +41,13 @@ from advcompare.causes import (
     cell_field,
 )
 from advcompare.paper import paper_value
+from advcompare.statistics import images_to_settle
 
 __all__ = [
     "CAUSES",
     "DEFAULT_TOLERANCE",
     "DIFFERS",
+    "INCONCLUSIVE",
     "NO_FIGURE",
     "REPRODUCES",
     "VERDICTS",
@@ -85,25 +97,51 @@ def applicable_causes(
     return [c for _, c in hits]
 
 
+def judge_interval(paper: float, lo: float, hi: float, tolerance: float) -> str:
+    """:data:`INCONCLUSIVE`, :data:`REPRODUCES` or :data:`DIFFERS` for a paper figure
+    against an interval ``[lo, hi]`` (see the module docstring)."""
+    if hi - lo > 2 * tolerance + _EPS:
+        return INCONCLUSIVE
+    if lo - tolerance - _EPS <= paper <= hi + tolerance + _EPS:
+        return REPRODUCES
+    return DIFFERS
+
+
 def judge_cell(cell: Mapping[str, Any], tolerance: float = DEFAULT_TOLERANCE) -> dict:
     """The verdict for one cell record (a dict shaped like ``CellRecord.as_dict()``).
 
-    Returns ``{"verdict", "paper_f1", "gap", "tolerance", "cause"}``: ``gap`` is our
-    adversarial F1 minus the paper's (None without a paper figure); ``cause`` is the most
+    Returns ``{"verdict", "paper_f1", "gap", "tolerance", "cause", "lo", "hi",
+    "images_needed"}``: ``gap`` is our adversarial F1 minus the paper's (None without a
+    paper figure); ``lo``/``hi`` the interval judged; ``images_needed`` the images that
+    would narrow an inconclusive interval to twice the tolerance; ``cause`` the most
     specific documented cause for a cell that differs or has no figure, else None.
     """
     tolerance = float(tolerance)
     paper_f1 = cell_paper_f1(cell)
-    adv_f1 = _number((cell.get("metrics") or {}).get("adv_f1"))
+    metrics = cell.get("metrics") or {}
+    adv_f1 = _number(metrics.get("adv_f1"))
+    lo, hi = _number(metrics.get("adv_f1_lo")), _number(metrics.get("adv_f1_hi"))
+    if lo is None or hi is None:
+        lo = hi = adv_f1
+    needed = None
     if paper_f1 is None:
         verdict, gap = NO_FIGURE, None
-    elif adv_f1 is None:
+    elif adv_f1 is None or lo is None or hi is None:
         verdict, gap = DIFFERS, None
     else:
         gap = adv_f1 - paper_f1
-        verdict = REPRODUCES if abs(gap) <= tolerance + _EPS else DIFFERS
+        verdict = judge_interval(paper_f1, lo, hi, tolerance)
+        if verdict == INCONCLUSIVE:
+            needed = images_to_settle(int(metrics.get("n") or 0), hi - lo, 2 * tolerance)
     cause = None
-    if verdict != REPRODUCES:
+    if verdict == INCONCLUSIVE:
+        cause = (
+            f"the 95% interval ({lo:.3f}–{hi:.3f}) is wider than twice the tolerance; "
+            f"about {needed} images would settle it"
+            if needed
+            else None
+        )
+    elif verdict != REPRODUCES:
         found = applicable_causes(cell, verdict, gap)
         if found:
             cause = found[0].render(cell)
@@ -115,10 +153,19 @@ def judge_cell(cell: Mapping[str, Any], tolerance: float = DEFAULT_TOLERANCE) ->
         "gap": gap,
         "tolerance": tolerance,
         "cause": cause,
+        "lo": lo,
+        "hi": hi,
+        "images_needed": needed,
     }
 
 
-VERDICT_COLUMNS = ("verdict", "verdict_gap", "verdict_cause", "verdict_tolerance")
+VERDICT_COLUMNS = (
+    "verdict",
+    "verdict_gap",
+    "verdict_cause",
+    "verdict_tolerance",
+    "verdict_images_needed",
+)
 
 
 def judge_frame(frame: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE) -> pd.DataFrame:
@@ -131,7 +178,7 @@ def judge_frame(frame: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE) -> pd
     rows = []
     for record in frame.to_dict(orient="records"):
         cell = dict(record)
-        cell["metrics"] = {"adv_f1": record.get("adv_f1")}
+        cell["metrics"] = {k: record.get(k) for k in ("adv_f1", "adv_f1_lo", "adv_f1_hi", "n")}
         judged = judge_cell(cell, tolerance)
         rows.append(
             {
@@ -139,6 +186,7 @@ def judge_frame(frame: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE) -> pd
                 "verdict_gap": judged["gap"],
                 "verdict_cause": judged["cause"],
                 "verdict_tolerance": tolerance,
+                "verdict_images_needed": judged["images_needed"],
             }
         )
     return pd.DataFrame(rows, index=frame.index, columns=list(VERDICT_COLUMNS))
@@ -152,8 +200,14 @@ def tolerance_from_meta(value: str | None) -> float:
 
 
 def summary_line(verdicts: pd.Series | list[str], tolerance: float) -> str:
-    """ "N of M cells reproduce the paper (tolerance 0.10)", M counting cells with a figure."""
+    """ "N of M cells reproduce the paper (tolerance 0.10, 95% intervals); K inconclusive",
+    M counting cells with a figure."""
     verdicts = list(verdicts)
     judged = [v for v in verdicts if v != NO_FIGURE]
     n = sum(v == REPRODUCES for v in judged)
-    return f"{n} of {len(judged)} cells reproduce the paper (tolerance {tolerance:.2f})"
+    open_ = sum(v == INCONCLUSIVE for v in judged)
+    line = (
+        f"{n} of {len(judged)} cells reproduce the paper "
+        f"(tolerance {tolerance:.2f} around each cell's 95% interval)"
+    )
+    return line + (f"; {open_} inconclusive" if open_ else "")

@@ -23,6 +23,8 @@ FAST_SPECS = {
     "pixel_swap": AttackSpec.create("pixel_swap", max_swaps=10),
     "one_pixel": AttackSpec.create("one_pixel", steps=1),
     "pixle": AttackSpec.create("pixle", restarts=1, max_iterations=2),
+    "fmn": AttackSpec.create("fmn", steps=5),
+    "ddn": AttackSpec.create("ddn", steps=5),
 }
 
 

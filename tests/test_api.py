@@ -258,7 +258,8 @@ def test_paper_cnn_through_the_api_on_real_digits(cnn_frame):
 def test_api_figures_equal_the_cli_report(cli_run, cnn_frame):
     """advcompare run on a config, then the API on the same cached model and attack subset:
     adversarial F1 and success rate per attack are equal."""
-    cli = load_results(cli_run).cells.set_index(["label", "backend"])
+    cells = load_results(cli_run).cells
+    cli = cells[cells["role"] == "main"].set_index(["label", "backend"])
     api = cnn_frame.set_index(["label", "backend"])
     assert sorted(api.index) == sorted(cli.index)
     for column in ("adv_f1", "success_rate", "clean_f1", "l2_median", "n", "notes"):
@@ -724,21 +725,25 @@ def test_load_results_reads_a_stored_run_without_changing_it(cli_run):
     results = load_results(cli_run)
     assert _files(cli_run) == before
     cells, samples = results.cells, results.samples
-    assert len(cells) == 3 and set(cells["label"]) == {"ifgsm", "deepfool", "swap"}
+    main = cells[cells["role"] == "main"]
+    assert len(main) == 3 and set(main["label"]) == {"ifgsm", "deepfool", "swap"}
+    assert set(cells[cells["role"] == "reference"]["label"]) == {"fmn", "ddn"}
     csv = pd.read_csv(cli_run / "results.csv")  # what the report wrote
     pd.testing.assert_series_equal(cells["adv_f1"], csv["adv_f1"], check_dtype=False)
     assert list(cells["key"]) == list(csv["key"])
-    assert list(samples.columns[:7]) == [
+    assert list(samples.columns[:9]) == [
         "key",
         "dataset",
         "defense",
         "threat",
+        "seed",
+        "role",
         "label",
         "attack",
         "backend",
     ]
-    assert {"index", "correct", "success", "l0", "l2", "linf"} <= set(samples.columns)
-    assert len(samples) == 3 * CLI_SAMPLES and samples.attrs["missing"] == []
+    assert {"index", "correct", "success", "l0", "l2", "linf", "outcome"} <= set(samples.columns)
+    assert len(samples) == len(cells) * CLI_SAMPLES and samples.attrs["missing"] == []
     for cell in cells.itertuples():  # the per-sample outcomes re-tabulate the cell
         part = samples[samples["key"] == cell.key]
         assert list(part["index"]) == list(range(CLI_SAMPLES))

@@ -185,7 +185,8 @@ def test_your_model_on_your_images_gives_the_usual_report(
     code, frame = _run(tmp_path, monkeypatch, config)
     assert code == 0, capsys.readouterr().err
     assert (tmp_path / "run" / "report.md").is_file()
-    assert frame is not None and len(frame) == 3
+    assert frame is not None and len(frame) == 5  # the three attacks, FMN and DDN (reference)
+    frame = frame[frame["role"] == "main"]
     assert sorted(frame["label"]) == ["cw", "deepfool", "ifgsm"]
     assert set(frame["dataset"]) == {"imagefolder:digits4"}
     row = frame.set_index("label").loc["ifgsm"]

@@ -41,7 +41,7 @@ def _bad_config(tmp_path, text):
         (
             "unknown attack",
             ["run", "--config", "@[attacks.fgsm]\neps = 0.1"],
-            "unknown attack 'fgsm'; known attacks: ifgsm, deepfool, cw, pixel_swap",
+            "unknown attack 'fgsm'; known attacks: ifgsm, deepfool, cw, fmn, ddn, pixel_swap",
         ),
         (
             "unknown parameter",

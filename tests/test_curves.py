@@ -26,7 +26,7 @@ from advcompare.curves import (
     optimality_frame,
     robust_accuracy,
 )
-from advcompare.figures import attack_style
+from advcompare.figures import LINE_STYLES, attack_style
 from advcompare.spec import MINIMUM_NORM, AttackRecord
 
 INF = math.inf
@@ -186,9 +186,12 @@ def test_which_attacks_have_curves_is_asked_of_their_records(monkeypatch):
     ]
     assert [has_eps_curve(a) for a in ("ifgsm", "deepfool", "unknown")] == [True, False, False]
     assert [attack_style(a) for a in ("deepfool", "cw", "ifgsm")] == ["-", "--", ":"]
-    ddn = AttackRecord("ddn", {}, "foolbox", "a test", "DDN", "l2", MINIMUM_NORM, True)
-    monkeypatch.setitem(spec.ATTACKS, "ddn", ddn)  # registered at run time: asked, not cached
-    assert is_minimum_norm("ddn") and attack_style("ddn") == "-."
+    new = AttackRecord("l2_test", {}, "foolbox", "a test", "L2 test", "l2", MINIMUM_NORM, True)
+    assert not is_minimum_norm("l2_test") and attack_style("l2_test") == ":"
+    monkeypatch.setitem(spec.ATTACKS, "l2_test", new)  # registered at run time: asked, not cached
+    assert is_minimum_norm("l2_test")
+    # the fifth minimum-norm record (after deepfool, cw, fmn, ddn): the fifth line style
+    assert attack_style("l2_test") == LINE_STYLES[4 % len(LINE_STYLES)]
 
 
 def test_a_registered_minimum_norm_attack_gets_its_curve(tmp_path, monkeypatch):

@@ -44,6 +44,8 @@ out = "{out}"
 datasets = ["digits"]
 samples = 40
 batch_size = 20
+[curves]
+reference = false  # these tests count and time cells; tests/test_trust.py runs the reference
 [train]
 epochs = 2
 [attacks.ifgsm]
@@ -176,7 +178,7 @@ defenses = ["none", "feature_smoothing", "defensive_distillation"]""",
 
 def test_eps_curve_adds_ifgsm_cells_at_each_eps(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
-    text = SMALL + "[curves]\nifgsm_eps = [0.05, 0.1, 0.2]\n"
+    text = SMALL.replace("[curves]\n", "[curves]\nifgsm_eps = [0.05, 0.1, 0.2]\n")
     cfg = load_config(_config(tmp_path, text))
     data = {"digits": load_dataset("digits", seed=0)}
     plan = build_plan(cfg, data, {"digits": data["digits"].test})

@@ -82,28 +82,29 @@ def test_a_new_attack_is_its_record_and_one_adapter_entry(tmp_path, registries):
         tmp_path,
         'datasets = ["mnist-sample"]\n'
         '[attacks.deepfool]\nbackend = "foolbox"\nsteps = 10\n'
-        "[attacks.fmn]\nsteps = 20\n",
+        "[attacks.newtonfool]\nsteps = 20\nstepsize = 0.05\n",
     )
     cfg, summary, results, report = _run(path)
-    # plan cells: one per configured attack, FMN on its default backend
+    # plan cells: one per configured attack, NewtonFool on its default backend (and the
+    # strength reference, FMN and DDN, that every L2 curve gets)
     dataset = load_dataset("mnist-sample", seed=0)
     plan = build_plan(
         cfg, {"mnist-sample": dataset}, {"mnist-sample": attack_subset(dataset.test, 40, 0)}
     )
-    assert [t.cell.entry.label for t in plan.cells()] == ["deepfool", "fmn"]
+    assert [t.cell.entry.label for t in plan.cells()] == ["deepfool", "newtonfool", "fmn", "ddn"]
     assert plan.cells()[1].cell.entry.backend == "foolbox"
     # report rows, with its display name nowhere needed but its label everywhere
-    fmn = results.set_index("label").loc["fmn"]
-    assert fmn["attack"] == "fmn" and fmn["success_rate"] > 0.5 and fmn["l2_median"] > 0
-    assert "| fmn " in report
+    new = results.set_index("label").loc["newtonfool"]
+    assert new["attack"] == "newtonfool" and new["success_rate"] > 0.5 and new["l2_median"] > 0
+    assert "| newtonfool " in report
     # a verdict row: no paper figure, and the cause says why
-    assert fmn["verdict"] == "no paper figure"
-    assert "not one of the paper's attacks" in fmn["verdict_cause"]
+    assert new["verdict"] == "no paper figure"
+    assert "not one of the paper's attacks" in new["verdict_cause"]
     # a minimum-norm attack gets an L2-budget curve and an optimality beside DeepFool's
     optimality = pd.read_csv(summary.run_dir / "optimality.csv")
-    assert {"deepfool", "fmn", "envelope"} <= set(optimality["attack"])
+    assert {"deepfool", "newtonfool", "fmn", "ddn", "envelope"} <= set(optimality["attack"])
     assert (summary.run_dir / "l2_curves_mnist-sample.png").is_file()
-    assert "FMN" in report  # the record's display name, in the curve section's words
+    assert "NewtonFool" in report  # the record's display name, in the curve section's words
 
 
 def test_a_new_backend_is_one_adapter_class(tmp_path, registries):

@@ -118,7 +118,10 @@ def test_the_report_opens_with_the_fidelity_summary(run_dir):
     assert fidelity < text.index("\n## mnist-sample")
     # ifgsm ×2, deepfool (foolbox) and cw reproduce; deepfool (torchattacks) and pixel_swap
     # differ; pixle has no figure
-    assert "**4 of 6 cells reproduce the paper (tolerance 0.10).**" in text
+    assert (
+        "**4 of 6 cells reproduce the paper (tolerance 0.10 around each cell's 95% interval).**"
+        in text
+    )
     summary = text[fidelity : text.index("\n## mnist-sample")]
     assert re.search(
         r"\| deepfool +\| torchattacks +\| 0\.586 +\| 0\.010 +\| \+0\.576 +\| "
@@ -141,7 +144,7 @@ def test_the_stored_tolerance_is_used(run_dir):
     with ResultStore(run_dir) as store:
         store.set_meta("fidelity_tolerance", "0.6")
     text = write_report(run_dir).read_text()
-    assert "6 of 6 cells reproduce the paper (tolerance 0.60)" in text
+    assert "6 of 6 cells reproduce the paper (tolerance 0.60 around" in text
     assert "0 of 6" in write_report(run_dir, tolerance=0.0001).read_text()
 
 

@@ -55,7 +55,7 @@ def test_run_stores_every_cell_and_resumes_without_recomputing(tiny_config, monk
     calls = []
     for name in ("torchattacks", "native"):
         backend = get_backend(name)
-        monkeypatch.setattr(backend, "run", lambda *a, **k: calls.append(a))
+        monkeypatch.setattr(backend, "craft", lambda *a, **k: calls.append(a))
     second = run_experiment(tiny_config, log=lambda *_: None)
     assert second.trained == [] and second.computed == [] and calls == []
     assert second.resumed == first.computed
@@ -68,7 +68,7 @@ def test_interrupted_run_keeps_finished_cells(tiny_config, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(backend, "run", interrupt)
+    monkeypatch.setattr(backend, "craft", interrupt)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(tiny_config, log=lambda *_: None)
     with ResultStore(tiny_config.run_dir()) as store:
@@ -91,7 +91,7 @@ def test_backends_are_compared_sample_by_sample(tmp_path, monkeypatch):
     text = write_report(summary.run_dir, summary.keys).read_text()
     assert "### Agreement between backends" in text
     agreement = pd.read_csv(summary.run_dir / "agreement.csv")
-    bim = agreement[agreement["attack"] == "bim"]
+    bim = agreement[agreement["label"] == "bim"]
     assert len(bim) == 3  # torchattacks/art, torchattacks/foolbox, art/foolbox
     # BIM is the same arithmetic everywhere: identical outcomes, identical images
     assert (bim["only_first"] == 0).all() and (bim["only_second"] == 0).all()
@@ -177,7 +177,8 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
     # backends are compared only on the same classifier: one pair per defense and threat
     agreement = pd.read_csv(first.run_dir / "agreement.csv")
     assert len(agreement) == 7
-    assert "bim (gradient_masking, adaptive)" in set(agreement["attack"])
+    where = set(zip(agreement["label"], agreement["defense"], agreement["threat"]))
+    assert ("bim", "gradient_masking", "adaptive") in where
 
 
 def test_a_store_from_another_version_is_a_one_line_error(tmp_path):

@@ -49,5 +49,7 @@ def test_bad_parameters_name_the_parameter_and_the_rule(attack, params, message)
 
 
 def test_unknown_attack_lists_known_attacks():
-    with pytest.raises(UnknownNameError, match="known attacks: ifgsm, deepfool, cw, pixel_swap"):
+    with pytest.raises(
+        UnknownNameError, match="known attacks: ifgsm, deepfool, cw, fmn, ddn, pixel_swap"
+    ):
         AttackSpec.create("fgsm")

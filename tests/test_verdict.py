@@ -16,8 +16,10 @@ from advcompare.spec import SCORE_BASED, AttackRecord, AttackSpec, known_attacks
 from advcompare.verdict import (
     DEFAULT_TOLERANCE,
     DIFFERS,
+    INCONCLUSIVE,
     NO_FIGURE,
     REPRODUCES,
+    VERDICT_COLUMNS,
     applicable_causes,
     judge_cell,
     judge_frame,
@@ -60,6 +62,9 @@ def test_within_tolerance_reproduces_and_the_boundary_counts():
         "gap": pytest.approx(0.04),
         "tolerance": DEFAULT_TOLERANCE,
         "cause": None,
+        "lo": 0.12,
+        "hi": 0.12,
+        "images_needed": None,
     }
     # |0.18 - 0.08| is 0.10 up to float rounding: still reproduces
     assert judge_cell(cell(adv_f1=0.18))["verdict"] == REPRODUCES
@@ -199,13 +204,15 @@ def test_verdicts_for_a_results_frame():
     assert math.isnan(frame["verdict_gap"].iloc[2])
     assert frame["verdict_cause"].iloc[1].startswith("torchattacks' DeepFool")
     again = judge_frame(
-        frame.drop(columns=["verdict", "verdict_gap", "verdict_cause", "verdict_tolerance"]),
+        frame.drop(columns=list(VERDICT_COLUMNS)),
         tolerance=0.6,
     )
     assert list(again["verdict"]) == [REPRODUCES, REPRODUCES, NO_FIGURE]
     assert (
-        summary_line(frame["verdict"], 0.1) == "1 of 2 cells reproduce the paper (tolerance 0.10)"
+        summary_line(frame["verdict"], 0.1)
+        == "1 of 2 cells reproduce the paper (tolerance 0.10 around each cell's 95% interval)"
     )
+    assert summary_line([REPRODUCES, INCONCLUSIVE], 0.1).endswith("; 1 inconclusive")
     assert summary_line(pd.Series([], dtype=str), 0.1).startswith("0 of 0")
 
 

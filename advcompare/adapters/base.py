@@ -116,10 +116,18 @@ class Adapter:
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: AttackSpec
     ) -> torch.Tensor:
         """Adversarial versions of ``x`` under the output contract (see :func:`finish`)."""
+        return self.craft(model, x, y, spec)[0]
+
+    @final
+    def craft(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: AttackSpec
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`run`, and per sample whether the contract repaired the library's output
+        (see :func:`repaired_samples`): the grader counts those images."""
         call = self.impl(spec).call
         with model_guard(model):
-            raw = call(model, x, y, spec.params)
-            return finish(model, x, y, torch.as_tensor(raw).to(x.device))
+            raw = torch.as_tensor(call(model, x, y, spec.params)).to(x.device)
+            return finish(model, x, y, raw), repaired_samples(raw, x)
 
 
 @contextlib.contextmanager
@@ -183,6 +191,28 @@ def finish(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tens
         still_correct = plain(out).argmax(1) == y
     out[still_correct] = x[still_correct].detach()
     return out
+
+
+# A library's output may leave [0, 1] by float rounding only; more is clipped, and counted.
+BOX_SLACK = 1e-6
+
+
+@torch.no_grad()
+def repaired_samples(raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per sample, whether :func:`finish` had to repair the library's output: non-finite
+    values replaced, values outside [0, 1] clipped, or an all-zero image (Foolbox's C&W
+    for images it never fooled) where the input was not all zero."""
+    try:
+        out = torch.as_tensor(raw).detach().to(device=x.device, dtype=x.dtype).reshape(x.shape)
+    except RuntimeError:
+        return torch.ones(len(x), dtype=torch.bool)
+    flat, clean = out.flatten(1), x.detach().flatten(1)
+    finite = torch.isfinite(flat)
+    bad = ~finite.all(1)
+    inside = torch.where(finite, flat, torch.zeros_like(flat))
+    bad |= (inside < -BOX_SLACK).any(1) | (inside > 1 + BOX_SLACK).any(1)
+    bad |= (inside == 0).all(1) & (clean != 0).any(1)
+    return bad.cpu()
 
 
 def as_adversarial(x_adv: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

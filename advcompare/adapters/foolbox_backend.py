@@ -12,6 +12,8 @@ Canonical parameters → Foolbox:
 - ``cw``: ``L2CarliniWagnerAttack(binary_search_steps, steps, stepsize=lr, confidence,
   initial_const=c, abort_early=True)`` with Foolbox's own binary search. Foolbox returns an
   all-zero image for samples it could not fool; the adapter returns them unchanged.
+- ``fmn``: ``L2FMNAttack(steps, gamma)``; ``ddn``: ``DDNAttack(steps, gamma, init_epsilon)``,
+  both with ``epsilons=None``: the strength reference of the L2 curves (docs/statistics.md).
 """
 
 from __future__ import annotations
@@ -73,6 +75,39 @@ def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     ), None
 
 
+def build_fmn(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """Foolbox's L2 fast minimum-norm attack (Pintor et al. 2021), unbounded, with the
+    projection onto the ε ball that Foolbox 3.3.4 lacks (see :func:`_projected_fmn`)."""
+    return _projected_fmn()(steps=p["steps"], gamma=p["gamma"]), None
+
+
+def _projected_fmn():
+    """``L2FMNAttack`` with FMN's projection. Foolbox 3.3.4's ``L2FMNAttack.project``
+    scales by ``min(1, norms / norms)`` of the *point*, which is always 1: the attack never
+    shrinks its perturbation and returns its first adversarial step (‖δ‖ = max_stepsize on
+    a linear model whose boundary is 0.05 away). This projects ``x − x0`` onto the L2 ball
+    of radius ε, as Pintor et al.'s Algorithm 1 does."""
+    import eagerpy as ep
+    import foolbox.attacks as fa
+    from foolbox.devutils import atleast_kd, flatten
+
+    class ProjectedL2FMN(fa.L2FMNAttack):
+        def project(self, x: ep.Tensor, x0: ep.Tensor, epsilon: ep.Tensor) -> ep.Tensor:
+            delta = x - x0
+            norms = ep.maximum(flatten(delta).norms.l2(axis=-1), 1e-12)
+            factor = atleast_kd(ep.minimum(1, epsilon / norms), x.ndim)
+            return x0 + delta * factor
+
+    return ProjectedL2FMN
+
+
+def build_ddn(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """Foolbox's decoupled direction and norm attack (Rony et al. 2019), unbounded."""
+    import foolbox.attacks as fa
+
+    return fa.DDNAttack(steps=p["steps"], gamma=p["gamma"], init_epsilon=p["init_epsilon"]), None
+
+
 def _call(builder, restore_zeros: bool = False):
     def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
         import foolbox as fb
@@ -125,6 +160,13 @@ def _cw_notes(spec: AttackSpec, num_classes: int) -> list[str]:
     return ["Foolbox's all-zero outputs for failed samples replaced by the input"]
 
 
+def _fmn_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    return [
+        "Foolbox 3.3.4's L2 projection never shrinks the perturbation; the adapter "
+        "projects onto the ε ball as in Pintor et al."
+    ]
+
+
 def build_attack(spec: AttackSpec, model: nn.Module, x: torch.Tensor):
     """(Foolbox attack, epsilons) for ``spec`` (public for the overhead benchmark)."""
     builder = FoolboxBackend.attacks[spec.attack].builder
@@ -162,5 +204,17 @@ class FoolboxBackend(Adapter):
             notes=_cw_notes,
             restore_zeros=True,
             seconds_per_image=0.35,
+        ),
+        "fmn": foolbox_entry(
+            "fmn",
+            build_fmn,
+            "foolbox L2FMNAttack",
+            "projection onto the ε ball repaired (a no-op in Foolbox 3.3.4)",
+            notes=_fmn_notes,
+            restore_zeros=True,
+            seconds_per_image=0.05,
+        ),
+        "ddn": foolbox_entry(
+            "ddn", build_ddn, "foolbox DDNAttack", restore_zeros=True, seconds_per_image=0.05
         ),
     }

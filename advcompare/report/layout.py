@@ -13,9 +13,13 @@ import pandas as pd
 from advcompare.curves import NormGroup
 from advcompare.paper import paper_value
 from advcompare.report.blocks import Block, figure, heading, paragraph, table
+from advcompare.checks import low_accuracy_warning
 from advcompare.report.tables import (
     agreement_table_frame,
     attack_frame,
+    conclusion_frame,
+    outcome_frame,
+    seed_frame,
     cost_frame,
     defense_f1_frame,
     defense_time_frame,
@@ -52,6 +56,9 @@ def _dataset_header(name: str, record: dict[str, Any] | None) -> list[Block]:
         return blocks
     s, clean = record["summary"], record["clean"]
     paper_time = paper_value(name, "none", "prediction_time")
+    warning = low_accuracy_warning(clean.get("clean_accuracy"), int(s.get("num_classes", 10)))
+    if warning:
+        blocks.append(paragraph(f"**Warning: {warning}.**"))
     blocks.append(
         paragraph(
             "\n".join(
@@ -79,11 +86,13 @@ def _fidelity_blocks(frame: pd.DataFrame, tolerance: float) -> list[Block]:
     blocks = [
         heading(2, "Fidelity to the paper"),
         paragraph(
-            f"A cell *reproduces* the paper when its adversarial macro F1 is within "
-            f"{tolerance:.2f} of the paper's (Tables 3, 5, 7, 9); otherwise it *differs*, with "
-            f"the most specific documented cause (a library's semantics, a parameter the paper "
-            f"does not give, data that is not the paper's). Gap = our F1 − paper F1. How "
-            f"verdicts and causes are decided: `docs/fidelity.md`."
+            f"A cell *reproduces* the paper when the paper's adversarial macro F1 (Tables 3, "
+            f"5, 7, 9) lies inside the cell's 95% bootstrap interval widened by {tolerance:.2f} "
+            f"on each side; it is *inconclusive* when the interval alone is wider than "
+            f"{2 * tolerance:.2f} (the cause says how many images would settle it); otherwise "
+            f"it *differs*, with the most specific documented cause (a library's semantics, a "
+            f"parameter the paper does not give, data that is not the paper's). Gap = our F1 − "
+            f"paper F1. How verdicts and causes are decided: `docs/fidelity.md`."
         ),
     ]
     for name, part in main.groupby("dataset", sort=False):
@@ -136,6 +145,21 @@ def _main_cells_phrase(names: list[str]) -> str:
     return "The main cell and its ε-curve cells"
 
 
+def _envelope_text(groups: list[NormGroup]) -> str:
+    """What each classifier's envelope is made of (with the strength reference, if run)."""
+    if not groups:
+        return ""
+    made = "; ".join(f"{g.classifier}: {g.made_of}" for g in groups)
+    refs = any(g.has_reference for g in groups)
+    tail = (
+        ", including the independent strength reference (Foolbox's FMN-L2 and DDN with a "
+        "large step budget)"
+        if refs
+        else " (no strength reference was run: the strongest cell scores ≈ 1 by construction)"
+    )
+    return f"{tail}. Envelope of {made}"
+
+
 def _curve_blocks(
     name: str,
     groups: list[NormGroup],
@@ -159,7 +183,9 @@ def _curve_blocks(
                 f"Minimum-norm attacks{_in_parentheses(norm_names)}, from the stored per-image "
                 "L2 norms: an image is robust at budget ε if it was classified right and the "
                 "attack failed or needed L2 > ε. The envelope is, per image, the smallest norm any "
-                "of these cells found on the same classifier. Optimality (AttackBench, Cinà "
+                "of these cells found on the same classifier"
+                + _envelope_text(mine)
+                + ". Optimality (AttackBench, Cinà "
                 "et al. 2024) = (W − A) / (W − A*), with A the area under the curve on "
                 "[0, D], A* the envelope's, W = D × clean accuracy and D the envelope's "
                 "largest finite norm: 1 = on the envelope, 0 = fools nothing. "
@@ -208,6 +234,107 @@ def _curve_blocks(
     return blocks
 
 
+def _warnings(datasets: dict[str, dict[str, Any]]) -> list[Block]:
+    """The report's first lines: every dataset whose model is mostly wrong before attacks."""
+    lines = []
+    for name, record in datasets.items():
+        clean, summary = record.get("clean", {}), record.get("summary", {})
+        warning = low_accuracy_warning(
+            clean.get("clean_accuracy"), int(summary.get("num_classes", 10))
+        )
+        if warning:
+            lines.append(f"- **{name}**: {warning}.")
+    return [paragraph("\n".join(lines))] if lines else []
+
+
+def _agreement_blocks(
+    name: str, pairs: pd.DataFrame | None, conclusions: pd.DataFrame | None
+) -> list[Block]:
+    """Per attack, the tool's central answer (do the libraries differ?), then every pair."""
+    blocks: list[Block] = []
+    mine = (
+        conclusions[conclusions["dataset"] == name]
+        if conclusions is not None and len(conclusions)
+        else None
+    )
+    if mine is not None and len(mine):
+        blocks += [
+            heading(3, "Does the library matter?"),
+            paragraph(
+                "Per attack, backends that attacked the same classifier and images are paired "
+                "image by image: McNemar's exact test on fooled / not fooled, the Wilcoxon "
+                "signed-rank test on L2 where both fooled, Holm-corrected across the run's "
+                "table. How: `docs/statistics.md`."
+            ),
+            table(conclusion_frame(mine), f"{name}: do the libraries differ, per attack"),
+        ]
+    if pairs is not None and len(pairs):
+        blocks += [
+            heading(3, "Agreement between backends"),
+            paragraph(
+                "Shares of the n initially correct images; distances over all attacked images; "
+                "p-values Holm-corrected."
+            ),
+            table(agreement_table_frame(pairs), f"{name}: agreement between backends"),
+        ]
+    return blocks
+
+
+def _seed_blocks(name: str, spread: pd.DataFrame, versus: pd.DataFrame) -> list[Block]:
+    """Mean ± sd across training seeds, and per attack whether libraries differ by more."""
+    part = spread[spread["dataset"] == name] if len(spread) else spread
+    if not len(part):
+        return []
+    seeds = part["seeds"].iloc[0]
+    blocks = [
+        heading(3, "Training seeds"),
+        paragraph(
+            f"The same cells on models trained with seeds {seeds} (same splits and attacked "
+            f"images): mean ± sd across seeds. A difference between libraries within the "
+            f"spread between seeds is not a library effect."
+        ),
+        table(seed_frame(part), f"{name}: mean ± sd across training seeds"),
+    ]
+    mine = versus[versus["dataset"] == name] if len(versus) else versus
+    if len(mine):
+        lines = [
+            f"- **{w}**: {c}"
+            for w, c in zip(
+                [
+                    lbl if d == "none" else f"{lbl} ({d}, {t})"
+                    for lbl, d, t in zip(mine["label"], mine["defense"], mine["threat"])
+                ],
+                mine["conclusion"],
+            )
+        ]
+        blocks.append(paragraph("\n".join(lines)))
+    return blocks
+
+
+def provenance_blocks(record: dict[str, Any] | None, datasets: dict[str, Any]) -> list[Block]:
+    """The closing section: what a reader needs to reproduce the run."""
+    if not record:
+        return []
+    versions = ", ".join(f"{k} {v}" for k, v in record.get("versions", {}).items())
+    commit = record.get("git_commit") or "not run from a git checkout"
+    lines = [
+        f"- advcompare {record.get('advcompare')} (commit `{commit}`).",
+        f"- Libraries: {versions}.",
+        f"- Device: {record.get('device')} ({record.get('device_name')}), "
+        f"{record.get('torch_threads')} torch threads.",
+        f"- Seeds: splits and attacked images {record.get('seed')}; training "
+        f"{', '.join(str(s) for s in record.get('seeds', []))}.",
+    ]
+    for name, rec in datasets.items():
+        summary = rec.get("summary", {})
+        lines.append(
+            f"- {name}: data fingerprint `{summary.get('fingerprint')}`, weights SHA-256 "
+            f"`{summary.get('weights_sha256')}`."
+        )
+    lines.append("- The resolved config is in `results.json` (`provenance.config`).")
+    return [heading(2, "Reproducibility"), paragraph("\n".join(lines))]
+
+
 def report_blocks(
     frame: pd.DataFrame,
     datasets: dict[str, dict[str, Any]],
@@ -217,12 +344,17 @@ def report_blocks(
     tolerance: float = DEFAULT_TOLERANCE,
     curves: tuple[list[NormGroup], pd.DataFrame, list[str], pd.DataFrame] | None = None,
     figures: dict[str, dict[str, str]] | None = None,
+    conclusions: pd.DataFrame | None = None,
+    seeds: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> list[Block]:
     """The whole report: the fidelity summary, then a section per dataset."""
     figures = figures or {}
     groups, norm_table, notes, eps = curves or ([], pd.DataFrame(), [], pd.DataFrame())
+    spread, versus = seeds or (pd.DataFrame(), pd.DataFrame())
     blocks = [
         heading(1, title),
+        *_warnings(datasets),
         paragraph(
             f"Reproduction of {PAPER_CITATION}. Rendered by advcompare from "
             f"`{ResultStore.FILENAME}`; regenerate with `{REGENERATE}` (also writes "
@@ -247,7 +379,13 @@ def report_blocks(
                 heading(
                     3, "Attacks (undefended model)" if len(part) < len(everything) else "Attacks"
                 ),
+                paragraph(
+                    "Intervals: 95% bootstrap over the attacked images (percentile; "
+                    "`docs/statistics.md`). Medians are lower medians over the n fooled images."
+                ),
                 table(attack_frame(part), f"{name}: adversarial F1, success and perturbation size"),
+                heading(3, "What happened to each image"),
+                table(outcome_frame(part), f"{name}: per-image outcomes of each cell"),
                 heading(3, "Cost"),
                 paragraph(
                     "Per-image times measured while other cells ran concurrently "
@@ -261,14 +399,8 @@ def report_blocks(
             if agreement is not None and len(agreement)
             else None
         )
-        if pairs is not None and len(pairs):
-            blocks += [
-                heading(3, "Agreement between backends"),
-                paragraph(
-                    "Shares of the initially correct images; distances over all attacked images."
-                ),
-                table(agreement_table_frame(pairs), f"{name}: agreement between backends"),
-            ]
+        blocks += _agreement_blocks(name, pairs, conclusions)
+        blocks += _seed_blocks(name, spread, versus)
         blocks += _curve_blocks(name, groups, norm_table, notes, eps, figures, names)
         records = {d: rec for (ds, d), rec in (defenses or {}).items() if ds == name}
         if set(everything.defense) - {"none"}:
@@ -314,4 +446,5 @@ def report_blocks(
             "`training/<dataset>_loss.png` (loss curves)."
         )
     )
+    blocks += provenance_blocks(provenance, datasets)
     return blocks

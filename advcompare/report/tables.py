@@ -42,25 +42,68 @@ def _ms(value: Any) -> str:
     return "—" if value is None or value != value else f"{value * 1e3:.2f}"
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def with_interval(frame: pd.DataFrame, metric: str, show: Callable[[Any], str] = _fmt) -> pd.Series:
+    """``metric`` with its bootstrap interval, ``0.117 (0.060–0.180)``; the bare figure where
+    the cell has no interval (stored before intervals were kept)."""
+    lo = frame.get(f"{metric}_lo", pd.Series(float("nan"), index=frame.index))
+    hi = frame.get(f"{metric}_hi", pd.Series(float("nan"), index=frame.index))
+    out = []
+    for value, a, b in zip(frame[metric], lo, hi):
+        if _missing(a) or _missing(b) or _missing(value):
+            out.append(show(value))
+        else:
+            out.append(f"{show(value)} ({show(a)}–{show(b)})")
+    return pd.Series(out, index=frame.index)
+
+
+def _count(value: Any) -> str:
+    return "—" if _missing(value) else str(int(value))
+
+
 # --- tables, as frames of display strings ---------------------------------------------------
 
 
 def attack_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per-attack F1, success and perturbation size, the paper's F1 beside ours."""
+    """Per-attack F1, success and perturbation size with their 95% intervals, the paper's
+    F1 beside ours; medians over the ``n fooled`` images."""
     return pd.DataFrame(
         {
             "attack": frame["label"],
             "backend": frame["backend"],
             "clean F1": frame["clean_f1"].map(_fmt),
-            "adv. F1": frame["adv_f1"].map(_fmt),
+            "adv. F1 (95% CI)": with_interval(frame, "adv_f1"),
             "paper F1": frame["paper_f1"].map(_fmt),
             "ΔF1": frame["delta_f1"].map(_fmt),
-            "success": frame["success_rate"].map(_pct),
-            "median L2": frame["l2_median"].map(_fmt),
+            "success (95% CI)": with_interval(frame, "success_rate", _pct),
+            "n fooled": frame["n_fooled"].map(_count) if "n_fooled" in frame else "—",
+            "median L2 (95% CI)": with_interval(frame, "l2_median"),
             "median L∞": frame["linf_median"].map(_fmt),
             "median L0": frame["l0_median"].map(lambda v: _fmt(v, 0)),
         }
     )
+
+
+OUTCOME_COLUMNS = {
+    "n_skipped": "skipped (clean wrong)",
+    "n_fooled": "fooled",
+    "n_unchanged": "not fooled, unchanged",
+    "n_perturbed": "not fooled, perturbed",
+    "n_repaired": "repaired by contract",
+    "n_over_budget": "over budget",
+}
+
+
+def outcome_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per cell, what happened to each attacked image (counts; the first four add up to
+    the images attacked, the last two are flags beside them)."""
+    out = {"attack": frame["label"], "backend": frame["backend"], "images": frame["n"].map(_count)}
+    for column, title in OUTCOME_COLUMNS.items():
+        out[title] = frame[column].map(_count) if column in frame else "—"
+    return pd.DataFrame(out)
 
 
 def fidelity_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -72,7 +115,7 @@ def fidelity_frame(frame: pd.DataFrame) -> pd.DataFrame:
                 for label, d, t in zip(frame["label"], frame["defense"], frame["threat"])
             ],
             "backend": frame["backend"],
-            "our F1": frame["adv_f1"].map(_fmt),
+            "our F1 (95% CI)": with_interval(frame, "adv_f1"),
             "paper F1": frame["paper_f1"].map(_fmt),
             "gap": frame["verdict_gap"].map(_signed),
             "verdict": frame["verdict"],
@@ -100,18 +143,69 @@ def cost_frame(frame: pd.DataFrame) -> pd.DataFrame:
     ).astype({"concurrency": str})
 
 
+def _p(value: Any) -> str:
+    """A p-value: two significant digits, "1" for exactly 1, "< 1e-12" below that."""
+    if _missing(value):
+        return "—"
+    if value >= 1:
+        return "1"
+    if value < 1e-12:
+        return "< 1e-12"
+    return f"{value:.2g}"
+
+
+def _where(frame: pd.DataFrame) -> list[str]:
+    return [
+        label if d == "none" else f"{label} ({d}, {t})"
+        for label, d, t in zip(frame["label"], frame["defense"], frame["threat"])
+    ]
+
+
 def agreement_table_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Pairwise backend agreement: outcomes on the same images and distance between them."""
+    """Pairwise backend agreement: outcomes on the same images, distance between them and
+    the Holm-corrected paired tests (McNemar on fooled, Wilcoxon on L2 where both fooled)."""
     return pd.DataFrame(
         {
-            "attack": frame["attack"],
+            "attack": _where(frame),
             "backends": frame["first"] + " vs " + frame["second"],
+            "n": frame["n"].map(_count),
             "both succeed": frame["both_succeed"].map(_pct),
-            "both fail": frame["both_fail"].map(_pct),
             "only first": frame["only_first"].map(_pct),
             "only second": frame["only_second"].map(_pct),
             "mean L2 between": frame["mean_l2_between"].map(_fmt),
-            "max L∞ between": frame["max_linf_between"].map(lambda v: f"{v:.2g}"),
+            "p fooled (McNemar, Holm)": frame["p_fooled_holm"].map(_p),
+            "p L2 (Wilcoxon, Holm)": frame["p_l2_holm"].map(_p),
+            "differ": frame["differ"].map(lambda v: "yes" if v else "no"),
+        }
+    )
+
+
+def conclusion_frame(conclusions: pd.DataFrame) -> pd.DataFrame:
+    """Per attack: do the libraries differ (the smallest corrected p-value), or not."""
+    return pd.DataFrame(
+        {
+            "attack": _where(conclusions),
+            "backends": conclusions["backends"],
+            "answer": conclusions["conclusion"],
+        }
+    )
+
+
+def seed_frame(spread: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd across training seeds of adversarial F1 and success, per attack × backend."""
+    return pd.DataFrame(
+        {
+            "attack": _where(spread),
+            "backend": spread["backend"],
+            "seeds": spread["n_seeds"].map(_count),
+            "clean F1": [
+                f"{m:.3f} ± {s:.3f}" for m, s in zip(spread.clean_f1_mean, spread.clean_f1_sd)
+            ],
+            "adv. F1": [f"{m:.3f} ± {s:.3f}" for m, s in zip(spread.adv_f1_mean, spread.adv_f1_sd)],
+            "success": [
+                f"{m * 100:.1f}% ± {s * 100:.1f}"
+                for m, s in zip(spread.success_rate_mean, spread.success_rate_sd)
+            ],
         }
     )
 
@@ -174,7 +268,10 @@ def norm_curve_frame(table: pd.DataFrame) -> pd.DataFrame:
         {
             "classifier": table["classifier"],
             "attack": table["attack"],
-            "backend": table["backend"],
+            "backend": [
+                f"{b} (reference)" if r == "reference" else b
+                for b, r in zip(table["backend"], table.get("role", [""] * len(table)))
+            ],
             "clean acc.": table["clean_accuracy"].map(_pct),
             **{f"acc. @ L2 ≤ {c[len('robust_at_') :]}": table[c].map(_pct) for c in budgets},
             "median L2": table["median_l2"].map(_fmt),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from advcompare.agreement import agreement_frame
+from advcompare.agreement import agreement_frame, attack_conclusions
 from advcompare.curves import eps_curve_frame, norm_groups, optimality_frame
 from advcompare.errors import AdvCompareError
 from advcompare.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
@@ -20,6 +20,8 @@ from advcompare.report.markdown import render_markdown_blocks
 from advcompare.report.tables import eps_curve_names
 from advcompare.results import main_cells, results_frame
 from advcompare.results.store import ResultStore
+from advcompare.seeds import library_vs_seeds, seed_spread
+from advcompare.statistics import DEFAULT_ALPHA
 from advcompare.verdict import DEFAULT_TOLERANCE, judge_frame, tolerance_from_meta
 
 
@@ -76,15 +78,26 @@ def write_report(
         name = store.meta("name") or run_dir.name
         if tolerance is None:
             tolerance = tolerance_from_meta(store.meta("fidelity_tolerance"))
+        headline = store.primary_seed()
+        seed_models = {s: store.datasets(s) for s in store.seeds()}
+        provenance = json.loads(store.meta("provenance") or "null")
+        alpha = float(json.loads(store.meta("statistics") or "{}").get("alpha", DEFAULT_ALPHA))
     if not cells:
         raise AdvCompareError(f"no stored results in '{run_dir}'; run `advcompare run` first")
-    frame = results_frame(cells, tolerance)
+    every_seed = results_frame(cells, tolerance)
+    spread = seed_spread(every_seed)
+    versus = library_vs_seeds(spread)
+    frame = every_seed[every_seed["seed"] == headline]
+    if not len(frame):  # a store whose cells are all of another seed
+        frame = every_seed
     main = main_cells(frame)
 
     groups, notes = norm_groups(frame, run_dir)
     norm_table = optimality_frame(groups)
     eps = eps_curve_frame(frame)
-    frame.to_csv(run_dir / "results.csv", index=False)
+    every_seed.to_csv(run_dir / "results.csv", index=False)
+    if len(spread):
+        spread.to_csv(run_dir / "seeds.csv", index=False)
     if len(norm_table):
         norm_table.to_csv(run_dir / "optimality.csv", index=False)
     if len(eps):
@@ -95,7 +108,10 @@ def write_report(
                 "paper": PAPER_CITATION,
                 "fidelity_tolerance": tolerance,
                 "datasets": datasets,
-                "cells": json.loads(frame.to_json(orient="records")),
+                "provenance": provenance,
+                "models_by_seed": {str(k): v for k, v in seed_models.items()},
+                "cells": json.loads(every_seed.to_json(orient="records")),
+                "seed_spread": json.loads(spread.to_json(orient="records")) if len(spread) else [],
                 "optimality": json.loads(norm_table.to_json(orient="records"))
                 if len(norm_table)
                 else [],
@@ -128,9 +144,11 @@ def write_report(
             )
             figures["eps"][dataset] = stem
 
-    agreement = agreement_frame(main, run_dir)
+    agreement = agreement_frame(main, run_dir, alpha)
+    conclusions = attack_conclusions(agreement, alpha)
     if len(agreement):
         agreement.to_csv(run_dir / "agreement.csv", index=False)
+        conclusions.to_csv(run_dir / "library_differences.csv", index=False)
     blocks = report_blocks(
         frame,
         datasets,
@@ -140,6 +158,9 @@ def write_report(
         tolerance,
         (groups, norm_table, notes, eps),
         figures,
+        conclusions,
+        (spread, versus),
+        provenance,
     )
     (run_dir / "report.tex").write_text(render_latex(blocks))
     report = run_dir / "report.md"

@@ -33,6 +33,7 @@ def results_frame(cells: list[CellRecord], tolerance: float = DEFAULT_TOLERANCE)
                 "attack": cell.attack,
                 "backend": cell.backend,
                 "role": cell.role,
+                "seed": int(cell.seed),
                 "executor": cell.executor,
                 "concurrency": int(cell.concurrency),
                 "spec": json.dumps({k: v for k, v in cell.spec.items() if k != "attack"}),

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from advcompare.errors import AdvCompareError, RunDirError
+from advcompare.metrics import OUTCOMES
 from advcompare.results.frame import results_frame
 from advcompare.results.record import CellRecord
 from advcompare.results.store import ResultStore
@@ -24,9 +25,11 @@ class Results:
     ``cells``: one row per stored cell, the report's columns (``results.csv``).
     ``samples``: one row per cell × attacked image: the cell's identity (``key``, ``dataset``,
     ``defense``, ``threat``, ``label``, ``attack``, ``backend``), the image's ``index`` in
-    the attacked subset, ``correct`` (clean prediction right), ``success`` (made wrong) and
+    the attacked subset, ``correct`` (clean prediction right), ``success`` (made wrong),
     the perturbation norms ``l0``, ``l2``, ``linf`` (pixel units; NaN in runs stored before
-    per-sample norms were kept). ``samples.attrs["missing"]`` lists cells whose per-sample
+    per-sample norms were kept), ``outcome`` (skipped, fooled, unchanged or perturbed),
+    ``repaired`` and ``over_budget`` (see :func:`advcompare.metrics.image_outcomes`).
+    ``samples.attrs["missing"]`` lists cells whose per-sample
     file is missing or unreadable.
     """
 
@@ -34,8 +37,44 @@ class Results:
     samples: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-IDENTITY = ("key", "dataset", "defense", "threat", "label", "attack", "backend")
-SAMPLE_COLUMNS = (*IDENTITY, "index", "correct", "success", "l0", "l2", "linf")
+class PerImage:
+    """One row per cell × image, kept in a DataFrame's ``attrs`` by reference: pandas
+    compares and deep-copies ``attrs`` on every operation, so the holder compares by
+    identity and is shared, never copied."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    def __deepcopy__(self, memo: dict) -> "PerImage":
+        return self
+
+    def __repr__(self) -> str:
+        return f"PerImage({len(self.frame)} rows)"
+
+
+IDENTITY = (
+    "key",
+    "dataset",
+    "defense",
+    "threat",
+    "seed",
+    "role",
+    "label",
+    "attack",
+    "backend",
+)
+SAMPLE_COLUMNS = (
+    *IDENTITY,
+    "index",
+    "correct",
+    "success",
+    "l0",
+    "l2",
+    "linf",
+    "outcome",
+    "repaired",
+    "over_budget",
+)
 
 
 def load_results(run_dir: str | Path) -> Results:
@@ -90,6 +129,10 @@ def samples_frame(
                 if norm in tensors
                 else np.full(n, np.nan, dtype=np.float32)
             )
+        codes = tensors["outcome"].numpy() if "outcome" in tensors else None
+        part["outcome"] = [OUTCOMES[int(c)] for c in codes] if codes is not None else [None] * n
+        for flag in ("repaired", "over_budget"):
+            part[flag] = tensors[flag].bool().numpy() if flag in tensors else np.zeros(n, bool)
         parts.append(pd.DataFrame(part))
     frame = (
         pd.concat(parts, ignore_index=True)

@@ -14,7 +14,8 @@ MAIN = "main"
 @dataclass(frozen=True)
 class CellRecord:
     """One graded cell: what ran (dataset, defense, threat model, label, attack, backend,
-    spec), on which model (``model_key``), its role (``main`` or ``eps_curve``), the backend's
+    spec), on which model (``model_key``, trained with ``seed``), its role (``main``,
+    ``eps_curve`` or ``reference``), the backend's
     notes, every metric of :mod:`advcompare.metrics`, how it ran (executor, cells at once,
     node) and its verdict against the paper when it was stored."""
 
@@ -34,6 +35,7 @@ class CellRecord:
     concurrency: int = 1
     node: str = ""
     verdict: dict[str, Any] | None = None
+    seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The record as a plain dict (the shape the verdict's cause table matches)."""

@@ -41,24 +41,28 @@ CREATE TABLE IF NOT EXISTS cells (
     executor TEXT NOT NULL DEFAULT 'serial',
     concurrency INTEGER NOT NULL DEFAULT 1,
     node TEXT NOT NULL DEFAULT '',
-    verdict TEXT
+    verdict TEXT,
+    seed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS defenses (
     dataset TEXT NOT NULL,
     defense TEXT NOT NULL,
     record TEXT NOT NULL,
-    PRIMARY KEY (dataset, defense)
+    seed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (dataset, defense, seed)
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS datasets (
-    dataset TEXT PRIMARY KEY,
+    dataset TEXT NOT NULL,
     summary TEXT NOT NULL,
     model_key TEXT NOT NULL,
     clean TEXT NOT NULL,
-    history TEXT NOT NULL
+    history TEXT NOT NULL,
+    seed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (dataset, seed)
 );
 """
 
@@ -68,8 +72,9 @@ def cell_key(**parts: Any) -> str:
     return digest(parts, 24)
 
 
-# 2: cells carry defense and threat model; 3: role, executor, concurrency, node, verdict
-SCHEMA_VERSION = 3
+# 2: cells carry defense and threat model; 3: role, executor, concurrency, node, verdict;
+# 4: the training seed of cells, models and defenses
+SCHEMA_VERSION = 4
 TABLES = {"cells", "defenses", "meta", "datasets"}
 
 
@@ -142,7 +147,7 @@ class ResultStore:
         self._db.execute(
             "INSERT OR REPLACE INTO cells (key, dataset, defense, threat, label, attack, "
             "backend, spec, notes, metrics, model_key, created, role, executor, concurrency, "
-            "node, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "node, verdict, seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.key,
                 record.dataset,
@@ -161,6 +166,7 @@ class ResultStore:
                 record.concurrency,
                 record.node,
                 None if record.verdict is None else json.dumps(record.verdict),
+                record.seed,
             ),
         )
         self._db.commit()
@@ -198,13 +204,24 @@ class ResultStore:
         """A cell's per-sample tensors, or None when missing or unreadable."""
         return load_samples(self.path.parent, key)
 
-    def set_defense(self, dataset: str, defense: str, record: dict) -> None:
+    def set_defense(self, dataset: str, defense: str, record: dict, seed: int = 0) -> None:
         """What a defended model is: its cache key, clean metrics, preflight flags."""
         self._db.execute(
-            "INSERT OR REPLACE INTO defenses VALUES (?, ?, ?)",
-            (dataset, defense, json.dumps(record)),
+            "INSERT OR REPLACE INTO defenses VALUES (?, ?, ?, ?)",
+            (dataset, defense, json.dumps(record), seed),
         )
         self._db.commit()
+
+    def primary_seed(self) -> int:
+        """The run's headline training seed: the first of ``meta("seeds")`` (0 when the
+        run did not record its seeds)."""
+        seeds = self.seeds()
+        return seeds[0] if seeds else 0
+
+    def seeds(self) -> list[int]:
+        """The run's training seeds, in the order the config gives them."""
+        value = self.meta("seeds")
+        return list(json.loads(value)) if value else []
 
     def set_meta(self, key: str, value: str) -> None:
         """Run-level facts, such as the run's name (the report's title)."""
@@ -215,17 +232,35 @@ class ResultStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def defenses(self) -> dict[tuple[str, str], dict]:
-        rows = self._db.execute("SELECT dataset, defense, record FROM defenses").fetchall()
+    def defenses(self, seed: int | None = None) -> dict[tuple[str, str], dict]:
+        """Defended models at ``seed`` (default: the headline seed)."""
+        seed = self.primary_seed() if seed is None else seed
+        rows = self._db.execute(
+            "SELECT dataset, defense, record FROM defenses WHERE seed = ?", (seed,)
+        ).fetchall()
         return {(r[0], r[1]): json.loads(r[2]) for r in rows}
 
     def set_dataset(
-        self, dataset: str, *, summary: dict, model_key: str, clean: dict, history: list[dict]
+        self,
+        dataset: str,
+        *,
+        summary: dict,
+        model_key: str,
+        clean: dict,
+        history: list[dict],
+        seed: int = 0,
     ) -> None:
         """Store what a dataset's rows were computed on: splits, model, clean metrics."""
         self._db.execute(
-            "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?)",
-            (dataset, json.dumps(summary), model_key, json.dumps(clean), json.dumps(history)),
+            "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                dataset,
+                json.dumps(summary),
+                model_key,
+                json.dumps(clean),
+                json.dumps(history),
+                seed,
+            ),
         )
         self._db.commit()
 
@@ -233,7 +268,7 @@ class ResultStore:
         """Stored cells in insertion order; only ``keys`` (in that order) when given."""
         rows = self._db.execute(
             "SELECT key, dataset, label, attack, backend, spec, notes, metrics, model_key, "
-            "defense, threat, role, executor, concurrency, node, verdict FROM cells "
+            "defense, threat, role, executor, concurrency, node, verdict, seed FROM cells "
             "ORDER BY created"
         ).fetchall()
         records = [
@@ -254,6 +289,7 @@ class ResultStore:
                 concurrency=r[13],
                 node=r[14],
                 verdict=json.loads(r[15]) if r[15] else None,
+                seed=r[16],
             )
             for r in rows
         ]
@@ -262,9 +298,12 @@ class ResultStore:
         by_key = {r.key: r for r in records}
         return [by_key[k] for k in keys if k in by_key]
 
-    def datasets(self) -> dict[str, dict[str, Any]]:
+    def datasets(self, seed: int | None = None) -> dict[str, dict[str, Any]]:
+        """Each dataset's record at ``seed`` (default: the headline seed)."""
+        seed = self.primary_seed() if seed is None else seed
         rows = self._db.execute(
-            "SELECT dataset, summary, model_key, clean, history FROM datasets"
+            "SELECT dataset, summary, model_key, clean, history FROM datasets WHERE seed = ?",
+            (seed,),
         ).fetchall()
         return {
             r[0]: {

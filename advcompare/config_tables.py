@@ -1,0 +1,74 @@
+"""The config's statistics, seeds and curve tables: ``[statistics]``, ``seeds`` and
+``[curves]`` (kept apart from :mod:`advcompare.config`, which reads the rest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advcompare.config_values import expect, integer, number, unknown_keys
+from advcompare.errors import ConfigError
+from advcompare.settings import ReferenceConfig
+from advcompare.statistics import StatisticsConfig
+
+MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
+CURVE_KEYS = {"ifgsm_eps", "reference", "fmn_steps", "ddn_steps"}
+
+
+def parse_statistics(table: Any) -> StatisticsConfig:
+    """``[statistics]``: ``resamples`` (bootstrap, ≥ 100), ``confidence`` and ``alpha``."""
+    table = expect("statistics", table, dict, "a table")
+    unknown_keys("statistics", table, {"resamples", "confidence", "alpha"})
+    out = StatisticsConfig()
+    values: dict[str, Any] = {}
+    if "resamples" in table:
+        values["resamples"] = integer("statistics.resamples", table["resamples"], 100)
+    if "confidence" in table:
+        values["confidence"] = number(
+            "statistics.confidence", table["confidence"], low=0.5, high=0.999
+        )
+    if "alpha" in table:
+        values["alpha"] = number(
+            "statistics.alpha", table["alpha"], low=0.0, high=0.5, open_low=True
+        )
+    return StatisticsConfig(**{**vars(out), **values})
+
+
+def parse_seeds(value: Any, where: str = "seeds") -> tuple[int, ...]:
+    """``seeds = [0, 1, 2]`` (or ``--seeds 0,1,2``): distinct training seeds."""
+    if isinstance(value, str):
+        try:
+            value = [int(v) for v in value.split(",") if v.strip()]
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}: expected comma-separated integers such as 0,1,2, got {value!r}"
+            ) from exc
+    values = expect(where, value, list, "a list of integer seeds")
+    if not values:
+        raise ConfigError(f"config key '{where}': name at least one seed")
+    seeds = tuple(integer(where, v, 0, MAX_SEED) for v in values)
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"config key '{where}': lists a seed twice")
+    return seeds
+
+
+def parse_curves(table: Any) -> dict[str, Any]:
+    """``[curves]``: ``ifgsm_eps`` (the ε of the security-evaluation curve), ``reference``
+    (the FMN/DDN strength reference, on by default), ``fmn_steps`` and ``ddn_steps``."""
+    table = expect("curves", table, dict, "a table")
+    unknown_keys("curves", table, CURVE_KEYS)
+    out: dict[str, Any] = {}
+    if "ifgsm_eps" in table:
+        values = expect("curves.ifgsm_eps", table["ifgsm_eps"], list, "a list of eps values")
+        eps = tuple(number("curves.ifgsm_eps", v, low=0.0, high=1.0, open_low=True) for v in values)
+        if len(set(eps)) != len(eps):
+            raise ConfigError("config key 'curves.ifgsm_eps': lists an eps twice")
+        out["eps_curve"] = tuple(sorted(eps))
+    reference = ReferenceConfig()
+    updates: dict[str, Any] = {}
+    if "reference" in table:
+        updates["enabled"] = expect("curves.reference", table["reference"], bool, "true or false")
+    for key in ("fmn_steps", "ddn_steps"):
+        if key in table:
+            updates[key] = integer(f"curves.{key}", table[key], 1)
+    out["reference"] = ReferenceConfig(**{**vars(reference), **updates})
+    return out
