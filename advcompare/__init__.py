@@ -23,6 +23,7 @@ _EXPORTS = {
     "evaluate": "advcompare.api",
     "compare_backends": "advcompare.api",
     "per_image": "advcompare.api",
+    "check_claims": "advcompare.api",
     "load_results": "advcompare.results",
     "Results": "advcompare.results",
     "AttackSpec": "advcompare.spec",
@@ -38,6 +39,7 @@ __all__ = [
     "evaluate",
     "compare_backends",
     "per_image",
+    "check_claims",
     "load_results",
     "with_normalization",
 ]

@@ -49,6 +49,7 @@ from advcompare.entry import AttackEntry, AttackLike, attack_entries
 from advcompare.errors import ConfigError, ModelError
 from advcompare.hashing import digest
 from advcompare.agreement import pairs_frame, samples_groups
+from advcompare.claims import claims_frame
 from advcompare.results import CellRecord, Results, load_results, results_frame
 from advcompare.results.reading import PerImage, samples_frame
 from advcompare.statistics import DEFAULT_ALPHA, StatisticsConfig, with_intervals
@@ -274,6 +275,37 @@ def compare_backends(
         both fooled), their Holm-corrected ``p_fooled_holm``/``p_l2_holm`` and ``differ``.
     """
     return pairs_frame(samples_groups(per_image(results)), alpha)
+
+
+def check_claims(
+    results: Results | str | Path, statistics: StatisticsConfig = StatisticsConfig(), seed: int = 0
+) -> pd.DataFrame:
+    """The paper's defense claims (§3.5-3.6) judged on a stored defense grid, per dataset
+    and threat model, as the report's first table (:mod:`advcompare.claims`).
+
+    Args:
+        results: a :class:`~advcompare.results.Results` from :func:`load_results`, or a run
+            directory of ``advcompare run`` with defenses (``configs/defenses.toml``).
+        statistics: bootstrap resamples and level of the paired intervals.
+        seed: seeds the resamples (the run's ``seed`` gives the report's figures).
+
+    Returns:
+        One row per claim × dataset × threat model: ``id``, ``section``, ``claim``,
+        ``quote``, ``dataset``, ``threat``, ``verdict`` (supported, contradicted,
+        inconclusive, not run), ``deciding`` (the figure that decided it, with its interval),
+        ``images_needed`` and ``missing`` (the cells a claim that did not run lacks).
+    """
+    if isinstance(results, (str, Path)):
+        results = load_results(results)
+    samples = per_image(results)
+    by_key = {
+        str(key): {k: part[k].to_numpy() for k in ("y", "pred_adv", "pred_clean")}
+        for key, part in samples.sort_values("index").groupby("key", sort=False)
+        if (part["y"] >= 0).all()
+    }
+    return claims_frame(
+        results.cells, by_key.get, statistics.resamples, statistics.confidence, seed
+    )
 
 
 def per_image(results: pd.DataFrame | Results | str | Path) -> pd.DataFrame:

@@ -140,7 +140,7 @@ def grade_attack_samples(
     """Every metric of one attack cell, from the clean and adversarial inputs alone, and the
     per-sample outcomes (``correct``: clean prediction right; ``success``: made wrong;
     ``l0``/``l2``/``linf``: every sample's perturbation norms, 0 where unchanged;
-    ``pred_clean``/``pred_adv``; ``outcome``, ``repaired``, ``over_budget``: see
+    ``y``, ``pred_clean``/``pred_adv``; ``outcome``, ``repaired``, ``over_budget``: see
     :func:`image_outcomes`).
 
     Success is judged over the initially correct samples: a success is a correct clean
@@ -180,7 +180,7 @@ def grade_attack_samples(
     outcomes = image_outcomes(correct, success, per_sample, repaired, budget)
     metrics.update(outcome_counts(outcomes))
     samples = {"correct": correct, "success": success, **per_sample, **outcomes}
-    samples.update(pred_clean=pred_clean.cpu(), pred_adv=pred_adv.cpu())
+    samples.update(y=y.cpu(), pred_clean=pred_clean.cpu(), pred_adv=pred_adv.cpu())
     return metrics, samples
 
 

@@ -382,7 +382,13 @@ def _dataset_tasks(
                             OBLIVIOUS_CELL,
                             cell.name,
                             fn.oblivious_cell,
-                            (cell, Dep(attacked_key(name)), Dep(base), Dep(crafted)),
+                            (
+                                cell,
+                                Dep(attacked_key(name)),
+                                Dep(base),
+                                Dep(crafted),
+                                trained_dep,
+                            ),
                             name,
                             cell,
                             defense,
@@ -399,11 +405,18 @@ def _dataset_tasks(
     return tasks
 
 
+def crafted_key(task: Task) -> str:
+    """The key of the undefended cell whose adversarial examples an oblivious cell reuses."""
+    dep = task.args[3]
+    assert isinstance(dep, Dep)
+    return dep.key
+
+
 def without_dep(task: Task) -> Task:
     """An oblivious cell whose undefended cell's samples are gone: it attacks the base
     model itself instead of reusing them."""
-    cell, data, base, _ = task.args
-    return replace(task, kind=ATTACK, fn=fn.attack_cell, args=(cell, data, base, None))
+    cell, data, base, _, trained = task.args
+    return replace(task, kind=ATTACK, fn=fn.attack_cell, args=(cell, data, base, trained))
 
 
 # An attack whose adapter entry gives no cost: assume a slow one (ordering only).

@@ -32,6 +32,7 @@ from advcompare.plan import (
     Plan,
     Task,
     build_plan,
+    crafted_key,
     without_dep,
 )
 from advcompare.provenance import run_record
@@ -143,7 +144,7 @@ def _schedule(
                 f"{'unreadable, ' if aside else ''}{where}; recomputing the cell"
             )
         if task.kind == OBLIVIOUS_CELL:
-            crafted = task.deps[-1]
+            crafted = crafted_key(task)
             if not any(t.key == crafted for t in todo):
                 stored = _stored_result(store, crafted)
                 if stored is None:

@@ -186,13 +186,13 @@ def grade_shards(
     return _graded(cell, data, defended, attacked, joined(list(shards)), device)
 
 
-def oblivious_cell(cell, data: Split, base: Weights, crafted: CellResult) -> CellResult:
-    """Classify the undefended model's adversarial examples with the defended classifier;
-    times and passes are the crafting cell's."""
-    device = resolve_device(cell.device)
-    defended = assemble_defense(
-        cell.defense, cell.params, base_model(base, device), cell.defense_key
-    )
+def oblivious_cell(
+    cell, data: Split, base: Weights, crafted: CellResult, trained: Weights | None = None
+) -> CellResult:
+    """Classify the undefended model's adversarial examples with the defended classifier
+    (a trained defense's model when it has one: a transfer attack); times and passes are
+    the crafting cell's."""
+    defended, _, device = _cell_models(cell, base, trained)
     n = len(data)
     m = crafted.metrics
     reused = Crafted(

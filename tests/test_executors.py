@@ -29,6 +29,7 @@ from advcompare.plan import (
     SHARD,
     Dep,
     build_plan,
+    crafted_key,
     by_priority,
     images_per_shard,
     shard_bounds,
@@ -155,21 +156,24 @@ defenses = ["none", "feature_smoothing", "defensive_distillation"]""",
     plan = build_plan(cfg, data, attacked)
     kinds = [t.kind for t in plan.tasks]
     assert kinds.count(MODEL) == 1 and kinds.count(DEFENSE) == 1  # distillation trains
-    # 5 attacks × (none + smoothing oblivious + smoothing adaptive + distillation)
-    assert len(plan.cells()) == 5 * 4
+    # 5 attacks × (none + smoothing and distillation, each oblivious and adaptive)
+    assert len(plan.cells()) == 5 * 5
     by_key = plan.by_key()
     base = plan.tasks[0].key
     for task in plan.tasks:  # dependencies come first: the plan is in topological order
         for dep in task.deps:
             assert dep in plan.values or plan.tasks.index(by_key[dep]) < plan.tasks.index(task)
     oblivious = [t for t in plan.tasks if t.kind == OBLIVIOUS_CELL]
-    assert len(oblivious) == 5
+    assert len(oblivious) == 10
     for task in oblivious:  # each reuses the undefended cell of the same attack
-        crafted = by_key[task.deps[-1]]
+        crafted = by_key[crafted_key(task)]
         assert crafted.cell.defense == "none" and crafted.cell.entry == task.cell.entry
     distilled = [
-        t for t in plan.tasks if t.kind == ATTACK and t.cell.defense == "defensive_distillation"
+        t
+        for t in plan.tasks
+        if t.kind in (ATTACK, OBLIVIOUS_CELL) and t.cell.defense == "defensive_distillation"
     ]
+    assert len(distilled) == 10  # the oblivious cells classify with the distilled model too
     assert all(Dep(t.key) in d.args for d in distilled for t in plan.tasks if t.kind == DEFENSE)
     assert all(base in t.deps for t in plan.cells())
     # keys are stable: planning again gives the same keys in the same order

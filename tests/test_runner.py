@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
+
+import advcompare
 import pytest
 import torch
 
@@ -139,8 +141,8 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
     path.write_text(GRID.replace("{out}", str(tmp_path / "run")))
     cfg = load_config(path)
     first = run_experiment(cfg, log=lambda *_: None)
-    # 4 cells (bim on two backends) × (none + 2 threats × 2 preprocessing + 2 trained)
-    assert len(first.computed) == 4 * 7
+    # 4 cells (bim on two backends) × (none + 2 threats × 4 defenses)
+    assert len(first.computed) == 4 * 9
     assert set(first.trained) == {
         "digits",
         "digits/defensive_distillation",
@@ -176,7 +178,19 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
     assert (first.run_dir / "f1_by_defense.png").stat().st_size > 10_000
     # backends are compared only on the same classifier: one pair per defense and threat
     agreement = pd.read_csv(first.run_dir / "agreement.csv")
-    assert len(agreement) == 7
+    assert len(agreement) == 9
+    # the paper's claims open the report; those needing DeepFool, CW or the pixel swap
+    # did not run, and say which cells they lack
+    assert text.index("## The paper's defense claims") < text.index("## Fidelity to the paper")
+    claims = pd.read_csv(first.run_dir / "claims.csv")
+    assert set(claims["threat"]) == {"oblivious", "adaptive"}
+    gm = claims[claims["id"] == "gm-clean"].set_index("threat")["verdict"]
+    assert set(gm) <= {"supported", "contradicted", "inconclusive"}
+    assert "digits/defensive_distillation:oblivious/cw" in str(
+        claims.set_index("id").loc["dd-cw", "missing"].iloc[0]
+    )
+    api = advcompare.check_claims(first.run_dir)
+    assert list(api["verdict"]) == list(claims["verdict"])
     where = set(zip(agreement["label"], agreement["defense"], agreement["threat"]))
     assert ("bim", "gradient_masking", "adaptive") in where
 

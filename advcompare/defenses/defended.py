@@ -3,7 +3,7 @@ attack runs on.
 
 Threat models (paper §3.5 evaluates each defense one way; we make both explicit):
 - ``oblivious``: adversarial examples are crafted on the undefended model, then classified by
-  the defended one (only for the preprocessing defenses, whose base model is the same).
+  the defended one (for a trained defense, a transfer attack from the base model to its own).
 - ``adaptive``: the attack sees the defended pipeline end to end; where the pipeline is
   randomised (gradient masking) gradient attacks see its expectation over ``eot_samples``
   draws (Athalye et al. 2018).
@@ -57,7 +57,8 @@ def undefended(params: dict[str, Any], base: nn.Module, trained: nn.Module | Non
 
 
 def trained_model(params: dict[str, Any], base: nn.Module, trained: nn.Module | None) -> Views:
-    """A defense that is a model of its own (distillation, adversarial training)."""
+    """A defense that is a model of its own (distillation, adversarial training): attacked
+    directly (adaptive) or through examples crafted on the base model (oblivious)."""
     if trained is None:
         raise ValueError("this defense needs its trained model")
-    return Views(trained, {ADAPTIVE: trained})
+    return Views(trained, {OBLIVIOUS: base, ADAPTIVE: trained})

@@ -105,7 +105,7 @@ DEFENSES: dict[str, DefenseRecord] = {
                     "a list of distinct attack labels (empty: every configured attack)",
                 ),
             },
-            (ADAPTIVE,),
+            (OBLIVIOUS, ADAPTIVE),
             "§2.3.1",
             "adversarial training",
             trained_model,
@@ -146,7 +146,7 @@ DEFENSES: dict[str, DefenseRecord] = {
             {
                 "temperature": Rule(20.0, _finite_number(0.0, 1e4), "a number in (0, 10000]"),
             },
-            (ADAPTIVE,),
+            (OBLIVIOUS, ADAPTIVE),
             "§2.3.4",
             "defensive distillation",
             trained_model,

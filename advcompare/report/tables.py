@@ -191,6 +191,35 @@ def conclusion_frame(conclusions: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def claim_frame(claims: pd.DataFrame) -> pd.DataFrame:
+    """The paper's defense claims: one row per claim × (dataset) × threat model."""
+    out = pd.DataFrame(
+        {
+            "claim": [f"{c} (§{s})" for c, s in zip(claims["claim"], claims["section"])],
+            "dataset": claims["dataset"],
+            "threat": claims["threat"],
+            "verdict": claims["verdict"],
+            "deciding figures": [
+                (f"lacks {', '.join(m)}" if v == "not run" else d)
+                + (
+                    f"; ≈{int(n)} images would settle it"
+                    if isinstance(n, (int, float)) and n == n
+                    else ""
+                )
+                for v, d, m, n in zip(
+                    claims["verdict"],
+                    claims["deciding"],
+                    claims["missing"],
+                    claims["images_needed"],
+                )
+            ],
+        }
+    )
+    if out["dataset"].nunique() == 1:
+        out = out.drop(columns="dataset")
+    return out
+
+
 def seed_frame(spread: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd across training seeds of adversarial F1 and success, per attack × backend."""
     return pd.DataFrame(

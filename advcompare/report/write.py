@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from advcompare.agreement import agreement_frame, attack_conclusions
+from advcompare.claims import claims_frame
 from advcompare.curves import eps_curve_frame, norm_groups, optimality_frame
 from advcompare.errors import AdvCompareError
 from advcompare.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
@@ -19,9 +20,9 @@ from advcompare.report.layout import PAPER_CITATION, report_blocks
 from advcompare.report.markdown import render_markdown_blocks
 from advcompare.report.tables import eps_curve_names
 from advcompare.results import main_cells, results_frame
-from advcompare.results.store import ResultStore
+from advcompare.results.store import ResultStore, load_samples
 from advcompare.seeds import library_vs_seeds, seed_spread
-from advcompare.statistics import DEFAULT_ALPHA
+from advcompare.statistics import DEFAULT_ALPHA, DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 from advcompare.verdict import DEFAULT_TOLERANCE, judge_frame, tolerance_from_meta
 
 
@@ -81,7 +82,8 @@ def write_report(
         headline = store.primary_seed()
         seed_models = {s: store.datasets(s) for s in store.seeds()}
         provenance = json.loads(store.meta("provenance") or "null")
-        alpha = float(json.loads(store.meta("statistics") or "{}").get("alpha", DEFAULT_ALPHA))
+        statistics = json.loads(store.meta("statistics") or "{}")
+        alpha = float(statistics.get("alpha", DEFAULT_ALPHA))
     if not cells:
         raise AdvCompareError(f"no stored results in '{run_dir}'; run `advcompare run` first")
     every_seed = results_frame(cells, tolerance)
@@ -144,6 +146,19 @@ def write_report(
             )
             figures["eps"][dataset] = stem
 
+    claims = None
+    if set(main.defense) - {"none"}:
+        claims = claims_frame(
+            main,
+            lambda key: load_samples(run_dir, key),
+            int(statistics.get("resamples", DEFAULT_RESAMPLES)),
+            float(statistics.get("confidence", DEFAULT_CONFIDENCE)),
+            int((provenance or {}).get("seed", 0)),
+        )
+        claims.to_csv(run_dir / "claims.csv", index=False)
+        record = json.loads((run_dir / "results.json").read_text())
+        record["claims"] = json.loads(claims.to_json(orient="records"))
+        (run_dir / "results.json").write_text(json.dumps(record, indent=2))
     agreement = agreement_frame(main, run_dir, alpha)
     conclusions = attack_conclusions(agreement, alpha)
     if len(agreement):
@@ -161,6 +176,7 @@ def write_report(
         conclusions,
         (spread, versus),
         provenance,
+        claims,
     )
     (run_dir / "report.tex").write_text(render_latex(blocks))
     report = run_dir / "report.md"

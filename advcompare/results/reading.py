@@ -28,7 +28,8 @@ class Results:
     the attacked subset, ``correct`` (clean prediction right), ``success`` (made wrong),
     the perturbation norms ``l0``, ``l2``, ``linf`` (pixel units; NaN in runs stored before
     per-sample norms were kept), ``outcome`` (skipped, fooled, unchanged or perturbed),
-    ``repaired`` and ``over_budget`` (see :func:`advcompare.metrics.image_outcomes`).
+    ``repaired`` and ``over_budget`` (see :func:`advcompare.metrics.image_outcomes`), the
+    label ``y`` and the predictions ``pred_clean``/``pred_adv`` (-1 where not stored).
     ``samples.attrs["missing"]`` lists cells whose per-sample
     file is missing or unreadable.
     """
@@ -71,6 +72,9 @@ SAMPLE_COLUMNS = (
     "l0",
     "l2",
     "linf",
+    "y",
+    "pred_clean",
+    "pred_adv",
     "outcome",
     "repaired",
     "over_budget",
@@ -129,6 +133,8 @@ def samples_frame(
                 if norm in tensors
                 else np.full(n, np.nan, dtype=np.float32)
             )
+        for name in ("y", "pred_clean", "pred_adv"):  # labels and predictions (-1: not stored)
+            part[name] = tensors[name].long().numpy() if name in tensors else np.full(n, -1)
         codes = tensors["outcome"].numpy() if "outcome" in tensors else None
         part["outcome"] = [OUTCOMES[int(c)] for c in codes] if codes is not None else [None] * n
         for flag in ("repaired", "over_budget"):
