@@ -59,7 +59,7 @@ class ReferenceConfig:
     own attacks. ``enabled`` false leaves them out (the envelope is then the run's own)."""
 
     enabled: bool = True
-    fmn_steps: int = 100
+    fmn_steps: int = 50
     ddn_steps: int = 100
 
 

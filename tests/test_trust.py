@@ -24,6 +24,7 @@ from advcompare.plan import MODEL, REFERENCE, build_plan
 from advcompare.provenance import LIBRARIES, library_versions
 from advcompare.report import write_report
 from advcompare.runner import attack_subset, run_experiment
+from advcompare.settings import ReferenceConfig
 from advcompare.spec import AttackSpec
 from advcompare.verdict import DIFFERS, INCONCLUSIVE, REPRODUCES, judge_cell, judge_interval
 
@@ -58,8 +59,10 @@ def test_the_reference_envelope_is_within_one_percent_of_the_closed_form():
     y = model(x).argmax(1)
     exact = (x.flatten(1) @ w).abs() / w.norm()
     found = []
-    for attack in ("fmn", "ddn"):  # the default steps of [curves]
-        adv = registry.get_backend("foolbox").run(model, x, y, AttackSpec.create(attack))
+    reference = ReferenceConfig()  # the default steps of [curves]
+    for attack, steps in (("fmn", reference.fmn_steps), ("ddn", reference.ddn_steps)):
+        spec = AttackSpec.create(attack, steps=steps)
+        adv = registry.get_backend("foolbox").run(model, x, y, spec)
         l2 = (adv - x).flatten(1).norm(dim=1)
         l2[model(adv).argmax(1) == y] = float("inf")
         found.append(l2)
