@@ -8,6 +8,7 @@ and a driver killed with SIGKILL stay on this machine and leave nothing behind.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -80,6 +81,13 @@ needs_netns = pytest.mark.skipif(
     shutil.which("unshare") is None or os.geteuid() != 0,
     reason="Ray tests run in a private network namespace (unshare -n, as root)",
 )
+
+
+def _ray_cpus() -> int:
+    """The CPUs a local Ray sees here (cgroup quotas included), as ``ray start`` counts."""
+    from ray._private.utils import get_num_cpus
+
+    return int(get_num_cpus())
 
 
 def _config(tmp_path: Path, text: str = SMALL, name: str = "small.toml") -> Path:
@@ -237,7 +245,11 @@ def test_serial_and_ray_give_identical_figures_and_ray_retries_a_killed_worker(t
     serial, parallel = _results(serial_dir), _results(ray_dir)
     assert set(serial.key) == set(parallel.key)
     assert set(serial.executor) == {"serial"} and set(parallel.executor) == {"ray"}
-    assert set(parallel.concurrency) == {2}  # two 1-CPU cells at once on 2 cores
+    # 1-CPU cells, as many at once as Ray sees CPUs on this machine (2 here, 16 on a
+    # 16-core workstation); the run says how many
+    at_once = int(re.search(r"tasks on ray \((\d+) at once\)", ray.stdout).group(1))
+    assert at_once == _ray_cpus()
+    assert set(parallel.concurrency) == {at_once}
     _assert_same_figures(serial_dir, ray_dir)
 
 

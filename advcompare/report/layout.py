@@ -21,6 +21,7 @@ from advcompare.report.tables import (
     conclusion_frame,
     outcome_frame,
     seed_frame,
+    where_label,
     cost_frame,
     defense_f1_frame,
     defense_time_frame,
@@ -150,7 +151,10 @@ def _envelope_text(groups: list[NormGroup]) -> str:
     """What each classifier's envelope is made of (with the strength reference, if run)."""
     if not groups:
         return ""
-    made = "; ".join(f"{g.classifier}: {g.made_of}" for g in groups)
+    kinds = list(dict.fromkeys(g.made_of for g in groups))
+    made = (
+        kinds[0] if len(kinds) == 1 else "; ".join(f"{g.classifier}: {g.made_of}" for g in groups)
+    )
     refs = any(g.has_reference for g in groups)
     tail = (
         ", including the independent strength reference (Foolbox's FMN-L2 and DDN with a "
@@ -298,16 +302,7 @@ def _seed_blocks(name: str, spread: pd.DataFrame, versus: pd.DataFrame) -> list[
     ]
     mine = versus[versus["dataset"] == name] if len(versus) else versus
     if len(mine):
-        lines = [
-            f"- **{w}**: {c}"
-            for w, c in zip(
-                [
-                    lbl if d == "none" else f"{lbl} ({d}, {t})"
-                    for lbl, d, t in zip(mine["label"], mine["defense"], mine["threat"])
-                ],
-                mine["conclusion"],
-            )
-        ]
+        lines = [f"- **{w}**: {c}" for w, c in zip(where_label(mine), mine["conclusion"])]
         blocks.append(paragraph("\n".join(lines)))
     return blocks
 

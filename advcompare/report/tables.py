@@ -110,10 +110,7 @@ def fidelity_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Attack × backend: our F1, the paper's, the gap, the verdict and its cause."""
     return pd.DataFrame(
         {
-            "attack": [
-                label if d == "none" else f"{label} ({d}, {t})"
-                for label, d, t in zip(frame["label"], frame["defense"], frame["threat"])
-            ],
+            "attack": where_label(frame),
             "backend": frame["backend"],
             "our F1 (95% CI)": with_interval(frame, "adv_f1"),
             "paper F1": frame["paper_f1"].map(_fmt),
@@ -154,7 +151,8 @@ def _p(value: Any) -> str:
     return f"{value:.2g}"
 
 
-def _where(frame: pd.DataFrame) -> list[str]:
+def where_label(frame: pd.DataFrame) -> list[str]:
+    """Each row's attack label, with its defense and threat model when defended."""
     return [
         label if d == "none" else f"{label} ({d}, {t})"
         for label, d, t in zip(frame["label"], frame["defense"], frame["threat"])
@@ -166,7 +164,7 @@ def agreement_table_frame(frame: pd.DataFrame) -> pd.DataFrame:
     the Holm-corrected paired tests (McNemar on fooled, Wilcoxon on L2 where both fooled)."""
     return pd.DataFrame(
         {
-            "attack": _where(frame),
+            "attack": where_label(frame),
             "backends": frame["first"] + " vs " + frame["second"],
             "n": frame["n"].map(_count),
             "both succeed": frame["both_succeed"].map(_pct),
@@ -184,7 +182,7 @@ def conclusion_frame(conclusions: pd.DataFrame) -> pd.DataFrame:
     """Per attack: do the libraries differ (the smallest corrected p-value), or not."""
     return pd.DataFrame(
         {
-            "attack": _where(conclusions),
+            "attack": where_label(conclusions),
             "backends": conclusions["backends"],
             "answer": conclusions["conclusion"],
         }
@@ -224,7 +222,7 @@ def seed_frame(spread: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd across training seeds of adversarial F1 and success, per attack × backend."""
     return pd.DataFrame(
         {
-            "attack": _where(spread),
+            "attack": where_label(spread),
             "backend": spread["backend"],
             "seeds": spread["n_seeds"].map(_count),
             "clean F1": [
