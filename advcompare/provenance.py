@@ -39,7 +39,7 @@ def library_versions() -> dict[str, str]:
 
 def git_commit(where: Path | None = None) -> str | None:
     """advcompare's git commit when it runs from a checkout (with ``+dirty`` for local
-    changes), else None."""
+    changes to tracked files outside ``reports/``, which a run rewrites), else None."""
     where = where or Path(__file__).resolve().parent.parent
     if not (where / ".git").exists():
         return None
@@ -52,7 +52,17 @@ def git_commit(where: Path | None = None) -> str | None:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "-C",
+                str(where),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)reports",
+            ],
             capture_output=True,
             text=True,
             timeout=10,

@@ -281,3 +281,26 @@ def test_a_mostly_wrong_model_is_said_on_stderr_and_atop_the_report(tmp_path, ca
     report = write_report(summary.run_dir).read_text()
     head = report.split("## Fidelity")[0]
     assert "mostly wrong before any attack" in head
+
+
+def test_git_commit_is_dirty_for_code_changes_but_not_for_rewritten_reports(tmp_path):
+    import subprocess
+
+    from advcompare.provenance import git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "report.md").write_text("old")
+    (tmp_path / "code.py").write_text("x = 1")
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    clean = git_commit(tmp_path)
+    assert clean is not None and len(clean) == 40
+    (tmp_path / "reports" / "report.md").write_text("rewritten by a run")
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "code.py").write_text("x = 2")
+    assert git_commit(tmp_path) == clean + "+dirty"
+    assert git_commit(tmp_path / "reports") is None  # not the top of a checkout
