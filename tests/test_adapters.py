@@ -157,7 +157,7 @@ def test_output_contract_holds_for_every_backend(model, batch, backend_name, att
 
 
 def test_foolbox_zero_images_for_failures_come_back_unchanged():
-    from advcompare.adapters.foolbox_backend import restore_zero_failures
+    from advcompare.adapters.base import restore_zero_failures
 
     x = torch.rand(3, 3, 4, 4)
     adv = x.clone()

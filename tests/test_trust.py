@@ -148,7 +148,23 @@ def test_repairs_are_counted_per_sample():
     raw[1] = 0.0  # Foolbox's all-zero image for a failed sample
     raw[2, 0, 0, 0] = 1.5  # outside the box
     raw[3, 0, 0, 0] = float("nan")
-    assert repaired_samples(raw, x).tolist() == [False, True, True, True]
+    # clipping and non-finite values are repairs of any library's output
+    assert repaired_samples(raw, x).tolist() == [False, False, True, True]
+
+    class ZeroImages(Adapter):  # a library that marks failures with all-zero images
+        name = "zeros"
+        library = "foolbox"
+        attacks = {
+            "ifgsm": AttackImpl(
+                Capability("ifgsm", NATIVE, "zeros"), lambda *_: raw, restores_zeros=True
+            )
+        }
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2)).eval()
+    y = model(x).argmax(1)
+    out, repaired = ZeroImages().craft(model, x, y, AttackSpec.create("ifgsm"))
+    assert repaired.tolist() == [False, True, True, True]
+    assert torch.equal(out[1], x[1])  # the zero image came back as the input
 
 
 def test_evaluate_counts_outcomes_and_bounded_attacks_stay_in_budget(model, batch):

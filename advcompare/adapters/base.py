@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from advcompare.errors import UnsupportedSpecError
+from advcompare.metrics import BOX_TOLERANCE
 from advcompare.spec import AttackSpec
 
 NATIVE, EMULATED = "native", "emulated"
@@ -75,14 +76,17 @@ class AttackImpl:
     """One attack of one adapter, in one entry: what it advertises (``capability``), the
     library call that does it, the notes (or refusals) for a given spec, the builder of the
     library's attack object where there is one (benchmarks call the library through it
-    directly) and a rough cost for ordering work (seconds per image at the default
-    parameters on the paper CNN, one CPU core; never a reported figure)."""
+    directly), a rough cost for ordering work (seconds per image at the default
+    parameters on the paper CNN, one CPU core; never a reported figure) and whether the
+    library returns all-zero images for samples it never fooled (``restores_zeros``: the
+    contract hands back the input for those, and counts them as repaired)."""
 
     capability: Capability
     call: LibraryCall
     notes: NotesFor = no_notes
     builder: Callable[..., Any] | None = None
     seconds_per_image: float | None = None
+    restores_zeros: bool = False
 
 
 class Adapter:
@@ -124,10 +128,14 @@ class Adapter:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`run`, and per sample whether the contract repaired the library's output
         (see :func:`repaired_samples`): the grader counts those images."""
-        call = self.impl(spec).call
+        impl = self.impl(spec)
         with model_guard(model):
-            raw = torch.as_tensor(call(model, x, y, spec.params)).to(x.device)
-            return finish(model, x, y, raw), repaired_samples(raw, x)
+            raw = torch.as_tensor(impl.call(model, x, y, spec.params)).to(x.device)
+            repaired = repaired_samples(raw, x)
+            if impl.restores_zeros:
+                zeros = zero_failures(x, raw)
+                raw, repaired = restore_zero_failures(x, raw), repaired | zeros.cpu()
+            return finish(model, x, y, raw), repaired
 
 
 @contextlib.contextmanager
@@ -193,25 +201,35 @@ def finish(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tens
     return out
 
 
-# A library's output may leave [0, 1] by float rounding only; more is clipped, and counted.
-BOX_SLACK = 1e-6
+def zero_failures(x: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
+    """Per sample, an all-zero output where the input was not all zero: Foolbox's marker
+    for a sample its C&W (and FMN, DDN) never fooled."""
+    return (x_adv.flatten(1) == 0).all(1) & (x.flatten(1) != 0).any(1)
+
+
+def restore_zero_failures(x: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
+    """The input back for every :func:`zero_failures` sample: a zero image is often
+    misclassified, so left alone it would count as a huge successful perturbation."""
+    never_found = zero_failures(x, x_adv)
+    out = x_adv.clone()
+    out[never_found] = x[never_found].to(out.dtype)
+    return out
 
 
 @torch.no_grad()
 def repaired_samples(raw: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Per sample, whether :func:`finish` had to repair the library's output: non-finite
-    values replaced, values outside [0, 1] clipped, or an all-zero image (Foolbox's C&W
-    for images it never fooled) where the input was not all zero."""
+    """Per sample, whether :func:`finish` has to repair the library's output: non-finite
+    values replaced or values outside [0, 1] (beyond float rounding) clipped. All-zero
+    images are counted by :meth:`Adapter.craft` where the entry restores them."""
     try:
         out = torch.as_tensor(raw).detach().to(device=x.device, dtype=x.dtype).reshape(x.shape)
     except RuntimeError:
         return torch.ones(len(x), dtype=torch.bool)
-    flat, clean = out.flatten(1), x.detach().flatten(1)
+    flat = out.flatten(1)
     finite = torch.isfinite(flat)
     bad = ~finite.all(1)
     inside = torch.where(finite, flat, torch.zeros_like(flat))
-    bad |= (inside < -BOX_SLACK).any(1) | (inside > 1 + BOX_SLACK).any(1)
-    bad |= (inside == 0).all(1) & (clean != 0).any(1)
+    bad |= (inside < -BOX_TOLERANCE).any(1) | (inside > 1 + BOX_TOLERANCE).any(1)
     return bad.cpu()
 
 

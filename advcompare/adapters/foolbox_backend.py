@@ -23,19 +23,14 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability, num_classes_of
+from advcompare.adapters.base import (
+    NATIVE,
+    Adapter,
+    AttackImpl,
+    Capability,
+    num_classes_of,
+)
 from advcompare.spec import AttackSpec
-
-
-def restore_zero_failures(x: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
-    """Foolbox's CW starts its best adversarials at all-zero images and returns them for
-    samples it never fooled (flagged successful when ``epsilons=None``); a zero image is
-    often misclassified, so left alone it would count as a huge successful perturbation.
-    Such samples get their input back."""
-    never_found = (x_adv.flatten(1) == 0).all(1) & (x.flatten(1) != 0).any(1)
-    out = x_adv.clone()
-    out[never_found] = x[never_found].to(out.dtype)
-    return out
 
 
 def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -108,14 +103,14 @@ def build_ddn(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     return fa.DDNAttack(steps=p["steps"], gamma=p["gamma"], init_epsilon=p["init_epsilon"]), None
 
 
-def _call(builder, restore_zeros: bool = False):
+def _call(builder):
     def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
         import foolbox as fb
 
         fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=x.device)
         attack, epsilons = builder(p, model, x)
         _, clipped, _ = attack(fmodel, x.detach(), y.detach(), epsilons=epsilons)
-        return restore_zero_failures(x, clipped) if restore_zeros else clipped
+        return clipped
 
     return call
 
@@ -134,8 +129,9 @@ def foolbox_entry(
     ``seconds_per_image``."""
     return AttackImpl(
         Capability(attack, NATIVE, library_class, note),
-        _call(builder, restore_zeros),
+        _call(builder),
         builder=builder,
+        restores_zeros=restore_zeros,
         **kw,
     )
 
