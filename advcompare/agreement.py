@@ -68,12 +68,13 @@ def pair_agreement(a: Samples, b: Samples) -> dict[str, float]:
     sb = _array(b, "success").astype(bool)[correct]
     n = int(correct.sum())
     share = max(n, 1)
+    fooled_test = mcnemar_exact(sa, sb)
     out: dict[str, float] = {
         "n": n,
         "both_succeed": float((sa & sb).sum()) / share,
         "both_fail": float((~sa & ~sb).sum()) / share,
-        "only_first": float((sa & ~sb).sum()) / share,
-        "only_second": float((~sa & sb).sum()) / share,
+        "only_first": fooled_test["only_first"] / share,
+        "only_second": fooled_test["only_second"] / share,
         "mean_l2_between": float("nan"),
         "max_linf_between": float("nan"),
     }
@@ -81,7 +82,7 @@ def pair_agreement(a: Samples, b: Samples) -> dict[str, float]:
         xa, xb = torch.as_tensor(a["x_adv"]), torch.as_tensor(b["x_adv"])
         out["mean_l2_between"] = float((xa - xb).flatten(1).norm(dim=1).mean())
         out["max_linf_between"] = float((xa - xb).abs().max())
-    out["p_fooled"] = mcnemar_exact(sa, sb)["p"]
+    out["p_fooled"] = fooled_test["p"]
     both = sa & sb
     if "l2" in a and "l2" in b:
         tested = wilcoxon_paired(_array(a, "l2")[correct][both], _array(b, "l2")[correct][both])

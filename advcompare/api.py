@@ -247,7 +247,7 @@ def evaluate(
                 seed,
                 desc=f"{entry.label}/{entry.backend}",
             )
-            metrics = with_intervals(metrics, tensors, y.cpu(), statistics, seed)
+            metrics = with_intervals(metrics, tensors, statistics, seed)
             record = _record(entry, metrics, notes, dataset, fingerprint, seed, batch_size)
             cells.append(record)
             samples[record.key] = {k: v for k, v in tensors.items() if k != "x_adv"}

@@ -15,6 +15,7 @@ difference between two cells gets its own interval.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ from advcompare.statistics import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
     images_to_settle,
+    percentile_interval,
     resample_counts,
     weighted_macro_f1,
 )
@@ -276,13 +278,9 @@ def judge_condition(
     pessimistic end (supported), fails at the optimistic end (contradicted) or neither."""
     total = sum(t.coef * grids(t.dataset).value(t.func, t.args) for t in condition.terms)
     total = np.asarray(total, dtype=float)
-    tail = (1 - confidence) / 2 * 100
-    draws = total[1:][np.isfinite(total[1:])]
-    lo, hi = (
-        (float(v) for v in np.percentile(draws, [tail, 100 - tail]))
-        if draws.size
-        else (float(total[0]), float(total[0]))
-    )
+    lo, hi = percentile_interval(total[1:], confidence)
+    if math.isnan(lo):  # no resample drew a finite figure: the point estimate alone
+        lo = hi = float(total[0])
     lo, hi = min(lo, float(total[0])), max(hi, float(total[0]))
     op, t = condition.op, condition.threshold
     pessimistic, optimistic = (lo, hi) if op in (">", ">=") else (hi, lo)

@@ -353,7 +353,10 @@ def apply_overrides(
     if name is not None:
         updates["name"] = parse_config({"name": name}).name
     if seeds is not None:
-        updates["seeds"] = parse_seeds(seeds, "flag '--seeds'")
+        try:
+            updates["seeds"] = parse_seeds(seeds)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("config key 'seeds'", "flag '--seeds'")) from exc
         if cfg.model and len(updates["seeds"]) > 1:
             raise ConfigError(
                 "flag '--seeds' trains one model per seed, but the config loads a trained "

@@ -40,7 +40,8 @@ def parse_seeds(value: Any, where: str = "seeds") -> tuple[int, ...]:
             value = [int(v) for v in value.split(",") if v.strip()]
         except ValueError as exc:
             raise ConfigError(
-                f"{where}: expected comma-separated integers such as 0,1,2, got {value!r}"
+                f"config key '{where}': expected comma-separated integers such as 0,1,2, "
+                f"got {value!r}"
             ) from exc
     values = expect(where, value, list, "a list of integer seeds")
     if not values:

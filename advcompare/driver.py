@@ -67,7 +67,7 @@ class Driver:
     def model_ready(self, dataset: str, weights: Weights, seed: int | None = None) -> None:
         """Record the base model trained with ``seed`` (default: the run's first): clean
         metrics, loss curves, the defenses built on it that need no training."""
-        seed = self.cfg.training_seeds[0] if seed is None else seed
+        seed = self.cfg.headline_seed if seed is None else seed
         model = base_model(weights, self.device)
         self.models[(dataset, seed)] = model
         data = self.datasets[dataset]
@@ -75,7 +75,7 @@ class Driver:
             model, weights, data, self.attacked[dataset], self.device, self.cfg.weights
         )
         self.store.set_dataset(dataset, **record, seed=seed)
-        headline = seed == self.cfg.training_seeds[0]
+        headline = seed == self.cfg.headline_seed
         if headline:
             write_loss_curves(weights, self.summary.run_dir, dataset)
             self._check_accuracy(dataset, record["clean"])
@@ -108,7 +108,7 @@ class Driver:
         self, dataset: str, name: str, weights: Weights, seed: int | None = None
     ) -> None:
         """Record a trained defense (distillation, adversarial training)."""
-        seed = self.cfg.training_seeds[0] if seed is None else seed
+        seed = self.cfg.headline_seed if seed is None else seed
         params = dict(self.cfg.defenses)[name]
         trained = base_model(weights, self.device)
         defended = assemble_defense(
@@ -146,13 +146,7 @@ class Driver:
         cell = task.cell
         assert cell is not None
         entry = cell.entry
-        metrics = with_intervals(
-            result.metrics,
-            result.samples,
-            self.attacked[cell.dataset].y,
-            self.cfg.statistics,
-            self.cfg.seed,
-        )
+        metrics = with_intervals(result.metrics, result.samples, self.cfg.statistics, self.cfg.seed)
         record = CellRecord(
             key=task.key,
             dataset=cell.dataset,
@@ -186,7 +180,7 @@ class Driver:
         """The paper's "7" figure (Figures 7-11) for every digit dataset whose model is
         loaded: one test 7 under each undefended main attack, with the top-3 classes."""
         for name in self.cfg.datasets:
-            seed = self.cfg.training_seeds[0]
+            seed = self.cfg.headline_seed
             if not holds_digits(name) or (name, seed) not in self.models:
                 continue
             undefended = [

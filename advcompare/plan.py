@@ -119,8 +119,12 @@ def reference_entries(cfg: ExperimentConfig) -> list[AttackEntry]:
     ):
         return []
     return [
-        AttackEntry("fmn", AttackSpec.create("fmn", steps=cfg.reference.fmn_steps), "foolbox"),
-        AttackEntry("ddn", AttackSpec.create("ddn", steps=cfg.reference.ddn_steps), "foolbox"),
+        AttackEntry(
+            "fmn", AttackSpec.create("fmn", steps=cfg.reference.fmn_steps), REFERENCE_BACKEND
+        ),
+        AttackEntry(
+            "ddn", AttackSpec.create("ddn", steps=cfg.reference.ddn_steps), REFERENCE_BACKEND
+        ),
     ]
 
 

@@ -96,6 +96,11 @@ class ExperimentConfig:
         headline seed. Splits and the attacked images always follow ``seed``."""
         return self.seeds or (self.seed,)
 
+    @property
+    def headline_seed(self) -> int:
+        """The training seed whose cells the report's main tables show."""
+        return self.training_seeds[0]
+
     def run_dir(self) -> Path:
         """Where results go: ``--out`` if given, else ``reports/<name>``."""
         return Path(self.out) if self.out else Path("reports") / self.name

@@ -85,7 +85,9 @@ def weighted_lower_median(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.where(total > 0, out, np.nan)
 
 
-def _percentiles(values: np.ndarray, confidence: float) -> tuple[float, float]:
+def percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The central ``confidence`` percentile interval of the finite ``values`` (NaN, NaN
+    when there are none)."""
     values = values[np.isfinite(values)]
     if values.size == 0:
         return float("nan"), float("nan")
@@ -126,7 +128,7 @@ def bootstrap_intervals(
             stats[f"{name}_median"] = weighted_lower_median(values[success], counts[:, success])
     for metric in INTERVAL_METRICS:
         lo, hi = (
-            _percentiles(stats[metric], config.confidence)
+            percentile_interval(stats[metric], config.confidence)
             if metric in stats
             else (
                 float("nan"),
@@ -184,19 +186,16 @@ def holm(pvalues: list[float]) -> list[float]:
 
 
 def with_intervals(
-    metrics: dict[str, Any],
-    samples: dict[str, Any],
-    y: Any,
-    config: StatisticsConfig,
-    seed: int,
+    metrics: dict[str, Any], samples: dict[str, Any], config: StatisticsConfig, seed: int
 ) -> dict[str, Any]:
     """``metrics`` with the bootstrap interval columns of :func:`bootstrap_intervals`,
-    computed from a graded cell's per-sample tensors and the attacked images' labels."""
-    if "pred_adv" not in samples:
+    computed from a graded cell's per-sample tensors (labels ``y`` and predictions
+    included, as :func:`advcompare.metrics.grade_attack_samples` returns them)."""
+    if "pred_adv" not in samples or "y" not in samples:
         return dict(metrics)
     norms: dict[str, Any] = {k: samples[k] for k in ("l0", "l2", "linf") if k in samples}
     intervals = bootstrap_intervals(
-        np.asarray(y),
+        np.asarray(samples["y"]),
         samples["pred_adv"],
         samples["correct"],
         samples["success"],

@@ -200,8 +200,8 @@ def tolerance_from_meta(value: str | None) -> float:
 
 
 def summary_line(verdicts: pd.Series | list[str], tolerance: float) -> str:
-    """ "N of M cells reproduce the paper (tolerance 0.10, 95% intervals); K inconclusive",
-    M counting cells with a figure."""
+    """ "N of M cells reproduce the paper (tolerance 0.10 around each cell's 95% interval);
+    K inconclusive", M counting cells with a figure."""
     verdicts = list(verdicts)
     judged = [v for v in verdicts if v != NO_FIGURE]
     n = sum(v == REPRODUCES for v in judged)

@@ -104,6 +104,17 @@ def write_report(
         norm_table.to_csv(run_dir / "optimality.csv", index=False)
     if len(eps):
         eps.to_csv(run_dir / "eps_curves.csv", index=False)
+    claims = None
+    if set(main.defense) - {"none"}:
+        claims = claims_frame(
+            main,
+            lambda key: load_samples(run_dir, key),
+            int(statistics.get("resamples", DEFAULT_RESAMPLES)),
+            float(statistics.get("confidence", DEFAULT_CONFIDENCE)),
+            int((provenance or {}).get("seed", 0)),
+        )
+        claims.to_csv(run_dir / "claims.csv", index=False)
+    claims_json = {} if claims is None else {"claims": json.loads(claims.to_json(orient="records"))}
     (run_dir / "results.json").write_text(
         json.dumps(
             {
@@ -118,6 +129,7 @@ def write_report(
                 if len(norm_table)
                 else [],
                 "eps_curves": json.loads(eps.to_json(orient="records")) if len(eps) else [],
+                **claims_json,
             },
             indent=2,
         )
@@ -146,19 +158,6 @@ def write_report(
             )
             figures["eps"][dataset] = stem
 
-    claims = None
-    if set(main.defense) - {"none"}:
-        claims = claims_frame(
-            main,
-            lambda key: load_samples(run_dir, key),
-            int(statistics.get("resamples", DEFAULT_RESAMPLES)),
-            float(statistics.get("confidence", DEFAULT_CONFIDENCE)),
-            int((provenance or {}).get("seed", 0)),
-        )
-        claims.to_csv(run_dir / "claims.csv", index=False)
-        record = json.loads((run_dir / "results.json").read_text())
-        record["claims"] = json.loads(claims.to_json(orient="records"))
-        (run_dir / "results.json").write_text(json.dumps(record, indent=2))
     agreement = agreement_frame(main, run_dir, alpha)
     conclusions = attack_conclusions(agreement, alpha)
     if len(agreement):
