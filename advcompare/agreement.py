@@ -189,7 +189,9 @@ def attack_conclusions(pairs: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.
     p-value and the pair it belongs to, or "no detectable difference at n = …"."""
     rows = []
     if not len(pairs):
-        return pd.DataFrame(columns=[*GROUP, "attack", "backends", "differ", "p", "conclusion"])
+        return pd.DataFrame(
+            columns=[*GROUP, "attack", "backends", "differ", "p", "conclusion", "cause"]
+        )
     for _, group in pairs.groupby(list(GROUP), sort=False, dropna=False):
         first = group.iloc[0]
         smallest = group[["p_fooled_holm", "p_l2_holm"]].min(axis=1)
@@ -197,9 +199,15 @@ def attack_conclusions(pairs: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.
         p = float(smallest.loc[at])
         differ = bool(group["differ"].any())
         backends = sorted(set(group["first"]) | set(group["second"]))
+        cause = ""
         if differ:
             pair = group.loc[at]
-            text = f"libraries differ (p = {p:.2g}, {pair['first']} vs {pair['second']})"
+            fooled = (
+                pair["p_fooled_holm"] <= pair["p_l2_holm"] or pair["p_l2_holm"] != pair["p_l2_holm"]
+            )
+            test = "fooled, McNemar" if fooled else "L2, Wilcoxon"
+            text = f"libraries differ ({test} p = {p:.2g}, {pair['first']} vs {pair['second']})"
+            cause = documented_cause(str(first["attack"]), str(pair["first"]), str(pair["second"]))
         else:
             text = f"no detectable difference at n = {int(group['n'].min())} (α = {alpha:g})"
         rows.append(
@@ -210,6 +218,20 @@ def attack_conclusions(pairs: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.
                 "differ": differ,
                 "p": p,
                 "conclusion": text,
+                "cause": cause,
             }
         )
     return pd.DataFrame(rows)
+
+
+def documented_cause(attack: str, first: str, second: str) -> str:
+    """What the two backends' entries for ``attack`` say they differ in (their capability
+    notes, ``advcompare backends``): the documented candidates for a measured difference."""
+    from advcompare.adapters.registry import implementation
+
+    notes = []
+    for backend in (first, second):
+        impl = implementation(backend, attack)
+        if impl is not None and impl.capability.note:
+            notes.append(f"{backend}: {impl.capability.note}")
+    return "; ".join(notes)

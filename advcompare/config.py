@@ -82,11 +82,12 @@ def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
         (str, list),
         'a backend name, a list of names or "all"',
     )
+    curve = expect(f"{where}.curve", params.pop("curve", True), bool, "true or false")
     try:
         spec = AttackSpec.create(attack, **params)
     except ConfigError as exc:
         raise ConfigError(f"config table '{where}': {exc}") from exc
-    entries = expand_backends(label, spec, backend)
+    entries = expand_backends(label, spec, backend, curve)
     if not entries:
         raise ConfigError(f"config key '{where}.backend': no backend provides '{attack}'")
     return entries

@@ -11,7 +11,7 @@ from advcompare.settings import ReferenceConfig
 from advcompare.statistics import StatisticsConfig
 
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
-CURVE_KEYS = {"ifgsm_eps", "reference", "fmn_steps", "ddn_steps"}
+CURVE_KEYS = {"ifgsm_eps", "linf_eps", "l2_eps", "reference", "fmn_steps", "ddn_steps"}
 
 
 def parse_statistics(table: Any) -> StatisticsConfig:
@@ -52,18 +52,32 @@ def parse_seeds(value: Any, where: str = "seeds") -> tuple[int, ...]:
     return seeds
 
 
+def _eps_list(where: str, value: Any, high: float | None) -> tuple[float, ...]:
+    values = expect(where, value, list, "a list of eps values")
+    eps = tuple(number(where, v, low=0.0, high=high, open_low=True) for v in values)
+    if len(set(eps)) != len(eps):
+        raise ConfigError(f"config key '{where}': lists an eps twice")
+    return tuple(sorted(eps))
+
+
 def parse_curves(table: Any) -> dict[str, Any]:
-    """``[curves]``: ``ifgsm_eps`` (the ε of the security-evaluation curve), ``reference``
-    (the FMN/DDN strength reference, on by default), ``fmn_steps`` and ``ddn_steps``."""
+    """``[curves]``: ``linf_eps`` (older name ``ifgsm_eps``) and ``l2_eps``, the ε of every
+    bounded L∞ / L2 attack's budget (security-evaluation) curve; ``reference`` (the FMN/DDN
+    strength reference, on by default), ``fmn_steps`` and ``ddn_steps``."""
     table = expect("curves", table, dict, "a table")
     unknown_keys("curves", table, CURVE_KEYS)
     out: dict[str, Any] = {}
-    if "ifgsm_eps" in table:
-        values = expect("curves.ifgsm_eps", table["ifgsm_eps"], list, "a list of eps values")
-        eps = tuple(number("curves.ifgsm_eps", v, low=0.0, high=1.0, open_low=True) for v in values)
-        if len(set(eps)) != len(eps):
-            raise ConfigError("config key 'curves.ifgsm_eps': lists an eps twice")
-        out["eps_curve"] = tuple(sorted(eps))
+    if "ifgsm_eps" in table and "linf_eps" in table:
+        raise ConfigError(
+            "config key 'curves.linf_eps': 'ifgsm_eps' is its older name; give one of the two"
+        )
+    for key, field, high in (
+        ("ifgsm_eps", "eps_curve", 1.0),
+        ("linf_eps", "eps_curve", 1.0),
+        ("l2_eps", "eps_curve_l2", None),
+    ):
+        if key in table:
+            out[field] = _eps_list(f"curves.{key}", table[key], high)
     reference = ReferenceConfig()
     updates: dict[str, Any] = {}
     if "reference" in table:

@@ -20,7 +20,7 @@ from advcompare.adapters.registry import check_spec, get_backend
 from advcompare.data import Split
 from advcompare.entry import AttackEntry
 from advcompare.metrics import PassCounter, grade_attack_samples, sync
-from advcompare.spec import ATTACKS, BOUNDED
+from advcompare.spec import ATTACKS
 
 
 @dataclass
@@ -95,10 +95,11 @@ def _craft_batch(backend, model, xb, yb, entry: AttackEntry) -> tuple[torch.Tens
 def budget_of(entry: AttackEntry) -> tuple[str, float] | None:
     """(norm, ε) of a bounded attack, whose outputs must keep ‖δ‖ ≤ ε; None otherwise."""
     record = ATTACKS.get(entry.spec.attack)
+    norm = record.budget_norm if record is not None else None
     eps = entry.spec.params.get("eps")
-    if record is None or record.threat != BOUNDED or eps is None:
+    if norm is None or eps is None:
         return None
-    return record.norm, float(eps)
+    return norm, float(eps)
 
 
 def joined(parts: list[Crafted]) -> Crafted:

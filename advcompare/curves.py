@@ -309,6 +309,7 @@ def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
                 "robust_accuracy",
                 "adv_f1",
                 "role",
+                "norm",
             ]
         )
     part = frame[frame["attack"].map(has_eps_curve).astype(bool)].assign(
@@ -327,6 +328,7 @@ def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
             "threat": threat,
             "attack": label,
             "backend": backend,
+            "norm": ATTACKS[first["attack"]].norm,
         }
         points = {
             0.0: {

@@ -25,6 +25,7 @@ class AttackEntry:
     label: str
     spec: AttackSpec
     backend: str
+    curve: bool = True  # a bounded attack also runs at the budget curve's other ε
 
 
 def no_duplicates(where: str, values: Any) -> None:
@@ -37,7 +38,7 @@ def no_duplicates(where: str, values: Any) -> None:
 
 
 def expand_backends(
-    label: str, spec: AttackSpec, backends: str | list[str]
+    label: str, spec: AttackSpec, backends: str | list[str], curve: bool = True
 ) -> tuple[AttackEntry, ...]:
     """One entry per backend; ``"all"`` means every backend that provides the attack."""
     if backends == ALL_BACKENDS:
@@ -47,7 +48,7 @@ def expand_backends(
     for name in names:
         validate_backend_name(name)
     no_duplicates(f"attacks.{label}.backend", names)
-    return tuple(AttackEntry(label, spec, name) for name in names)
+    return tuple(AttackEntry(label, spec, name, curve) for name in names)
 
 
 def spec_of(item: AttackLike) -> tuple[str, AttackSpec]:

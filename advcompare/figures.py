@@ -56,6 +56,9 @@ def save_figure(fig, path: Path, **kwargs) -> list[Path]:
     return written
 
 
+NORM_NAMES = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
+
+
 def _grid(n: int, width: float, height: float, columns: int = 3):
     """A figure with ``n`` panels, at most ``columns`` per row; unused panels hidden."""
     plt = _pyplot()
@@ -263,9 +266,10 @@ def plot_eps_curves(
                 paper, color="#ff7f0e", linestyle="--", linewidth=1, label=f"paper F1 ({paper:.2f})"
             )
         where = "undefended" if defense == "none" else f"{defense} ({threat})"
+        norm = part["norm"].iloc[0] if "norm" in part else "linf"
         ax.set(
             ylim=(0, 1.02),
-            xlabel="ε (L∞ budget, pixel units)",
+            xlabel=f"ε ({NORM_NAMES.get(norm, norm)} budget, pixel units)",
             ylabel="robust accuracy / adv. F1",
             title=f"{label}: {where}",
         )

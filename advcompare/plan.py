@@ -128,25 +128,30 @@ def reference_entries(cfg: ExperimentConfig) -> list[AttackEntry]:
     ]
 
 
+def curve_eps(cfg: ExperimentConfig, attack: str) -> tuple[float, ...]:
+    """The ε of ``attack``'s budget curve: ``[curves] linf_eps`` or ``l2_eps`` by its norm."""
+    norm = attack_record(attack).budget_norm
+    return {"linf": cfg.eps_curve, "l2": cfg.eps_curve_l2}.get(norm or "", ())
+
+
 def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list[AttackEntry]:
-    """A bounded attack with an ε and a step size (I-FGSM) at each ε of the
-    security-evaluation curve (its own ε excluded), with the step size scaled in proportion
+    """A bounded attack at each ε of its budget (security-evaluation) curve (unless its
+    table says ``curve = false``), its own ε excluded; a step size is scaled in proportion
     so every ε gets the same number of steps to reach its bound."""
-    if not attack_record(entry.spec.attack).has_eps_curve:
+    record = attack_record(entry.spec.attack)
+    if not record.has_eps_curve or not entry.curve:
         return []
     params = dict(entry.spec.params)
     out = []
     for eps in eps_values:
         if eps == params["eps"]:
             continue
-        spec = AttackSpec.create(
-            entry.spec.attack,
-            **{
-                **params,
-                "eps": eps,
-                "step_size": min(1.0, params["step_size"] * eps / params["eps"]),
-            },
-        )
+        scaled = {"eps": eps}
+        if "step_size" in params:
+            scaled["step_size"] = params["step_size"] * eps / params["eps"]
+            if record.norm == "linf":
+                scaled["step_size"] = min(1.0, scaled["step_size"])
+        spec = AttackSpec.create(entry.spec.attack, **{**params, **scaled})
         out.append(AttackEntry(f"{entry.label}@eps={eps:g}", spec, entry.backend))
     return out
 
@@ -357,7 +362,9 @@ def _dataset_tasks(
             rows = [(e, MAIN) for e in entries]
             if defense == "none":
                 rows += [
-                    (c, EPS_CURVE) for e in entries for c in eps_curve_entries(e, cfg.eps_curve)
+                    (c, EPS_CURVE)
+                    for e in entries
+                    for c in eps_curve_entries(e, curve_eps(cfg, e.spec.attack))
                 ]
             rows += [(e, REFERENCE) for e in reference_entries(cfg)]
             for entry, role in rows:

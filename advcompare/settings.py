@@ -82,7 +82,8 @@ class ExperimentConfig:
     out: str | None = None
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     fidelity_tolerance: float = 0.10
-    eps_curve: tuple[float, ...] = ()
+    eps_curve: tuple[float, ...] = ()  # budget curves of bounded L∞ attacks
+    eps_curve_l2: tuple[float, ...] = ()  # ... and of bounded L2 attacks
     model: str = ""  # "package.module:factory" of a user's model ("" = train the paper CNN)
     weights: str = ""  # its state dict, a .safetensors file
     input_shape: tuple[int, int, int] = (3, 32, 32)  # C, H, W of the model's input

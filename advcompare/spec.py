@@ -17,94 +17,49 @@ each attack:
   (arXiv:1710.08864); a library comparator for the pixel swap.
 - ``pixle``: Pomponi et al.'s Pixle, rearranging patches of pixels, 2022 (IJCNN); the paper's
   reference [16] for pixel-swap attacks.
+- ``fmn``, ``ddn``: the strength reference of the L2 curves (docs/statistics.md).
+
+The eleven attacks of the cross-library atlas have their records in
+:mod:`advcompare.atlas_records`; what a record holds is :mod:`advcompare.attack_record`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping
 
+from advcompare.attack_record import (
+    BOUNDED,
+    DECISION_BASED,
+    MINIMUM_NORM,
+    NORMS,
+    SCORE_BASED,
+    THREATS,
+    AttackRecord,
+    InputCheck,
+    Param,
+    non_negative,
+    positive,
+)
+from advcompare.atlas_records import ATLAS_RECORDS
 from advcompare.errors import ConfigError, require_known
 
-
-@dataclass(frozen=True)
-class Param:
-    """One canonical parameter: its type, default and the rule a value must satisfy."""
-
-    kind: type
-    default: Any
-    rule: Callable[[Any], bool]
-    rule_text: str
-    optional: bool = False  # None is allowed: the library's natural choice, or no cap
-
-
-def _positive(v: Any) -> bool:
-    return v > 0
-
-
-def _non_negative(v: Any) -> bool:
-    return v >= 0
-
-
-# What an attack looks for (the "threat" of its record): a perturbation inside a fixed budget,
-# the smallest perturbation that fools (so one run gives robust accuracy at every budget),
-# or, with no gradient at all, a change found from the model's decisions or scores alone.
-BOUNDED, MINIMUM_NORM, DECISION_BASED, SCORE_BASED = (
-    "bounded",
-    "minimum-norm",
-    "decision-based",
-    "score-based",
-)
-THREATS = (BOUNDED, MINIMUM_NORM, DECISION_BASED, SCORE_BASED)
-
-# The check an attack makes on the inputs it would get: (its complete parameters, image
-# height, width, the class count, what has them: "the model" or a dataset's name) → None, or
-# what does not fit and the fix.
-InputCheck = Callable[[Mapping[str, Any], int, int, int, str], Optional[str]]
-
-
-@dataclass(frozen=True)
-class AttackRecord:
-    """Everything other modules ask about one attack, in one entry (Foolbox 3 keeps an attack
-    and its criterion apart the same way: nothing else names attacks).
-
-    ``params``: canonical parameters; ``default_backend``: the backend the default run takes
-    it from (docs/backends.md says why); ``display``: its name in reports and figures;
-    ``norm``: the norm it bounds or minimises (``linf``, ``l2``, ``l0``); ``threat``: one of
-    :data:`THREATS`; ``gradient``: whether it needs input gradients; ``paper``: the paper
-    attack it is (its name in the paper's tables), or None; ``comparator_of``: the paper
-    attack it is a library comparator for, or None; ``check_input``: refuses inputs it
-    cannot attack (None: any image)."""
-
-    name: str
-    params: dict[str, Param]
-    default_backend: str
-    reference: str
-    display: str
-    norm: str
-    threat: str
-    gradient: bool
-    paper: str | None = None
-    comparator_of: str | None = None
-    check_input: InputCheck | None = None
-
-    def __post_init__(self) -> None:
-        if self.threat not in THREATS:
-            raise ValueError(f"attack '{self.name}': threat must be one of {THREATS}")
-        if self.norm not in ("linf", "l2", "l0"):
-            raise ValueError(f"attack '{self.name}': norm must be linf, l2 or l0")
-
-    @property
-    def minimum_norm(self) -> bool:
-        """One run gives robust accuracy at every budget (the L2 curves)."""
-        return self.threat == MINIMUM_NORM
-
-    @property
-    def has_eps_curve(self) -> bool:
-        """A bounded attack with an ``eps`` and a ``step_size``: run again at other ε for
-        the security-evaluation curve."""
-        return self.threat == BOUNDED and {"eps", "step_size"} <= set(self.params)
+__all__ = [
+    "ATTACKS",
+    "BOUNDED",
+    "DECISION_BASED",
+    "MINIMUM_NORM",
+    "NORMS",
+    "SCORE_BASED",
+    "THREATS",
+    "AttackRecord",
+    "AttackSpec",
+    "InputCheck",
+    "Param",
+    "attack_record",
+    "register_attack",
+]
 
 
 def _deepfool_fits(
@@ -160,8 +115,8 @@ ATTACKS: dict[str, AttackRecord] = {
             {
                 "eps": Param(float, 0.1, lambda v: 0 < v <= 1, "in (0, 1]"),
                 "step_size": Param(float, 0.01, lambda v: 0 < v <= 1, "in (0, 1]"),
-                "steps": Param(int, 20, _positive, "a positive integer"),
-                "decay": Param(float, 1.0, _non_negative, ">= 0 (0 is plain BIM)"),
+                "steps": Param(int, 20, positive, "a positive integer"),
+                "decay": Param(float, 1.0, non_negative, ">= 0 (0 is plain BIM)"),
             },
             "torchattacks",
             "Dong et al. 2018, arXiv:1710.06081; paper §2.2.1",
@@ -174,8 +129,8 @@ ATTACKS: dict[str, AttackRecord] = {
         AttackRecord(
             "deepfool",
             {
-                "steps": Param(int, 50, _positive, "a positive integer"),
-                "overshoot": Param(float, 0.02, _non_negative, ">= 0"),
+                "steps": Param(int, 50, positive, "a positive integer"),
+                "overshoot": Param(float, 0.02, non_negative, ">= 0"),
                 "candidates": Param(int, None, lambda v: v >= 2, "an integer >= 2", optional=True),
             },
             "foolbox",
@@ -190,11 +145,11 @@ ATTACKS: dict[str, AttackRecord] = {
         AttackRecord(
             "cw",
             {
-                "c": Param(float, 1.0, _positive, "> 0 (initial c of the binary search)"),
-                "binary_search_steps": Param(int, 3, _positive, "a positive integer"),
-                "steps": Param(int, 100, _positive, "a positive integer"),
-                "lr": Param(float, 0.05, _positive, "> 0"),
-                "confidence": Param(float, 0.0, _non_negative, ">= 0 (kappa in the paper)"),
+                "c": Param(float, 1.0, positive, "> 0 (initial c of the binary search)"),
+                "binary_search_steps": Param(int, 3, positive, "a positive integer"),
+                "steps": Param(int, 100, positive, "a positive integer"),
+                "lr": Param(float, 0.05, positive, "> 0"),
+                "confidence": Param(float, 0.0, non_negative, ">= 0 (kappa in the paper)"),
             },
             "foolbox",
             "Carlini & Wagner 2017, arXiv:1608.04644; paper §2.2.3",
@@ -207,7 +162,7 @@ ATTACKS: dict[str, AttackRecord] = {
         AttackRecord(
             "fmn",
             {
-                "steps": Param(int, 100, _positive, "a positive integer"),
+                "steps": Param(int, 100, positive, "a positive integer"),
                 "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
             },
             "foolbox",
@@ -220,9 +175,9 @@ ATTACKS: dict[str, AttackRecord] = {
         AttackRecord(
             "ddn",
             {
-                "steps": Param(int, 100, _positive, "a positive integer"),
+                "steps": Param(int, 100, positive, "a positive integer"),
                 "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
-                "init_epsilon": Param(float, 1.0, _positive, "> 0"),
+                "init_epsilon": Param(float, 1.0, positive, "> 0"),
             },
             "foolbox",
             "Rony et al. 2019, arXiv:1811.09600 (decoupled direction and norm)",
@@ -238,7 +193,7 @@ ATTACKS: dict[str, AttackRecord] = {
                 "max_swaps": Param(
                     int,
                     None,
-                    _positive,
+                    positive,
                     "a positive integer (none: every pixel pair)",
                     optional=True,
                 ),
@@ -255,9 +210,9 @@ ATTACKS: dict[str, AttackRecord] = {
         AttackRecord(
             "one_pixel",
             {
-                "pixels": Param(int, 1, _positive, "a positive integer"),
-                "steps": Param(int, 10, _positive, "a positive integer (evolution iterations)"),
-                "popsize": Param(int, None, _positive, "a positive integer", optional=True),
+                "pixels": Param(int, 1, positive, "a positive integer"),
+                "steps": Param(int, 10, positive, "a positive integer (evolution iterations)"),
+                "popsize": Param(int, None, positive, "a positive integer", optional=True),
             },
             "torchattacks",
             "Su et al. 2019, arXiv:1710.08864",
@@ -271,8 +226,8 @@ ATTACKS: dict[str, AttackRecord] = {
         AttackRecord(
             "pixle",
             {
-                "restarts": Param(int, 20, _positive, "a positive integer"),
-                "max_iterations": Param(int, 10, _positive, "a positive integer"),
+                "restarts": Param(int, 20, positive, "a positive integer"),
+                "max_iterations": Param(int, 10, positive, "a positive integer"),
             },
             "torchattacks",
             "Pomponi et al. 2022 (IJCNN); the paper's reference [16]",
@@ -283,6 +238,7 @@ ATTACKS: dict[str, AttackRecord] = {
             comparator_of="pixel_swap",
             check_input=_pixle_fits,
         ),
+        *ATLAS_RECORDS,
     )
 }
 
@@ -335,9 +291,15 @@ def _coerce(attack: str, name: str, param: Param, value: Any) -> Any:
         if param.optional:
             return None
         raise ConfigError(f"{where}: a value is required ({param.rule_text})")
-    if isinstance(value, bool):
+    if param.kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    elif param.kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string ({param.rule_text}), got {value!r}")
+    elif isinstance(value, bool):
         raise ConfigError(f"{where}: expected {param.kind.__name__}, got a boolean")
-    if param.kind is int:
+    elif param.kind is int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int):

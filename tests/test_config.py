@@ -165,3 +165,28 @@ def test_cuda_n_without_a_gpu_is_one_error_when_resolved():
     with pytest.raises(ConfigError, match="device 'cuda:1' requested but torch sees no CUDA"):
         resolve_device("cuda:1")
     assert resolve_device("auto").type == "cpu"
+
+
+def test_atlas_config_runs_every_atlas_attack_on_every_backend_that_provides_it():
+    """configs/atlas.toml: every atlas attack with backend "all", budget curves in each
+    bounded attack's own norm, and none for the table that opts out."""
+    from advcompare.adapters import backends_supporting
+    from advcompare.atlas_records import ATLAS_RECORDS
+    from advcompare.plan import curve_eps, eps_curve_entries
+
+    cfg = load_config(Path(__file__).resolve().parent.parent / "configs" / "atlas.toml")
+    ran = {(a.spec.attack, a.backend) for a in cfg.attacks}
+    for record in ATLAS_RECORDS:
+        for backend in backends_supporting(record.name):
+            assert (record.name, backend) in ran
+    by_label = {a.label: a for a in cfg.attacks}
+    pgd_l2 = eps_curve_entries(by_label["pgd_l2"], curve_eps(cfg, "pgd_l2"))
+    assert [e.spec["eps"] for e in pgd_l2] == [0.5, 2.0]
+    # the step scales with ε in L2 too, beyond 1 where the radius does
+    assert [e.spec["step_size"] for e in pgd_l2] == pytest.approx([0.05, 0.2])
+    assert [e.spec["eps"] for e in eps_curve_entries(by_label["square"], cfg.eps_curve)] == [
+        0.05,
+        0.15,
+    ]
+    assert eps_curve_entries(by_label["autoattack"], cfg.eps_curve) == []
+    assert curve_eps(cfg, "ead") == ()  # minimum-norm: no ε to vary

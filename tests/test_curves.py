@@ -190,8 +190,11 @@ def test_which_attacks_have_curves_is_asked_of_their_records(monkeypatch):
     assert not is_minimum_norm("l2_test") and attack_style("l2_test") == ":"
     monkeypatch.setitem(spec.ATTACKS, "l2_test", new)  # registered at run time: asked, not cached
     assert is_minimum_norm("l2_test")
-    # the fifth minimum-norm record (after deepfool, cw, fmn, ddn): the fifth line style
-    assert attack_style("l2_test") == LINE_STYLES[4 % len(LINE_STYLES)]
+    # the last minimum-norm L2 record (after deepfool, cw, fmn, ddn, newtonfool): its
+    # position among them picks the line style
+    position = [a for a in spec.ATTACKS if is_minimum_norm(a)].index("l2_test")
+    assert position == 5
+    assert attack_style("l2_test") == LINE_STYLES[position % len(LINE_STYLES)]
 
 
 def test_a_registered_minimum_norm_attack_gets_its_curve(tmp_path, monkeypatch):

@@ -82,29 +82,29 @@ def test_a_new_attack_is_its_record_and_one_adapter_entry(tmp_path, registries):
         tmp_path,
         'datasets = ["mnist-sample"]\n'
         '[attacks.deepfool]\nbackend = "foolbox"\nsteps = 10\n'
-        "[attacks.newtonfool]\nsteps = 20\nstepsize = 0.05\n",
+        "[attacks.contrast]\nbinary_search_steps = 10\n",
     )
     cfg, summary, results, report = _run(path)
-    # plan cells: one per configured attack, NewtonFool on its default backend (and the
+    # plan cells: one per configured attack, the new attack on its default backend (and the
     # strength reference, FMN and DDN, that every L2 curve gets)
     dataset = load_dataset("mnist-sample", seed=0)
     plan = build_plan(
         cfg, {"mnist-sample": dataset}, {"mnist-sample": attack_subset(dataset.test, 40, 0)}
     )
-    assert [t.cell.entry.label for t in plan.cells()] == ["deepfool", "newtonfool", "fmn", "ddn"]
+    assert [t.cell.entry.label for t in plan.cells()] == ["deepfool", "contrast", "fmn", "ddn"]
     assert plan.cells()[1].cell.entry.backend == "foolbox"
     # report rows, with its display name nowhere needed but its label everywhere
-    new = results.set_index("label").loc["newtonfool"]
-    assert new["attack"] == "newtonfool" and new["success_rate"] > 0.5 and new["l2_median"] > 0
-    assert "| newtonfool " in report
+    new = results.set_index("label").loc["contrast"]
+    assert new["attack"] == "contrast" and new["success_rate"] > 0.5 and new["l2_median"] > 0
+    assert "| contrast " in report
     # a verdict row: no paper figure, and the cause says why
     assert new["verdict"] == "no paper figure"
     assert "not one of the paper's attacks" in new["verdict_cause"]
     # a minimum-norm attack gets an L2-budget curve and an optimality beside DeepFool's
     optimality = pd.read_csv(summary.run_dir / "optimality.csv")
-    assert {"deepfool", "newtonfool", "fmn", "ddn", "envelope"} <= set(optimality["attack"])
+    assert {"deepfool", "contrast", "fmn", "ddn", "envelope"} <= set(optimality["attack"])
     assert (summary.run_dir / "l2_curves_mnist-sample.png").is_file()
-    assert "NewtonFool" in report  # the record's display name, in the curve section's words
+    assert "contrast reduction" in report  # the record's display name, in the curve section's words
 
 
 def test_a_new_backend_is_one_adapter_class(tmp_path, registries):

@@ -52,4 +52,4 @@ def test_unknown_attack_lists_known_attacks():
     with pytest.raises(
         UnknownNameError, match="known attacks: ifgsm, deepfool, cw, fmn, ddn, pixel_swap"
     ):
-        AttackSpec.create("fgsm")
+        AttackSpec.create("fgsm_l2")

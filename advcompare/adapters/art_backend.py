@@ -27,18 +27,43 @@ import numpy as np
 import torch
 from torch import nn
 
-from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability, num_classes_of
+from advcompare.adapters.base import (
+    EMULATED,
+    NATIVE,
+    Adapter,
+    AttackImpl,
+    Capability,
+    jsma_targets,
+    num_classes_of,
+)
 from advcompare.errors import UnsupportedSpecError
 from advcompare.spec import AttackSpec
 
 
-def art_classifier(model: nn.Module, x: torch.Tensor):
-    """An ART ``PyTorchClassifier`` around ``model`` for inputs shaped like ``x``."""
+class ArtView(nn.Module):
+    """What ART is shown: inputs cast to ``x``'s dtype (ART's decision-based attacks pass
+    float64 arrays, which a float32 model refuses) and, for attacks that read the outputs as
+    probabilities (NewtonFool), the softmax of the model's outputs."""
+
+    def __init__(self, model: nn.Module, dtype: torch.dtype, probabilities: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.dtype = dtype
+        self.probabilities = probabilities
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x.to(self.dtype))
+        return out.softmax(dim=1) if self.probabilities else out
+
+
+def art_classifier(model: nn.Module, x: torch.Tensor, probabilities: bool = False):
+    """An ART ``PyTorchClassifier`` around ``model`` for inputs shaped like ``x``
+    (``probabilities``: ART sees softmax outputs, see :class:`ArtView`)."""
     from art.estimators.classification import PyTorchClassifier
 
     num_classes = num_classes_of(model, x)
     return PyTorchClassifier(
-        model=model,
+        model=ArtView(model, x.dtype, probabilities),
         loss=nn.CrossEntropyLoss(),
         input_shape=tuple(x.shape[1:]),
         nb_classes=num_classes,
@@ -109,6 +134,180 @@ def build_one_pixel(classifier, p: Mapping[str, Any], batch_size: int):
     return PixelAttack(classifier, th=p["pixels"], es=1, max_iter=p["steps"], verbose=False)
 
 
+def build_fgsm(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's FGSM, L∞, no random start."""
+    from art.attacks.evasion import FastGradientMethod
+
+    return FastGradientMethod(
+        classifier, norm=np.inf, eps=p["eps"], eps_step=p["eps"], batch_size=batch_size
+    )
+
+
+def _pgd_builder(norm: float):
+    def build(classifier, p: Mapping[str, Any], batch_size: int):
+        """ART's PGD (PyTorch implementation); one random start when ``random_start``."""
+        from art.attacks.evasion import ProjectedGradientDescent
+
+        return ProjectedGradientDescent(
+            classifier,
+            norm=norm,
+            eps=p["eps"],
+            eps_step=p["step_size"],
+            max_iter=p["steps"],
+            num_random_init=1 if p["random_start"] else 0,
+            batch_size=batch_size,
+            verbose=False,
+        )
+
+    return build
+
+
+APGD_LOSSES = {"ce": "cross_entropy", "dlr": "difference_logits_ratio"}
+
+
+def build_apgd(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's APGD; ``eps_step`` is its first step, 2ε as in Croce & Hein."""
+    from art.attacks.evasion import AutoProjectedGradientDescent
+
+    return AutoProjectedGradientDescent(
+        classifier,
+        norm=np.inf,
+        eps=p["eps"],
+        eps_step=2 * p["eps"],
+        max_iter=p["steps"],
+        nb_random_init=p["restarts"],
+        batch_size=batch_size,
+        loss_type=APGD_LOSSES[p["loss"]],
+        verbose=False,
+    )
+
+
+def build_autoattack(classifier, p: Mapping[str, Any], batch_size: int):
+    """The standard AutoAttack as near as ART gets: APGD-CE, then untargeted APGD-DLR (ART's
+    AutoAttack runs targeted attacks over every class, and has no FAB), then Square with
+    5,000 queries; ART keeps, per image, the first success within ε."""
+    from art.attacks.evasion import AutoAttack, AutoProjectedGradientDescent, SquareAttack
+
+    eps = p["eps"]
+    apgd = [
+        AutoProjectedGradientDescent(
+            classifier,
+            norm=np.inf,
+            eps=eps,
+            eps_step=2 * eps,
+            max_iter=100,
+            nb_random_init=1,
+            batch_size=batch_size,
+            loss_type=loss,
+            verbose=False,
+        )
+        for loss in APGD_LOSSES.values()
+    ]
+    square = SquareAttack(
+        classifier,
+        norm=np.inf,
+        eps=eps,
+        max_iter=5000,
+        p_init=0.8,
+        nb_restarts=1,
+        batch_size=batch_size,
+        verbose=False,
+    )
+    return AutoAttack(
+        classifier,
+        norm=np.inf,
+        eps=eps,
+        eps_step=2 * eps,
+        attacks=[*apgd, square],
+        batch_size=batch_size,
+    )
+
+
+def build_square(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's Square attack (L∞, margin loss); ``max_iter`` is one query per image each."""
+    from art.attacks.evasion import SquareAttack
+
+    return SquareAttack(
+        classifier,
+        norm=np.inf,
+        eps=p["eps"],
+        max_iter=p["queries"],
+        p_init=p["p_init"],
+        nb_restarts=p["restarts"],
+        batch_size=batch_size,
+        verbose=False,
+    )
+
+
+def build_ead(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's ElasticNet (EAD) with its own binary search over c."""
+    from art.attacks.evasion import ElasticNet
+
+    return ElasticNet(
+        classifier,
+        confidence=p["confidence"],
+        learning_rate=p["lr"],
+        binary_search_steps=p["binary_search_steps"],
+        max_iter=p["steps"],
+        beta=p["beta"],
+        initial_const=p["c"],
+        batch_size=batch_size,
+        decision_rule=p["decision_rule"],
+        verbose=False,
+    )
+
+
+def build_jsma(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's SaliencyMapMethod (targeted; the adapter passes (y + 1) mod C as targets)."""
+    from art.attacks.evasion import SaliencyMapMethod
+
+    return SaliencyMapMethod(
+        classifier, theta=p["theta"], gamma=p["gamma"], batch_size=batch_size, verbose=False
+    )
+
+
+def build_newtonfool(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's NewtonFool."""
+    from art.attacks.evasion import NewtonFool
+
+    return NewtonFool(
+        classifier, max_iter=p["steps"], eta=p["eta"], batch_size=batch_size, verbose=False
+    )
+
+
+def build_hopskipjump(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's HopSkipJump, untargeted, L2."""
+    from art.attacks.evasion import HopSkipJump
+
+    return HopSkipJump(
+        classifier,
+        batch_size=batch_size,
+        targeted=False,
+        norm=2,
+        max_iter=p["steps"],
+        max_eval=p["max_evals"],
+        init_eval=p["initial_evals"],
+        verbose=False,
+    )
+
+
+def build_boundary(classifier, p: Mapping[str, Any], batch_size: int):
+    """ART's BoundaryAttack, untargeted (ART's default is targeted); ART shrinks its steps
+    by ``step_adapt`` = 1 / step_adaptation."""
+    from art.attacks.evasion import BoundaryAttack
+
+    return BoundaryAttack(
+        classifier,
+        batch_size=batch_size,
+        targeted=False,
+        delta=p["spherical_step"],
+        epsilon=p["source_step"],
+        step_adapt=1 / p["step_adaptation"],
+        max_iter=p["steps"],
+        verbose=False,
+    )
+
+
 def _deepfool_notes(spec: AttackSpec, num_classes: int) -> list[str]:
     return [
         "overshoot applied once to the final perturbation (ART's epsilon), not per step",
@@ -120,6 +319,28 @@ def _cw_notes(spec: AttackSpec, num_classes: int) -> list[str]:
     return ["lr is the initial step of ART's line search, not an Adam rate"]
 
 
+def _autoattack_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    return [
+        "standard AutoAttack emulated with ART's parts: APGD-CE, untargeted APGD-DLR "
+        "(for APGD-T) and Square; ART has no FAB-T"
+    ]
+
+
+def _newtonfool_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    return [
+        "ART's NewtonFool reads the outputs as probabilities: the adapter shows it their "
+        "softmax (on log-probabilities or logits its step points the wrong way)"
+    ]
+
+
+def _jsma_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    return [
+        "ART's saliency map takes the two features with the largest target-class gradient; "
+        "Papernot et al.'s pair score (and torchattacks') also weighs the other classes' "
+        "gradients; targets (y + 1) mod C"
+    ]
+
+
 def _one_pixel_notes(spec: AttackSpec, num_classes: int) -> list[str]:
     if spec["popsize"] is not None:
         raise UnsupportedSpecError(
@@ -129,11 +350,22 @@ def _one_pixel_notes(spec: AttackSpec, num_classes: int) -> list[str]:
     return []
 
 
-def _generate(builder, uses_labels: bool = True):
+# What ART's ``generate`` is given as ``y``: the true labels, nothing (ART then uses the
+# model's predictions), or JSMA's targets.
+LABELS, NO_LABELS, JSMA_TARGETS = "labels", "none", "jsma targets"
+
+
+def _generate(builder, labels: str = LABELS, probabilities: bool = False):
     def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
-        attack = builder(art_classifier(model, x), p, len(x))
-        labels = y.detach().cpu().numpy() if uses_labels else None
-        return torch.from_numpy(np.asarray(attack.generate(x.detach().cpu().numpy(), y=labels)))
+        classifier = art_classifier(model, x, probabilities)
+        attack = builder(classifier, p, len(x))
+        given = {
+            LABELS: y,
+            NO_LABELS: None,
+            JSMA_TARGETS: jsma_targets(y, classifier.nb_classes),
+        }[labels]
+        y_np = given.detach().cpu().numpy() if given is not None else None
+        return torch.from_numpy(np.asarray(attack.generate(x.detach().cpu().numpy(), y=y_np)))
 
     return call
 
@@ -143,15 +375,18 @@ def art_entry(
     builder: Callable[..., Any],
     library_class: str,
     note: str = "",
-    uses_labels: bool = True,
+    labels: str = LABELS,
+    support: str = NATIVE,
+    probabilities: bool = False,
     **kw: Any,
 ) -> AttackImpl:
     """A table entry whose call builds ART's attack with ``builder(classifier, params,
-    batch_size)`` and runs ``generate`` (with the labels unless ``uses_labels`` is False);
-    ``kw`` are :class:`AttackImpl`'s ``notes`` and ``seconds_per_image``."""
+    batch_size)`` and runs ``generate`` with ``labels`` (:data:`LABELS`, :data:`NO_LABELS`
+    or :data:`JSMA_TARGETS`), on softmax outputs when ``probabilities``; ``kw`` are
+    :class:`AttackImpl`'s ``notes`` and ``seconds_per_image``."""
     return AttackImpl(
-        Capability(attack, NATIVE, library_class, note),
-        _generate(builder, uses_labels),
+        Capability(attack, support, library_class, note),
+        _generate(builder, labels, probabilities),
         builder=builder,
         **kw,
     )
@@ -182,7 +417,7 @@ class ArtBackend(Adapter):
             "art DeepFool",
             "overshoot applied once at the end; predicted class as reference",
             notes=_deepfool_notes,
-            uses_labels=False,
+            labels=NO_LABELS,
             seconds_per_image=0.36,
         ),
         "cw": art_entry(
@@ -200,5 +435,60 @@ class ArtBackend(Adapter):
             "population size fixed by ART",
             notes=_one_pixel_notes,
             seconds_per_image=2.5,
+        ),
+        "fgsm": art_entry("fgsm", build_fgsm, "art FastGradientMethod"),
+        "pgd": art_entry(
+            "pgd",
+            _pgd_builder(np.inf),
+            "art ProjectedGradientDescent",
+            "uniform start in the ε box",
+        ),
+        "pgd_l2": art_entry(
+            "pgd_l2",
+            _pgd_builder(2),
+            "art ProjectedGradientDescent (norm 2)",
+            "clips to the box, then projects on the ε ball (others: project, then clip)",
+        ),
+        "apgd": art_entry(
+            "apgd", build_apgd, "art AutoProjectedGradientDescent", "ART's reimplementation"
+        ),
+        "autoattack": art_entry(
+            "autoattack",
+            build_autoattack,
+            "art AutoAttack",
+            "APGD-CE, APGD-DLR untargeted, Square: no APGD-T, no FAB-T",
+            support=EMULATED,
+            notes=_autoattack_notes,
+        ),
+        "square": art_entry("square", build_square, "art SquareAttack", "ART's reimplementation"),
+        "ead": art_entry("ead", build_ead, "art ElasticNet", "ISTA with momentum; no early abort"),
+        "jsma": art_entry(
+            "jsma",
+            build_jsma,
+            "art SaliencyMapMethod",
+            "saliency: the 2 largest target-class gradients, not Papernot's pair score",
+            labels=JSMA_TARGETS,
+            notes=_jsma_notes,
+        ),
+        "newtonfool": art_entry(
+            "newtonfool",
+            build_newtonfool,
+            "art NewtonFool",
+            "reads outputs as probabilities (shown softmax); reference: the prediction",
+            labels=NO_LABELS,
+            probabilities=True,
+            notes=_newtonfool_notes,
+        ),
+        "hopskipjump": art_entry(
+            "hopskipjump",
+            build_hopskipjump,
+            "art HopSkipJump",
+            "one image at a time; starts from uniform noise",
+        ),
+        "boundary": art_entry(
+            "boundary",
+            build_boundary,
+            "art BoundaryAttack",
+            "one image at a time; 25 trials of 20 candidates per step",
         ),
     }

@@ -20,7 +20,9 @@ from advcompare.errors import UnsupportedSpecError
 from advcompare.metrics import BOX_TOLERANCE
 from advcompare.spec import AttackSpec
 
-NATIVE, EMULATED = "native", "emulated"
+# Support: the library's own implementation of the canonical attack, or advcompare composes or
+# corrects it (a binary search, a missing sub-attack); `advcompare backends` prints both.
+NATIVE, EMULATED = "exact", "emulated"
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,12 @@ def num_classes_of(model: nn.Module, x: torch.Tensor) -> int:
     """How many classes ``model`` scores, from one uncounted forward pass on ``x[:1]``."""
     with uncounted(model) as plain:
         return int(plain(x[:1]).shape[1])
+
+
+def jsma_targets(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """JSMA's target on every backend: the next class, (y + 1) mod C (torchattacks' own
+    choice for its untargeted mode, which assumes C = 10)."""
+    return (y + 1) % num_classes
 
 
 @torch.no_grad()

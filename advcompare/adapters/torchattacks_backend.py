@@ -40,7 +40,15 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from advcompare.adapters.base import EMULATED, NATIVE, Adapter, AttackImpl, Capability
+from advcompare.adapters.base import (
+    EMULATED,
+    NATIVE,
+    Adapter,
+    AttackImpl,
+    Capability,
+    jsma_targets,
+    num_classes_of,
+)
 from advcompare.errors import UnsupportedSpecError
 from advcompare.spec import AttackSpec
 
@@ -86,6 +94,101 @@ def _pixle(
     return torchattacks.Pixle(model, restarts=p["restarts"], max_iterations=p["max_iterations"])(
         x, y
     )
+
+
+def _library_seed() -> int:
+    """A seed for attacks that reseed torch themselves (APGD, Square, AutoAttack), drawn
+    from torch's generator so each crafting batch (seeded by advcompare) gets its own."""
+    return int(torch.randint(0, 2**31 - 1, ()).item())
+
+
+def _fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    import torchattacks
+
+    return torchattacks.FGSM(model, eps=p["eps"])(x, y)
+
+
+def _pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    import torchattacks
+
+    return torchattacks.PGD(
+        model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"], random_start=p["random_start"]
+    )(x, y)
+
+
+def _pgd_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    import torchattacks
+
+    return torchattacks.PGDL2(
+        model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"], random_start=p["random_start"]
+    )(x, y)
+
+
+def _apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    import torchattacks
+
+    return torchattacks.APGD(
+        model,
+        norm="Linf",
+        eps=p["eps"],
+        steps=p["steps"],
+        n_restarts=p["restarts"],
+        loss=p["loss"],
+        seed=_library_seed(),
+    )(x, y)
+
+
+def _autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    import torchattacks
+
+    return torchattacks.AutoAttack(
+        model,
+        norm="Linf",
+        eps=p["eps"],
+        version="standard",
+        n_classes=num_classes_of(model, x),
+        seed=_library_seed(),
+    )(x, y)
+
+
+def _square(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    import torchattacks
+
+    return torchattacks.Square(
+        model,
+        norm="Linf",
+        eps=p["eps"],
+        n_queries=p["queries"],
+        n_restarts=p["restarts"],
+        p_init=p["p_init"],
+        loss="margin",
+        seed=_library_seed(),
+    )(x, y)
+
+
+def _ead(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    import torchattacks
+
+    attack = torchattacks.EADEN if p["decision_rule"] == "EN" else torchattacks.EADL1
+    return attack(
+        model,
+        kappa=p["confidence"],
+        lr=p["lr"],
+        binary_search_steps=p["binary_search_steps"],
+        max_iterations=p["steps"],
+        abort_early=True,
+        initial_const=p["c"],
+        beta=p["beta"],
+    )(x, y)
+
+
+def _jsma(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    import torchattacks
+
+    num_classes = num_classes_of(model, x)
+    attack = torchattacks.JSMA(model, theta=p["theta"], gamma=p["gamma"])
+    attack.set_mode_targeted_by_function(lambda images, labels: jsma_targets(labels, num_classes))
+    return attack(x, y)
 
 
 TANH_SQUEEZE = 1e-6  # as Foolbox's and ART's CW: keep atanh finite at the box edges
@@ -169,6 +272,26 @@ def cw_binary_search(
     return best
 
 
+def _autoattack_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    return [
+        "torchattacks' standard AutoAttack builds APGD-CE, APGD-T and FAB-T without a step "
+        "count, so they run their 10-iteration default, not Croce & Hein's 100"
+    ]
+
+
+def _ead_notes(spec: AttackSpec, num_classes: int) -> list[str]:
+    if spec["steps"] < 10:
+        raise UnsupportedSpecError(
+            f"torchattacks' EAD checks for an early abort every steps // 10 iterations and "
+            f"divides by zero below 10 steps; set ead steps to at least 10 (got "
+            f"{spec['steps']}) or take EAD from art or foolbox"
+        )
+    return [
+        "torchattacks' EAD momentum step leaves the box by up to ~0.005; the output "
+        "contract clips into [0, 1] and counts those images as repaired"
+    ]
+
+
 def _deepfool_notes(spec: AttackSpec, num_classes: int) -> list[str]:
     candidates = spec["candidates"]
     if candidates is not None and candidates != num_classes:
@@ -229,5 +352,55 @@ class TorchattacksBackend(Adapter):
         ),
         "pixle": AttackImpl(
             Capability("pixle", NATIVE, "torchattacks.Pixle"), _pixle, seconds_per_image=0.07
+        ),
+        "fgsm": AttackImpl(Capability("fgsm", NATIVE, "torchattacks.FGSM"), _fgsm),
+        "pgd": AttackImpl(
+            Capability("pgd", NATIVE, "torchattacks.PGD", "uniform start in the ε box"), _pgd
+        ),
+        "pgd_l2": AttackImpl(
+            Capability(
+                "pgd_l2",
+                NATIVE,
+                "torchattacks.PGDL2",
+                "start: Gaussian direction, radius uniform in [0, ε]",
+            ),
+            _pgd_l2,
+        ),
+        "apgd": AttackImpl(
+            Capability("apgd", NATIVE, "torchattacks.APGD", "the authors' code, ported"),
+            _apgd,
+        ),
+        "autoattack": AttackImpl(
+            Capability(
+                "autoattack",
+                NATIVE,
+                "torchattacks.AutoAttack",
+                "standard, but APGD-CE, APGD-T and FAB-T at 10 iterations (paper: 100)",
+            ),
+            _autoattack,
+            notes=_autoattack_notes,
+        ),
+        "square": AttackImpl(
+            Capability("square", NATIVE, "torchattacks.Square", "the authors' code, ported"),
+            _square,
+        ),
+        "ead": AttackImpl(
+            Capability(
+                "ead",
+                NATIVE,
+                "torchattacks.EADEN / EADL1",
+                "ISTA with momentum, early abort; outputs up to ~0.005 outside [0, 1]",
+            ),
+            _ead,
+            notes=_ead_notes,
+        ),
+        "jsma": AttackImpl(
+            Capability(
+                "jsma",
+                NATIVE,
+                "torchattacks.JSMA",
+                "Papernot's pair saliency, one image at a time; target (y + 1) mod C",
+            ),
+            _jsma,
         ),
     }

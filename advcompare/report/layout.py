@@ -14,6 +14,7 @@ from advcompare.curves import NormGroup
 from advcompare.paper import paper_value
 from advcompare.report.blocks import Block, figure, heading, paragraph, table
 from advcompare.checks import low_accuracy_warning
+from advcompare.spec import ATTACKS
 from advcompare.report.tables import (
     agreement_table_frame,
     attack_frame,
@@ -83,8 +84,17 @@ def _dataset_header(name: str, record: dict[str, Any] | None) -> list[Block]:
 
 
 def _fidelity_blocks(frame: pd.DataFrame, tolerance: float) -> list[Block]:
-    """The opening summary: per dataset, every cell's verdict against the paper."""
+    """The opening summary: per dataset, every cell's verdict against the paper (one line
+    when none of the run's attacks is one of the paper's, as in the attack atlas)."""
     main = main_cells(frame)
+    if not any(ATTACKS[a].paper for a in set(main["attack"]) if a in ATTACKS):
+        return [
+            heading(2, "Fidelity to the paper"),
+            paragraph(
+                "None of this run's attacks is one of the paper's (I-FGSM, DeepFool, CW, "
+                "pixel swap), so no cell has a paper figure to compare with."
+            ),
+        ]
     blocks = [
         heading(2, "Fidelity to the paper"),
         paragraph(
@@ -252,27 +262,27 @@ def _warnings(datasets: dict[str, dict[str, Any]]) -> list[Block]:
     return [paragraph("\n".join(lines))] if lines else []
 
 
-def _agreement_blocks(
-    name: str, pairs: pd.DataFrame | None, conclusions: pd.DataFrame | None
-) -> list[Block]:
-    """Per attack, the tool's central answer (do the libraries differ?), then every pair."""
+def library_blocks(conclusions: pd.DataFrame | None) -> list[Block]:
+    """The tool's central answer, first in the report: per attack (and classifier), do the
+    libraries differ, with the paired test's p-value and the documented cause."""
+    if conclusions is None or not len(conclusions):
+        return []
+    return [
+        heading(2, "Does the library matter?"),
+        paragraph(
+            "Per attack, backends that attacked the same classifier and images are paired "
+            "image by image: McNemar's exact test on fooled / not fooled, the Wilcoxon "
+            "signed-rank test on L2 where both fooled, Holm-corrected across the run's "
+            "table. The documented cause is what the two backends' entries say they differ "
+            "in (`advcompare backends`, `docs/backends.md`). How: `docs/statistics.md`."
+        ),
+        table(conclusion_frame(conclusions), "Do the libraries differ, per attack"),
+    ]
+
+
+def _agreement_blocks(name: str, pairs: pd.DataFrame | None) -> list[Block]:
+    """Every pair of backends that ran the same attack on ``name``'s classifiers."""
     blocks: list[Block] = []
-    mine = (
-        conclusions[conclusions["dataset"] == name]
-        if conclusions is not None and len(conclusions)
-        else None
-    )
-    if mine is not None and len(mine):
-        blocks += [
-            heading(3, "Does the library matter?"),
-            paragraph(
-                "Per attack, backends that attacked the same classifier and images are paired "
-                "image by image: McNemar's exact test on fooled / not fooled, the Wilcoxon "
-                "signed-rank test on L2 where both fooled, Holm-corrected across the run's "
-                "table. How: `docs/statistics.md`."
-            ),
-            table(conclusion_frame(mine), f"{name}: do the libraries differ, per attack"),
-        ]
     if pairs is not None and len(pairs):
         blocks += [
             heading(3, "Agreement between backends"),
@@ -390,6 +400,7 @@ def report_blocks(
             "(Tables 4, 6, 8, 10)."
         ),
     ]
+    blocks += library_blocks(conclusions)
     blocks += claim_blocks(claims)
     blocks += _fidelity_blocks(frame, tolerance)
     main = main_cells(frame)
@@ -413,7 +424,8 @@ def report_blocks(
                 paragraph(
                     "Per-image times measured while other cells ran concurrently "
                     "(concurrency > 1) are not comparable with a serial run's: the cells "
-                    "shared the machine's cores."
+                    "shared the machine's cores. forward/image counts the model queries per "
+                    "image: the budget decision- and score-based attacks spend."
                 ),
                 table(cost_frame(part), f"{name}: time and model passes per image"),
             ]
@@ -422,7 +434,7 @@ def report_blocks(
             if agreement is not None and len(agreement)
             else None
         )
-        blocks += _agreement_blocks(name, pairs, conclusions)
+        blocks += _agreement_blocks(name, pairs)
         blocks += _seed_blocks(name, spread, versus)
         blocks += _curve_blocks(name, groups, norm_table, notes, eps, figures, names)
         records = {d: rec for (ds, d), rec in (defenses or {}).items() if ds == name}

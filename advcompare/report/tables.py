@@ -179,14 +179,19 @@ def agreement_table_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def conclusion_frame(conclusions: pd.DataFrame) -> pd.DataFrame:
-    """Per attack: do the libraries differ (the smallest corrected p-value), or not."""
-    return pd.DataFrame(
+    """Per attack: do the libraries differ (the smallest corrected p-value), or not; with a
+    dataset column when there is more than one."""
+    out = pd.DataFrame(
         {
             "attack": where_label(conclusions),
             "backends": conclusions["backends"],
             "answer": conclusions["conclusion"],
+            "documented cause": conclusions["cause"] if "cause" in conclusions else "",
         }
     )
+    if conclusions["dataset"].nunique() > 1:
+        out.insert(0, "dataset", conclusions["dataset"].to_numpy())
+    return out
 
 
 def claim_frame(claims: pd.DataFrame) -> pd.DataFrame:

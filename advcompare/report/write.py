@@ -26,6 +26,11 @@ from advcompare.statistics import DEFAULT_ALPHA, DEFAULT_CONFIDENCE, DEFAULT_RES
 from advcompare.verdict import DEFAULT_TOLERANCE, judge_frame, tolerance_from_meta
 
 
+def _images_of(main: pd.DataFrame, dataset: str) -> int:
+    """Images attacked per cell of ``dataset`` (the largest, should cells differ)."""
+    return int(main.loc[main["dataset"] == dataset, "n"].max())
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
@@ -153,7 +158,8 @@ def write_report(
             plot_eps_curves(
                 part,
                 run_dir / f"{stem}.png",
-                f"{dataset}: {attacks + ' ' if attacks else ''}against ε",
+                f"{dataset}: {attacks + ' ' if attacks else ''}against ε "
+                f"(n = {_images_of(main, dataset)} images per point)",
                 _paper_f1_by_label(frame, dataset),
             )
             figures["eps"][dataset] = stem

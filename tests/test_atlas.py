@@ -1,0 +1,338 @@
+"""The cross-library attack atlas (docs/atlas.md): every attack two of torchattacks, ART and
+Foolbox implement, a test per library pair, and every bounded attack's budget on every
+backend. Real data: the session's CNN on scikit-learn's 8×8 digits (as 3×32×32), a few
+images each, small iteration budgets.
+
+What each pair is held to, and why:
+- *identical* (≤ 1e-6): the same arithmetic in torch (FGSM, PGD without a random start;
+  torchattacks' and Foolbox's random starts draw the same torch numbers);
+- *a documented, tested cause*: ART's L2 PGD clips before it projects; Foolbox's NewtonFool
+  squares its norms; JSMA's target; ART draws its random start from NumPy;
+- *indistinguishable*: McNemar's exact test on fooled / not fooled finds no difference
+  (p > 0.05) and the success rates are within 0.25, for random or differently optimised
+  attacks (APGD, Square, EAD, HopSkipJump, Boundary).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from advcompare.adapters import backends_supporting, get_backend
+from advcompare.adapters.registry import implementation
+from advcompare.metrics import BUDGET_TOLERANCE, PassCounter, perturbation_norms
+from advcompare.models import predict
+from advcompare.spec import ATTACKS, AttackSpec, known_attacks
+from advcompare.statistics import mcnemar_exact
+
+pytestmark = pytest.mark.consistency
+
+LIBRARIES = ("torchattacks", "art", "foolbox")
+IDENTICAL = 1e-6  # float32 rounding of the same torch operations
+SAME_RATE = 0.25  # largest gap in success rate two "indistinguishable" backends may show
+
+
+@pytest.fixture(scope="module")
+def correct(digits, trained_digits):
+    """16 test digits the session's CNN classifies right, and the model."""
+    model = trained_digits.model.eval()
+    x, y = digits.test.x[:24], digits.test.y[:24]
+    keep = predict(model, x) == y
+    return model, x[keep][:16], y[keep][:16]
+
+
+def _run(backend, model, x, y, attack, seed=0, **params):
+    torch.manual_seed(seed)
+    return get_backend(backend).run(model, x, y, AttackSpec.create(attack, **params))
+
+
+def _fooled(model, adv, y):
+    return (predict(model, adv) != y).numpy()
+
+
+def test_capability_table_covers_the_atlas():
+    """At least 15 attacks, 12 of them from two or more libraries, under the issue's names."""
+    libraries = {a: [b for b in backends_supporting(a) if b in LIBRARIES] for a in known_attacks()}
+    assert len(libraries) >= 15
+    assert sum(len(b) >= 2 for b in libraries.values()) >= 12
+    expected = {
+        "fgsm": LIBRARIES,
+        "pgd": LIBRARIES,
+        "pgd_l2": LIBRARIES,
+        "apgd": ("torchattacks", "art"),
+        "autoattack": ("torchattacks", "art"),
+        "square": ("torchattacks", "art"),
+        "ead": LIBRARIES,
+        "jsma": ("torchattacks", "art"),
+        "newtonfool": ("art", "foolbox"),
+        "hopskipjump": ("art", "foolbox"),
+        "boundary": ("art", "foolbox"),
+    }
+    for attack, backends in expected.items():
+        assert tuple(libraries[attack]) == backends, attack
+        assert ATTACKS[attack].default_backend in backends
+
+
+BOUNDED_CASES = {
+    "fgsm": {"eps": 0.1},
+    "pgd": {"eps": 0.05, "step_size": 0.02, "steps": 5},
+    "pgd_l2": {"eps": 1.0, "step_size": 0.5, "steps": 5},
+    "apgd": {"eps": 0.1, "steps": 5},
+    "autoattack": {"eps": 0.3},
+    "square": {"eps": 0.3, "queries": 50},
+}
+
+
+@pytest.mark.parametrize(
+    "attack,backend",
+    [(a, b) for a in BOUNDED_CASES for b in LIBRARIES if b in backends_supporting(a)],
+)
+def test_bounded_attack_respects_its_budget(correct, attack, backend):
+    """‖δ‖ ≤ ε + 1e-6 in the attack's norm on every image, and the attack fooled some."""
+    model, x, y = correct
+    params = BOUNDED_CASES[attack]
+    n = 2 if attack in ("autoattack", "square") else 8  # ART's run fixed iteration counts
+    adv = _run(backend, model, x[:n], y[:n], attack, **params)
+    norm = ATTACKS[attack].budget_norm
+    assert norm is not None
+    sizes = perturbation_norms(x[:n], adv)[norm]
+    assert sizes.max().item() <= params["eps"] + BUDGET_TOLERANCE
+    assert _fooled(model, adv, y[:n]).any()
+
+
+def test_fgsm_is_identical_on_all_three_libraries(correct):
+    """One signed-gradient step: torchattacks and Foolbox compute it in torch; ART takes the
+    gradient in torch and the sign in NumPy, which rounds the same way (no coordinate
+    differs on this data)."""
+    model, x, y = correct
+    outs = {b: _run(b, model, x, y, "fgsm", eps=0.1) for b in LIBRARIES}
+    assert (outs["torchattacks"] != x).any()
+    for b in ("art", "foolbox"):
+        assert (outs[b] - outs["torchattacks"]).abs().max().item() <= IDENTICAL, b
+
+
+def test_pgd_without_random_start_is_identical(correct):
+    """From the clean image, L∞ PGD is BIM: the same sign step, projection and clip in all
+    three (the projection and the box clip commute in L∞)."""
+    model, x, y = correct
+    params = {"eps": 0.05, "step_size": 0.01, "steps": 10, "random_start": False}
+    outs = {b: _run(b, model, x, y, "pgd", **params) for b in LIBRARIES}
+    for b in ("art", "foolbox"):
+        assert (outs[b] - outs["torchattacks"]).abs().max().item() <= IDENTICAL, b
+
+
+def test_pgd_random_start_torchattacks_and_foolbox_draw_the_same_start(correct):
+    """Both draw the uniform start from torch's generator in the same order: with one seed
+    the outputs agree; ART draws from NumPy, so its images differ while its success rate
+    does not."""
+    model, x, y = correct
+    params = {"eps": 0.05, "step_size": 0.01, "steps": 10}
+    ta, fb, art = (
+        _run(b, model, x, y, "pgd", **params) for b in ("torchattacks", "foolbox", "art")
+    )
+    assert (ta - fb).abs().max().item() <= IDENTICAL
+    assert ((art - ta).abs() > 1e-3).float().mean().item() > 0.05
+    _indistinguishable(_fooled(model, ta, y), _fooled(model, art, y))
+
+
+def test_art_l2_pgd_clips_before_it_projects(correct):
+    """Without a random start torchattacks and Foolbox agree; ART differs. ART clips each
+    step to the box and then projects onto the ε ball; the others project, then clip.
+    Re-running torchattacks' update in ART's order reproduces ART."""
+    model, x, y = correct
+    params = {"eps": 1.0, "step_size": 0.5, "steps": 5, "random_start": False}
+    ta, art, fb = (_run(b, model, x, y, "pgd_l2", **params) for b in LIBRARIES)
+    assert (ta - fb).abs().max().item() <= 1e-5
+    assert (ta - art).abs().max().item() > 1e-3
+    clip_first = _l2_pgd(model, x, y, clip_first=True, **params)
+    project_first = _l2_pgd(model, x, y, clip_first=False, **params)
+    # the contract hands back unfooled images unchanged: compare the fooled ones
+    for out, replay in ((ta, project_first), (art, clip_first)):
+        fooled = predict(model, out) != y
+        assert fooled.sum() >= 2
+        assert (replay[fooled] - out[fooled]).abs().max().item() <= 1e-4
+
+
+def _l2_pgd(model, x, y, *, eps, step_size, steps, clip_first, random_start):
+    """L2 PGD from x on the cross-entropy loss, clipping before or after the projection."""
+    adv = x.clone()
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(model(adv), y)
+        (grad,) = torch.autograd.grad(loss, adv)
+        norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        adv = adv.detach() + step_size * grad / norm
+        if clip_first:
+            adv = adv.clamp(0, 1)
+        delta = adv - x
+        scale = (eps / delta.flatten(1).norm(dim=1).clamp_min(1e-12)).clamp(max=1)
+        adv = x + delta * scale.view(-1, 1, 1, 1)
+        if not clip_first:
+            adv = adv.clamp(0, 1)
+    return adv.detach()
+
+
+def _indistinguishable(first, second):
+    """No paired difference in fooled / not fooled, and success rates close."""
+    assert mcnemar_exact(first, second)["p"] > 0.05
+    assert abs(first.mean() - second.mean()) <= SAME_RATE
+
+
+def test_apgd_torchattacks_and_art_are_indistinguishable(correct):
+    """The authors' APGD ported (torchattacks) and reimplemented (ART), random starts."""
+    model, x, y = correct
+    outs = {b: _run(b, model, x, y, "apgd", eps=0.05, steps=10) for b in ("torchattacks", "art")}
+    first, second = (_fooled(model, o, y) for o in outs.values())
+    assert first.any()
+    _indistinguishable(first, second)
+
+
+def test_square_torchattacks_and_art_are_indistinguishable(correct):
+    """Score-based Square at 100 queries per image; both spend at most their budget plus
+    the queries for the start and the final check."""
+    model, x, y = correct
+    fooled, queries = {}, {}
+    for b in ("torchattacks", "art"):
+        counter = PassCounter(model)
+        adv = _run(b, counter, x[:8], y[:8], "square", eps=0.15, queries=100)
+        fooled[b], queries[b] = _fooled(model, adv, y[:8]), counter.forward_samples / 8
+    assert fooled["torchattacks"].any()
+    _indistinguishable(fooled["torchattacks"], fooled["art"])
+    assert all(q <= 3 * 100 + 5 for q in queries.values()), queries
+
+
+def test_ead_libraries_are_indistinguishable_in_what_they_fool(correct):
+    """EAD's ISTA with a binary search over c in three optimisers: torchattacks and Foolbox
+    abort early when the loss stalls, ART never does. On four digits at 3 × 30 iterations
+    they fool the same share (McNemar), each at least half."""
+    model, x, y = correct
+    params = {"steps": 30, "binary_search_steps": 3, "c": 1.0, "lr": 0.05}
+    x4, y4 = x[:4], y[:4]
+    fooled = {b: _fooled(model, _run(b, model, x4, y4, "ead", **params), y4) for b in LIBRARIES}
+    for b in LIBRARIES:
+        assert fooled[b].sum() >= 2, (b, fooled)
+    for first, second in (("torchattacks", "art"), ("torchattacks", "foolbox"), ("art", "foolbox")):
+        _indistinguishable(fooled[first], fooled[second])
+
+
+def test_jsma_hits_the_same_target_within_its_feature_budget(correct):
+    """Both backends aim at (y + 1) mod C (torchattacks' own choice assumes 10 classes; ART
+    would pick a random target without one) and change at most γ of the features."""
+    model, x, y = correct
+    gamma = 0.02
+    x2, y2 = x[:2], y[:2]
+    features = x2[0].numel()
+    for b in ("torchattacks", "art"):
+        adv = _run(b, model, x2, y2, "jsma", gamma=gamma)
+        fooled = predict(model, adv) != y2
+        assert (predict(model, adv)[fooled] == (y2[fooled] + 1) % 10).all(), b
+        changed = perturbation_norms(x2, adv)["l0"]
+        assert changed.max().item() <= gamma * features + 2, b
+
+
+def _newtonfool_step(model, x, eta, squared):
+    """One NewtonFool step (Jang et al. 2017) on the softmax score p of the predicted class:
+    x − min(η‖x‖‖g‖, p − 1/C) g/‖g‖²; ``squared``: Foolbox 3.3.4's version, which uses
+    ‖x‖², ‖g‖² for the norms and so divides by ‖g‖⁴."""
+    x = x.clone().requires_grad_(True)
+    probs = model(x).softmax(1)
+    label = probs.argmax(1)
+    p = probs.gather(1, label[:, None]).squeeze(1)
+    (g,) = torch.autograd.grad(p.sum(), x)
+    gn, xn = g.flatten(1).norm(dim=1), x.detach().flatten(1).norm(dim=1)
+    if squared:
+        gn, xn = gn**2, xn**2
+    delta = torch.minimum(eta * xn * gn, p.detach() - 1 / probs.shape[1])
+    return (x.detach() - (delta / gn**2).view(-1, 1, 1, 1) * g).clamp(0, 1)
+
+
+def test_newtonfool_foolbox_squares_the_norms_art_follows_the_paper(correct):
+    """One step of each library's raw output against the closed form: ART's is the paper's
+    step, Foolbox's the squared-norm one, so on the same images Foolbox's perturbations are
+    far larger."""
+    model, x, y = correct
+    x4, y4 = x[:4], y[:4]
+    params = AttackSpec.create("newtonfool", steps=1, eta=0.01).params
+    raw = {
+        b: torch.as_tensor(implementation(b, "newtonfool").call(model, x4, y4, params)).float()
+        for b in ("art", "foolbox")
+    }
+    paper = _newtonfool_step(model, x4, 0.01, squared=False)
+    foolbox = _newtonfool_step(model, x4, 0.01, squared=True)
+    assert (raw["art"] - paper).abs().max().item() <= 1e-4
+    assert (raw["foolbox"] - foolbox).abs().max().item() <= 1e-4
+    assert (raw["foolbox"] - paper).abs().max().item() > 1e-2
+
+
+@pytest.mark.parametrize(
+    "attack,params",
+    [
+        ("hopskipjump", {"steps": 3, "initial_evals": 20, "max_evals": 100}),
+        ("boundary", {"steps": 20}),
+    ],
+)
+def test_decision_based_attacks_fool_and_their_queries_are_counted(correct, attack, params):
+    """Decision-based attacks from ART and Foolbox: both fool the same share, and every
+    query goes through the model, so the grader's forward count is their query budget."""
+    model, x, y = correct
+    x4, y4 = x[:4], y[:4]
+    fooled, queries = {}, {}
+    for b in ("art", "foolbox"):
+        counter = PassCounter(model)
+        adv = _run(b, counter, x4, y4, attack, **params)
+        fooled[b], queries[b] = _fooled(model, adv, y4), counter.forward_samples / 4
+    assert fooled["foolbox"].all()
+    _indistinguishable(fooled["art"], fooled["foolbox"])
+    assert all(q > params["steps"] for q in queries.values()), queries
+    if attack == "boundary":  # ART tries up to 25 × 20 candidates a step, Foolbox one
+        assert queries["art"] >= 5 * queries["foolbox"], queries
+
+
+def test_readme_capability_table_is_the_registry():
+    """The README's attack × library table is what the adapters' tables say (no drift)."""
+    import re
+    from pathlib import Path
+
+    from advcompare.adapters import known_backends
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = re.search(r"<!-- capability-table -->\n(.*?)<!-- /capability-table -->", readme, re.S)
+    assert block is not None
+    shown = {}
+    for line in block.group(1).strip().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        shown[cells[0].strip("`")] = cells[2:]
+    expected = {}
+    for attack in known_attacks():
+        caps = [get_backend(b).capabilities().get(attack) for b in known_backends()]
+        expected[attack] = [c.support if c else "—" for c in caps]
+    assert shown == expected
+
+
+def test_torchattacks_standard_autoattack_runs_ten_step_sub_attacks(correct):
+    """torchattacks builds its standard ensemble without step counts: APGD-CE, APGD-T and
+    FAB-T run their 10-iteration default, not Croce & Hein's 100 (the atlas's cause)."""
+    import torchattacks
+
+    model, _, _ = correct
+    attack = torchattacks.AutoAttack(model, eps=0.1, version="standard", n_classes=10, seed=0)
+    steps = {type(a).__name__: a.steps for a in attack._autoattack.attacks if hasattr(a, "steps")}
+    assert steps == {"APGD": 10, "APGDT": 10, "FAB": 10}
+
+
+def test_art_jsma_saliency_is_the_two_largest_target_gradients(correct):
+    """ART's saliency map ignores the other classes' gradients: its chosen pair is the two
+    largest target-class gradients (Papernot et al. score pairs with both)."""
+    import numpy as np
+
+    from advcompare.adapters.art_backend import art_classifier, build_jsma
+
+    model, x, y = correct
+    classifier = art_classifier(model, x[:2])
+    attack = build_jsma(classifier, AttackSpec.create("jsma").params, 2)
+    x_np, target = x[:2].numpy(), ((y[:2] + 1) % 10).numpy()
+    attack._nb_features = x_np[0].size  # set by generate(), which this test bypasses
+    chosen = attack._saliency_map(x_np, target, np.ones((2, x_np[0].size)))
+    grads = classifier.class_gradient(x_np, label=target).reshape(2, -1)
+    for row, pair in enumerate(chosen):
+        assert set(pair) == set(np.argsort(grads[row])[-2:])
