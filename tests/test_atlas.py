@@ -336,3 +336,40 @@ def test_art_jsma_saliency_is_the_two_largest_target_gradients(correct):
     grads = classifier.class_gradient(x_np, label=target).reshape(2, -1)
     for row, pair in enumerate(chosen):
         assert set(pair) == set(np.argsort(grads[row])[-2:])
+
+
+def test_evaluate_runs_every_atlas_attack_on_every_backend_that_provides_it(correct):
+    """``advcompare.evaluate`` takes every atlas attack by its canonical name and runs it on
+    every library that has it: one graded row each, bounded ones within budget."""
+    from advcompare import evaluate
+    from advcompare.atlas_records import ATLAS_RECORDS
+    from advcompare.statistics import StatisticsConfig
+
+    model, x, y = correct
+    small = {
+        "fgsm": {"eps": 0.1},
+        "pgd": {"eps": 0.1, "step_size": 0.02, "steps": 3},
+        "pgd_l2": {"eps": 1.0, "step_size": 0.3, "steps": 3},
+        "apgd": {"eps": 0.1, "steps": 3},
+        "autoattack": {"eps": 0.3},
+        "square": {"eps": 0.1, "queries": 10},
+        "ead": {"steps": 10, "binary_search_steps": 1},
+        "jsma": {"gamma": 0.003},
+        "newtonfool": {"steps": 3},
+        "hopskipjump": {"steps": 1, "initial_evals": 5, "max_evals": 10},
+        "boundary": {"steps": 3},
+    }
+    assert set(small) == {r.name for r in ATLAS_RECORDS}
+    frame = evaluate(
+        model,
+        x[:2],
+        y[:2],
+        attacks=[{"attack": a, **p} for a, p in small.items()],
+        device="cpu",
+        statistics=StatisticsConfig(resamples=10),
+    )
+    ran = set(zip(frame["attack"], frame["backend"]))
+    expected = {(a, b) for a in small for b in backends_supporting(a)}
+    assert ran == expected
+    assert (frame["n"] == 2).all() and frame["output_valid"].all()
+    assert (frame["n_over_budget"] == 0).all()
