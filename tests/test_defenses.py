@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,14 @@ from advcompare.spec import AttackSpec
 from advcompare.train import TrainConfig, train_or_load
 
 IFGSM = AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=10)
+
+
+@pytest.fixture(autouse=True)
+def seeded_noise():
+    """Every test here draws its gradient noise and random starts from the same seeds,
+    whatever ran before it (the defenses' noise comes from torch's and NumPy's generators)."""
+    torch.manual_seed(0)
+    np.random.seed(0)
 
 
 def _input_grad(model, x, y):

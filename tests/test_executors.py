@@ -406,36 +406,55 @@ def test_a_stored_cell_with_an_unreadable_sample_file_is_recomputed(tmp_path, mo
     assert len(said) == 1 and str(damaged) in said[0] and "set aside as" in said[0], said
     assert damaged.with_name(damaged.name + ".corrupt").is_file()
     damaged.write_bytes(b"")  # the report never crashes on one: that cell is left out
-    assert write_report(second.run_dir).is_file()
+    report = write_report(second.run_dir).read_text()
+    rows = pd.read_csv(second.run_dir / "results.csv")
+    assert set(rows["key"]) == set(second.keys)  # every stored cell is still a row
+    for row in rows.itertuples():  # with its stored figures and interval in the report
+        shown = f"| {row.label} "
+        figure = f"{row.adv_f1:.3f} ({row.adv_f1_lo:.3f}–{row.adv_f1_hi:.3f})"
+        assert any(shown in line and figure in line for line in report.splitlines()), row
 
 
 def test_two_runs_sharing_a_cache_train_the_model_once(tmp_path):
+    """Both runs start while this test holds the model's training lock, and the lock is
+    released only once each run has said it is waiting: they overlap by construction, not
+    by timing. Then one trains and the other waits for it and loads its weights."""
+    import time
+    from dataclasses import replace
+
+    from advcompare.locks import file_lock
+    from advcompare.train import cache_key
+
     config = _config(tmp_path, SMALL.split("[attacks.bim]")[0])
-    env = _env(tmp_path)
-    runs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "advcompare",
-                "run",
-                "--config",
-                str(config),
-                "--out",
-                str(tmp_path / f"run{i}"),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    outputs = [run.communicate(timeout=400) for run in runs]
-    assert all(run.returncode == 0 for run in runs), [err[-1500:] for _, err in outputs]
-    said = [out for out, _ in outputs]
-    assert sum("(trained;" in out for out in said) == 1, said
-    assert sum("(loaded from cache;" in out for out in said) == 1, said
+    cfg = load_config(config)
+    dataset = load_dataset(cfg.datasets[0], seed=cfg.seed)
+    lock = tmp_path / "cache" / f".{cache_key(dataset, replace(cfg.train, seed=cfg.seed))}.lock"
+    logs = [tmp_path / f"run{i}.log" for i in range(2)]
+    waiting = "another run is training this model; waiting for it"
+    with file_lock(lock, "held by the test"):
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "advcompare", "run", "--config", str(config)]
+                + ["--out", str(tmp_path / f"run{i}")],
+                env=_env(tmp_path),
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            for i, log in enumerate(logs)
+        ]
+        deadline = time.monotonic() + 300
+        while not all(waiting in log.read_text() for log in logs):
+            finished = [r.poll() is not None for r in runs]
+            assert not any(finished) and time.monotonic() < deadline, [
+                log.read_text()[-1500:] for log in logs
+            ]
+            time.sleep(0.2)
+    for run in runs:
+        run.wait(timeout=400)
+    said = [log.read_text() for log in logs]
+    assert all(run.returncode == 0 for run in runs), [s[-1500:] for s in said]
+    assert sum("(trained;" in s for s in said) == 1, said
+    assert sum("(loaded from cache;" in s for s in said) == 1, said
 
 
 def test_shards_are_whole_batches_and_only_a_parallel_executor_splits_by_default():

@@ -38,7 +38,7 @@ def test_training_beats_chance_by_a_wide_margin(trained_digits, digits):
     assert history[-1]["train_loss"] < history[0]["train_loss"]
 
 
-def test_best_validation_weights_are_kept_and_cached(trained_digits, digits, model_cache):
+def test_trained_weights_are_cached_and_load_back_exactly(trained_digits, digits, model_cache):
     folder = trained_digits.path
     assert (folder / "model.safetensors").is_file()
     assert (folder / "loss.csv").is_file() and (folder / "loss.png").is_file()
@@ -59,3 +59,33 @@ def test_cache_key_changes_with_what_determines_the_weights(digits):
     assert base != cache_key(digits, TrainConfig(epochs=3))
     assert base != cache_key(digits, TrainConfig(lr=0.01))
     assert base != cache_key(digits, TrainConfig(seed=1))
+
+
+@pytest.mark.parametrize("keep_best,kept_epoch", [(True, 2), (False, 4)])
+def test_the_best_validation_epoch_is_kept(digits, monkeypatch, keep_best, kept_epoch):
+    """The best-epoch rule on a scripted validation-loss sequence (0.9, 0.5, 0.7, 0.6): the
+    model ends with epoch 2's weights (the lowest loss, paper §3.3), or with the last
+    epoch's when ``keep_best`` is off; the history records the scripted losses."""
+    import copy
+
+    from torch import nn
+
+    import advcompare.train as train
+
+    scripted, states = iter([0.9, 0.5, 0.7, 0.6]), []
+
+    def scripted_loss(model, *args, **kwargs):
+        states.append(copy.deepcopy(model.state_dict()))  # the weights this epoch ends with
+        return next(scripted)
+
+    monkeypatch.setattr(train, "_epoch_loss", scripted_loss)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10), nn.LogSoftmax(dim=1))
+    history = train.fit(
+        model, digits, TrainConfig(epochs=4), torch.device("cpu"), keep_best=keep_best
+    )
+    assert [h["val_loss"] for h in history] == [0.9, 0.5, 0.7, 0.6]
+    final = model.state_dict()
+    for epoch, state in enumerate(states, start=1):
+        same = all(torch.equal(final[k], state[k]) for k in final)
+        assert same == (epoch == kept_epoch), epoch
