@@ -77,3 +77,61 @@ def test_backends_prints_the_capability_table():
     lines = result.stdout.splitlines()
     assert any("art PixelAttack" in line and "one_pixel" in line for line in lines)
     assert ["pixel_swap", "foolbox", "unsupported"] in rows
+
+
+QUICK = 'datasets = ["digits"]\nsamples = 8\n[train]\nepochs = 1\n[attacks.fgsm]\neps = 0.1\n'
+
+
+def _quick_run(tmp_path, monkeypatch):
+    """An in-process ``advcompare run`` argv on 8 digits (one FGSM cell, one epoch)."""
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+    config = tmp_path / "quick.toml"
+    config.write_text(QUICK)
+    return ["run", "--config", str(config), "--out", str(tmp_path / "run")]
+
+
+def test_a_bug_of_ours_is_one_line_exit_1_and_a_traceback_with_debug(tmp_path, monkeypatch, capsys):
+    """An unexpected exception inside a run: one stderr line naming it and asking for
+    --debug, exit status 1; with --debug the traceback (the exception itself) comes out."""
+    from advcompare import cli, runner
+
+    def broken(cfg, **kwargs):
+        raise RuntimeError("boom\n  on two lines")
+
+    monkeypatch.setattr(runner, "run_experiment", broken)
+    argv = _quick_run(tmp_path, monkeypatch)
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "internal error: RuntimeError: boom on two lines" in err[0]
+    assert "--debug" in err[0]
+    with pytest.raises(RuntimeError, match="boom"):
+        cli.main([*argv, "--debug"])
+
+
+def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path, monkeypatch, capsys):
+    from advcompare import cli, runner
+
+    def interrupted(cfg, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_experiment", interrupted)
+    assert cli.main(_quick_run(tmp_path, monkeypatch)) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "rerun the same command to resume" in err
+    assert str(tmp_path / "run" / "results.sqlite") in err
+
+
+def test_report_rerenders_a_stored_run(tmp_path, monkeypatch, capsys):
+    """``advcompare report DIR`` writes the report again from the store alone."""
+    from advcompare import cli
+
+    assert cli.main(_quick_run(tmp_path, monkeypatch)) == 0
+    report = tmp_path / "run" / "report.md"
+    first = report.read_text()
+    report.unlink()
+    capsys.readouterr()
+    assert cli.main(["report", str(tmp_path / "run")]) == 0
+    assert capsys.readouterr().out.strip() == f"report: {report}"
+    again = report.read_text()
+    assert "| fgsm " in again
+    assert again.splitlines()[:20] == first.splitlines()[:20]
