@@ -202,10 +202,7 @@ def attack_conclusions(pairs: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.
         cause = ""
         if differ:
             pair = group.loc[at]
-            fooled = (
-                pair["p_fooled_holm"] <= pair["p_l2_holm"] or pair["p_l2_holm"] != pair["p_l2_holm"]
-            )
-            test = "fooled, McNemar" if fooled else "L2, Wilcoxon"
+            test = "fooled, McNemar" if pair["p_fooled_holm"] == p else "L2, Wilcoxon"
             text = f"libraries differ ({test} p = {p:.2g}, {pair['first']} vs {pair['second']})"
             cause = documented_cause(str(first["attack"]), str(pair["first"]), str(pair["second"]))
         else:

@@ -101,7 +101,7 @@ class AttackRecord:
     def has_eps_curve(self) -> bool:
         """A bounded attack with an ``eps``: run again at other ε for the budget
         (security-evaluation) curve, its step size scaled in proportion where it has one."""
-        return self.threat == BOUNDED and "eps" in self.params
+        return self.budget_norm is not None
 
     @property
     def budget_norm(self) -> str | None:

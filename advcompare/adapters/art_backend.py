@@ -186,33 +186,15 @@ def build_autoattack(classifier, p: Mapping[str, Any], batch_size: int):
     """The standard AutoAttack as near as ART gets: APGD-CE, then untargeted APGD-DLR (ART's
     AutoAttack runs targeted attacks over every class, and has no FAB), then Square with
     5,000 queries; ART keeps, per image, the first success within ε."""
-    from art.attacks.evasion import AutoAttack, AutoProjectedGradientDescent, SquareAttack
+    from art.attacks.evasion import AutoAttack
 
     eps = p["eps"]
     apgd = [
-        AutoProjectedGradientDescent(
-            classifier,
-            norm=np.inf,
-            eps=eps,
-            eps_step=2 * eps,
-            max_iter=100,
-            nb_random_init=1,
-            batch_size=batch_size,
-            loss_type=loss,
-            verbose=False,
-        )
-        for loss in APGD_LOSSES.values()
+        build_apgd(classifier, {"eps": eps, "steps": 100, "restarts": 1, "loss": loss}, batch_size)
+        for loss in APGD_LOSSES
     ]
-    square = SquareAttack(
-        classifier,
-        norm=np.inf,
-        eps=eps,
-        max_iter=5000,
-        p_init=0.8,
-        nb_restarts=1,
-        batch_size=batch_size,
-        verbose=False,
-    )
+    square_params = {"eps": eps, "queries": 5000, "p_init": 0.8, "restarts": 1}
+    square = build_square(classifier, square_params, batch_size)
     return AutoAttack(
         classifier,
         norm=np.inf,

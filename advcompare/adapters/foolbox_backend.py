@@ -110,22 +110,18 @@ def build_fgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     return fa.LinfFastGradientAttack(random_start=False), p["eps"]
 
 
-def build_pgd(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
-    """Foolbox's L∞ PGD with an absolute step size."""
-    import foolbox.attacks as fa
+def _pgd_builder(class_name: str):
+    """Foolbox's LinfPGD or L2PGD with an absolute step size, and its epsilon."""
 
-    return fa.LinfPGD(
-        abs_stepsize=p["step_size"], steps=p["steps"], random_start=p["random_start"]
-    ), p["eps"]
+    def build(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+        import foolbox.attacks as fa
 
+        attack = getattr(fa, class_name)(
+            abs_stepsize=p["step_size"], steps=p["steps"], random_start=p["random_start"]
+        )
+        return attack, p["eps"]
 
-def build_pgd_l2(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
-    """Foolbox's L2 PGD with an absolute step size."""
-    import foolbox.attacks as fa
-
-    return fa.L2PGD(
-        abs_stepsize=p["step_size"], steps=p["steps"], random_start=p["random_start"]
-    ), p["eps"]
+    return build
 
 
 def build_ead(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -294,9 +290,11 @@ class FoolboxBackend(Adapter):
             "ddn", build_ddn, "foolbox DDNAttack", restore_zeros=True, seconds_per_image=0.05
         ),
         "fgsm": foolbox_entry("fgsm", build_fgsm, "foolbox LinfFastGradientAttack"),
-        "pgd": foolbox_entry("pgd", build_pgd, "foolbox LinfPGD", "uniform start in the ε box"),
+        "pgd": foolbox_entry(
+            "pgd", _pgd_builder("LinfPGD"), "foolbox LinfPGD", "uniform start in the ε box"
+        ),
         "pgd_l2": foolbox_entry(
-            "pgd_l2", build_pgd_l2, "foolbox L2PGD", "start: uniform in the ε ball"
+            "pgd_l2", _pgd_builder("L2PGD"), "foolbox L2PGD", "start: uniform in the ε ball"
         ),
         "ead": foolbox_entry(
             "ead",

@@ -108,20 +108,21 @@ def _fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, An
     return torchattacks.FGSM(model, eps=p["eps"])(x, y)
 
 
-def _pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
-    import torchattacks
+def _pgd_call(class_name: str):
+    """torchattacks' PGD (L∞) or PGDL2 for the canonical parameters."""
 
-    return torchattacks.PGD(
-        model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"], random_start=p["random_start"]
-    )(x, y)
+    def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+        import torchattacks
 
+        return getattr(torchattacks, class_name)(
+            model,
+            eps=p["eps"],
+            alpha=p["step_size"],
+            steps=p["steps"],
+            random_start=p["random_start"],
+        )(x, y)
 
-def _pgd_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
-    import torchattacks
-
-    return torchattacks.PGDL2(
-        model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"], random_start=p["random_start"]
-    )(x, y)
+    return call
 
 
 def _apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
@@ -355,7 +356,8 @@ class TorchattacksBackend(Adapter):
         ),
         "fgsm": AttackImpl(Capability("fgsm", NATIVE, "torchattacks.FGSM"), _fgsm),
         "pgd": AttackImpl(
-            Capability("pgd", NATIVE, "torchattacks.PGD", "uniform start in the ε box"), _pgd
+            Capability("pgd", NATIVE, "torchattacks.PGD", "uniform start in the ε box"),
+            _pgd_call("PGD"),
         ),
         "pgd_l2": AttackImpl(
             Capability(
@@ -364,7 +366,7 @@ class TorchattacksBackend(Adapter):
                 "torchattacks.PGDL2",
                 "start: Gaussian direction, radius uniform in [0, ε]",
             ),
-            _pgd_l2,
+            _pgd_call("PGDL2"),
         ),
         "apgd": AttackImpl(
             Capability("apgd", NATIVE, "torchattacks.APGD", "the authors' code, ported"),
