@@ -3,6 +3,9 @@ trained on it once per test session."""
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 import torch
 
@@ -35,3 +38,41 @@ def model(trained_digits):
 def batch(digits):
     """32 real test digits and their labels."""
     return digits.test.x[:32].clone(), digits.test.y[:32].clone()
+
+
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("session-cache")
+
+
+@pytest.fixture()
+def shared_cache(tmp_path, monkeypatch, _session_cache):
+    """This test's own ``$ADVCOMPARE_CACHE`` (``tmp_path/cache``), holding a copy of every
+    model an earlier test of the session trained; what this test trains is copied back after.
+
+    Each small model is trained once per session, and no test can damage another's cache.
+    Tests that assert a model *is trained* (or waited for) use a cold ``tmp_path/cache``.
+    """
+    cache = tmp_path / "cache"
+    shutil.copytree(_session_cache, cache, dirs_exist_ok=True)
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(cache))
+    yield cache
+    for entry in cache.iterdir() if cache.is_dir() else ():
+        kept = _session_cache / entry.name
+        complete = (entry / "model.safetensors").is_file() and (entry / "record.json").is_file()
+        aside = entry.name.endswith(".corrupt") or entry.name.startswith(".")
+        if entry.is_dir() and complete and not aside and not kept.exists():
+            shutil.copytree(entry, kept)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _faked_core_count():
+    """``ADVCOMPARE_TEST_CPUS=16 pytest ...`` makes this process see 16 cores
+    (``os.cpu_count``), to check that no test assumes the machine it runs on."""
+    faked = os.environ.get("ADVCOMPARE_TEST_CPUS")
+    if not faked:
+        yield None
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "cpu_count", lambda: int(faked))
+        yield int(faked)

@@ -269,11 +269,10 @@ def test_api_figures_equal_the_cli_report(cli_run, cnn_frame):
 
 
 @pytest.mark.slow
-def test_api_equals_the_quick_config_report(tmp_path, monkeypatch, digits_data):
+def test_api_equals_the_quick_config_report(tmp_path, shared_cache, monkeypatch, digits_data):
     """The issue's form: configs/quick.toml at 50 samples, then the API on its cached model."""
     from advcompare.config import load_config
 
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "quick"
     assert (
         cli_main(["run", "--config", "configs/quick.toml", "--out", str(out), "--samples", "50"])
@@ -789,3 +788,31 @@ def test_load_results_errors(tmp_path):
     with pytest.raises(RunDirError) as info:
         load_results(garbage)
     assert "\n" not in str(info.value)
+
+
+class _Threshold(nn.Module):
+    """Two classes by the sign of Σ(x − ½): logits (s, −s). FGSM moves every pixel by ε
+    against the true class, so an image flips exactly when its mean is within ε of ½."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = (x - 0.5).flatten(1).sum(1)
+        return torch.stack([s, -s], dim=1)
+
+
+@pytest.mark.parametrize("backend", ["torchattacks", "art", "foolbox"])
+def test_evaluate_gives_the_hand_computed_figures_of_fgsm_on_a_threshold(backend):
+    """Six constant 1×2×2 images, ε = 0.1: the three within 0.1 of ½ flip (success 3/6).
+    Predictions after the attack [0,1,0,1,1,1] against labels [0,0,1,1,0,1]: class 0 has
+    precision 1/2, recall 1/3, F1 2/5; class 1 precision 1/2, recall 2/3, F1 4/7; macro F1
+    (2/5 + 4/7)/2. Every image moves by ε per pixel: L∞ 0.1, L2 0.1·√4 = 0.2."""
+    level = torch.tensor([0.9, 0.55, 0.45, 0.2, 0.58, 0.35])
+    x = level.view(6, 1, 1, 1).expand(6, 1, 2, 2).contiguous()
+    y = torch.tensor([0, 0, 1, 1, 0, 1])
+    row = evaluate(
+        _Threshold().eval(), x, y, attacks=[{"attack": "fgsm", "eps": 0.1}], backends=backend
+    ).iloc[0]
+    assert row["clean_f1"] == pytest.approx(1.0)
+    assert row["success_rate"] == pytest.approx(3 / 6)
+    assert row["adv_f1"] == pytest.approx((2 / 5 + 4 / 7) / 2)
+    assert row["linf_median"] == pytest.approx(0.1, abs=1e-6)
+    assert row["l2_median"] == pytest.approx(0.2, abs=1e-6)

@@ -1,4 +1,6 @@
-"""Bad input on the command line: one line on stderr, exit status 2, never a traceback."""
+"""The command line: bad input is one line on stderr and exit status 2, never a traceback;
+a bug of ours is exit 1; Ctrl-C is 130. In process (``cli.main``), except one end-to-end
+test in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -54,27 +56,50 @@ def _bad_config(tmp_path, text):
         ("report without results", ["report", "{tmp}"], "holds no results.sqlite"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(tmp_path, case, args, message):
+def test_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, case, args, message):
+    """In process (``cli.main``), as the interpreter would run it from ``tmp_path``."""
+    from advcompare import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     resolved = []
     for arg in args:
         if arg.startswith("@"):
             arg = _bad_config(tmp_path, arg[1:])
         resolved.append(arg.replace("{tmp}", str(tmp_path)))
-    result = _advcompare(*resolved, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], result.stderr
+    try:
+        code = cli.main(resolved)
+    except SystemExit as exit_:  # argparse's own errors (a bad flag value) exit from inside
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
     assert not (tmp_path / "reports").exists()  # nothing started
+    assert not (tmp_path / "cache").exists()  # nothing trained
 
 
-def test_backends_prints_the_capability_table():
-    result = _advcompare("backends")
-    assert result.returncode == 0
-    rows = [[c.strip() for c in line.split("|")[1:4]] for line in result.stdout.splitlines()]
-    assert ["cw", "torchattacks", "emulated"] in rows, result.stdout
+def test_the_installed_command_reports_bad_input_in_one_line_exit_2(tmp_path):
+    """End to end, once, in a fresh interpreter: ``python -m advcompare`` as a user runs it."""
+    result = _advcompare("run", "--backend", "cleverhans", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "advcompare: error: unknown backend 'cleverhans'; known backends: torchattacks, art, "
+        "foolbox, native"
+    ]
+    assert not (tmp_path / "reports").exists()
+
+
+def test_backends_prints_the_capability_table(capsys):
+    from advcompare import cli
+
+    assert cli.main(["backends"]) == 0
+    out = capsys.readouterr().out
+    rows = [[c.strip() for c in line.split("|")[1:4]] for line in out.splitlines()]
+    assert ["cw", "torchattacks", "emulated"] in rows, out
     assert ["fgsm", "art", "exact"] in rows
-    lines = result.stdout.splitlines()
+    lines = out.splitlines()
     assert any("art PixelAttack" in line and "one_pixel" in line for line in lines)
     assert ["pixel_swap", "foolbox", "unsupported"] in rows
 

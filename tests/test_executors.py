@@ -68,6 +68,10 @@ steps = 10
 [attacks.pixel_swap]
 max_swaps = 20
 """
+# The real Ray runs attack half as many images, in two batches of 10: still two shards
+# per cell on two slots, at half the cost.
+RAY_SMALL = SMALL.replace("samples = 40\nbatch_size = 20", "samples = 20\nbatch_size = 10")
+assert RAY_SMALL != SMALL
 TIME_COLUMNS = {
     "attack_time_per_image",
     "adv_prediction_time_per_image",
@@ -77,10 +81,34 @@ TIME_COLUMNS = {
     "node",
 }
 
-needs_netns = pytest.mark.skipif(
-    shutil.which("unshare") is None or os.geteuid() != 0,
-    reason="Ray tests run in a private network namespace (unshare -n, as root)",
+try:
+    import ray  # noqa: F401
+
+    HAVE_RAY = True
+except ImportError:
+    HAVE_RAY = False
+needs_ray = pytest.mark.skipif(
+    not HAVE_RAY, reason="Ray is not installed: pip install 'advcompare[ray]'"
 )
+# As root, each Ray run gets a network namespace of its own (loopback only); otherwise it
+# runs here, on loopback as the executor keeps a local Ray and as ``ray start`` is told.
+NETNS = shutil.which("unshare") is not None and os.geteuid() == 0
+
+
+@pytest.fixture()
+def small_model(shared_cache, tmp_path):
+    """SMALL's digits CNN in this test's cache, trained here (once per session) rather than
+    inside a Ray worker."""
+    from dataclasses import replace
+
+    import torch
+
+    from advcompare.train import train_or_load
+
+    cfg = load_config(_config(tmp_path, SMALL, "model.toml"))
+    dataset = load_dataset(cfg.datasets[0], seed=cfg.seed)
+    train_or_load(dataset, replace(cfg.train, seed=cfg.seed), shared_cache, torch.device("cpu"))
+    return shared_cache
 
 
 def _ray_cpus() -> int:
@@ -108,12 +136,23 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _in_netns(script: str, env: dict[str, str], timeout: int = 400, **popen):
-    """Run a bash script in a new network namespace that has only a loopback interface."""
+def _in_netns(
+    script: str, env: dict[str, str], timeout: int = 400, local_only: bool = True, **popen
+):
+    """Run a bash script in a new network namespace that has only a loopback interface
+    (as root), or else as it is: the local Ray binds loopback (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER
+    = 0, as the executor sets it) and every ``ray start`` here names 127.0.0.1."""
     bindir = str(Path(sys.executable).parent)
-    body = f"ip link set lo up; export PATH={bindir}:$PATH; {script}"
+    body = f"export PATH={bindir}:$PATH; {script}"
+    if NETNS:
+        argv = ["unshare", "-n", "bash", "-c", f"ip link set lo up; {body}"]
+    else:
+        argv = ["bash", "-c", body]
+    env = {k: v for k, v in env.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    if local_only:  # a cluster of several nodes (``ray start``) is refused under this switch
+        env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     return subprocess.run(
-        ["unshare", "-n", "bash", "-c", body],
+        argv,
         env=env,
         text=True,
         capture_output=True,
@@ -122,16 +161,14 @@ def _in_netns(script: str, env: dict[str, str], timeout: int = 400, **popen):
     )
 
 
-def _run_serially(env: dict[str, str], *args: str) -> None:
-    """``advcompare run ARGS`` in a subprocess (no network namespace: no Ray)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "advcompare", "run", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=400,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+def _run_serially(capsys, *args: str) -> str:
+    """``advcompare run ARGS`` in this process (serial executor); what it printed."""
+    from advcompare.cli import main
+
+    code = main(["run", *args])
+    said = capsys.readouterr()
+    assert code == 0, said.err[-2000:]
+    return said.out
 
 
 def _assert_same_figures(run_dir: Path, other_dir: Path) -> None:
@@ -151,8 +188,7 @@ def _results(run_dir: Path) -> pd.DataFrame:
         )
 
 
-def test_plan_lists_tasks_with_keys_and_dependencies(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+def test_plan_lists_tasks_with_keys_and_dependencies(tmp_path, shared_cache, monkeypatch):
     text = SMALL.replace(
         'name = "small"',
         """name = "small"
@@ -188,8 +224,7 @@ defenses = ["none", "feature_smoothing", "defensive_distillation"]""",
     assert [t.key for t in build_plan(cfg, data, attacked).tasks] == [t.key for t in plan.tasks]
 
 
-def test_eps_curve_adds_ifgsm_cells_at_each_eps(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+def test_eps_curve_adds_ifgsm_cells_at_each_eps(tmp_path, shared_cache, monkeypatch):
     text = SMALL.replace("[curves]\n", "[curves]\nifgsm_eps = [0.05, 0.1, 0.2]\n")
     cfg = load_config(_config(tmp_path, text))
     data = {"digits": load_dataset("digits", seed=0)}
@@ -227,50 +262,24 @@ def test_missing_ray_is_a_one_line_install_hint(tmp_path, monkeypatch):
         make_executor(ExecutorConfig(name="ray"))
 
 
-@needs_netns
-def test_serial_and_ray_give_identical_figures_and_ray_retries_a_killed_worker(tmp_path):
-    config = _config(tmp_path)
-    serial_dir, ray_dir = tmp_path / "serial", tmp_path / "ray"
-    _run_serially(
-        _env(tmp_path), "--config", str(config), "--out", str(serial_dir), "--cpus-per-cell", "1"
-    )
-    marker = tmp_path / "killed-once"
-    ray = _in_netns(
-        f"advcompare run --config {config} --out {ray_dir} --executor ray --cpus-per-cell 1",
-        _env(tmp_path, ADVCOMPARE_FAULT_ONCE=str(marker)),
-    )
-    assert ray.returncode == 0, ray.stderr[-3000:]
-    assert "5 cells computed, 0 already stored (ray executor)" in ray.stdout
-    assert marker.is_file()  # one worker was killed with SIGKILL mid-cell, and Ray retried it
-    serial, parallel = _results(serial_dir), _results(ray_dir)
-    assert set(serial.key) == set(parallel.key)
-    assert set(serial.executor) == {"serial"} and set(parallel.executor) == {"ray"}
-    # 1-CPU cells, as many at once as Ray sees CPUs on this machine (2 here, 16 on a
-    # 16-core workstation); the run says how many
-    at_once = int(re.search(r"tasks on ray \((\d+) at once\)", ray.stdout).group(1))
-    assert at_once == _ray_cpus()
-    assert set(parallel.concurrency) == {at_once}
-    _assert_same_figures(serial_dir, ray_dir)
-
-
-@needs_netns
-def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path):
+@needs_ray
+def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path, small_model, capsys):
+    """The test watches the store closely; once it holds 1-4 cells it takes SQLite's write
+    lock, so the driver cannot store another before the SIGKILL (no race with a fast
+    machine), then resumes the run and checks that nothing stored was lost or recomputed."""
     config = _config(
         tmp_path,
-        SMALL.replace("steps = 10\n[attacks.pixel_swap]", "steps = 60\n[attacks.pixel_swap]"),
+        RAY_SMALL.replace("steps = 10\n[attacks.pixel_swap]", "steps = 60\n[attacks.pixel_swap]"),
     )
     run_dir = tmp_path / "run"
-    env = _env(tmp_path)
+    env = {**_env(tmp_path), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
     bindir = str(Path(sys.executable).parent)
+    run = f"export PATH={bindir}:$PATH; exec advcompare run --config {config} --executor ray"
+    argv = ["bash", "-c", f"{run} --cpus-per-cell 1"]
+    if NETNS:
+        argv = ["unshare", "-n", "bash", "-c", f"ip link set lo up; {argv[2]}"]
     driver = subprocess.Popen(
-        [
-            "unshare",
-            "-n",
-            "bash",
-            "-c",
-            f"ip link set lo up; export PATH={bindir}:$PATH; "
-            f"exec advcompare run --config {config} --executor ray --cpus-per-cell 1",
-        ],
+        argv,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -279,21 +288,31 @@ def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path):
     store = run_dir / "results.sqlite"
     deadline = time.monotonic() + 300
     stored: list[tuple[str, float]] = []
+    freeze = None
     try:
         while time.monotonic() < deadline and driver.poll() is None:
-            time.sleep(0.5)
-            if store.is_file():
-                with sqlite3.connect(store) as db:
-                    try:
-                        stored = db.execute("SELECT key, created FROM cells").fetchall()
-                    except sqlite3.OperationalError:
-                        continue
-                if 1 <= len(stored) < 5:
-                    break
-        assert driver.poll() is None, "the run finished before it could be killed"
+            time.sleep(0.02)
+            if not store.is_file():
+                continue
+            db = sqlite3.connect(store, timeout=30, isolation_level=None)
+            try:
+                db.execute("BEGIN EXCLUSIVE")  # the driver's next write now waits
+                stored = db.execute("SELECT key, created FROM cells").fetchall()
+            except sqlite3.OperationalError:
+                db.close()
+                continue
+            if 1 <= len(stored) < 5:
+                freeze = db
+                break
+            db.execute("ROLLBACK")
+            db.close()
+        assert freeze is not None and driver.poll() is None, "the run ended before the kill"
         os.kill(driver.pid, signal.SIGKILL)  # the driver only: Ray's processes follow it
         driver.wait(timeout=30)
     finally:
+        if freeze is not None:
+            freeze.execute("ROLLBACK")
+            freeze.close()
         time.sleep(2)
         try:
             os.killpg(driver.pid, signal.SIGKILL)
@@ -301,21 +320,20 @@ def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path):
             pass
     with sqlite3.connect(store) as db:
         after_kill = dict(db.execute("SELECT key, created FROM cells").fetchall())
-    assert len(after_kill) >= 1
-    resumed = _in_netns(f"advcompare run --config {config} --executor ray --cpus-per-cell 1", env)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert (
-        f"{5 - len(after_kill)} cells computed, {len(after_kill)} already stored" in resumed.stdout
-    )
+    assert after_kill == dict(stored)  # what the test saw is what the killed driver left
+    said = _run_serially(capsys, "--config", str(config))  # resuming on any executor
+    assert f"{5 - len(after_kill)} cells computed, {len(after_kill)} already stored" in said
     with sqlite3.connect(store) as db:
         final = dict(db.execute("SELECT key, created FROM cells").fetchall())
     assert len(final) == 5
     assert all(final[k] == t for k, t in after_kill.items())  # 0 recomputed, 0 lost
 
 
-@needs_netns
-def test_run_joins_a_two_node_loopback_cluster_and_uses_both_nodes(tmp_path):
-    config = _config(tmp_path)
+@needs_ray
+def test_run_joins_a_two_node_loopback_cluster_and_uses_both_nodes(tmp_path, small_model):
+    """``ray start`` twice on loopback, then the run joins them. Both nodes see this
+    machine's disk, so the weights travel as a path into the cache (``shared_cache``)."""
+    config = _config(tmp_path, RAY_SMALL + "[executor]\nshared_cache = true\n")
     run_dir = tmp_path / "run"
     port = 6391
     worker_ports = (
@@ -325,18 +343,20 @@ def test_run_joins_a_two_node_loopback_cluster_and_uses_both_nodes(tmp_path):
         "--min-worker-port=52500 --max-worker-port=52599"
     )
     script = (
-        f"ray start --head --port={port} --num-cpus=1 --include-dashboard=false "
+        f"ray start --head --node-ip-address=127.0.0.1 --port={port} --num-cpus=1 "
+        f"--include-dashboard=false "
         f"--disable-usage-stats > /dev/null && "
-        f"ray start --address=127.0.0.1:{port} --num-cpus=1 {worker_ports} > /dev/null && "
+        f"ray start --address=127.0.0.1:{port} --node-ip-address=127.0.0.1 --num-cpus=1 "
+        f"{worker_ports} > /dev/null && "
         f"advcompare run --config {config} --executor ray --ray-address 127.0.0.1:{port} "
         f"--cpus-per-cell 1; status=$?; ray stop --force > /dev/null 2>&1; exit $status"
     )
-    done = _in_netns(script, _env(tmp_path))
+    done = _in_netns(script, _env(tmp_path), local_only=False)
     assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
     cells = _results(run_dir)
     assert len(cells) == 5 and set(cells.executor) == {"ray"}
     assert set(cells.concurrency) == {2}
-    # cells (each split in two shards: 40 images, 2 slots) landed on both nodes
+    # cells (each split in two shards: 20 images, 2 slots) landed on both nodes
     nodes = {node for joined in cells.node for node in joined.split(",")}
     assert len(nodes) == 2, cells.node.tolist()
 
@@ -367,8 +387,7 @@ def test_executor_flags_and_table_are_validated(tmp_path):
         apply_overrides(load_config(_config(tmp_path)), ray_address="auto")
 
 
-def test_serial_run_records_executor_and_concurrency(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+def test_serial_run_records_executor_and_concurrency(tmp_path, shared_cache, monkeypatch):
     text = SMALL.split("[attacks.deepfool]")[0]
     summary = run_experiment(load_config(_config(tmp_path, text)), log=lambda *_: None)
     with ResultStore(summary.run_dir) as store:
@@ -377,8 +396,7 @@ def test_serial_run_records_executor_and_concurrency(tmp_path, monkeypatch):
     assert all(c.node for c in cells)
 
 
-def test_two_labels_with_the_same_spec_are_two_cells(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+def test_two_labels_with_the_same_spec_are_two_cells(tmp_path, shared_cache, monkeypatch):
     twice = '[attacks.{}]\nattack = "ifgsm"\nsteps = 3\n'
     text = SMALL.split("[attacks.ifgsm]")[0] + twice.format("first") + twice.format("second")
     cfg = load_config(_config(tmp_path, text))
@@ -390,8 +408,9 @@ def test_two_labels_with_the_same_spec_are_two_cells(tmp_path, monkeypatch):
     assert cells[0].key != cells[1].key  # the label is part of the key: neither is lost
 
 
-def test_a_stored_cell_with_an_unreadable_sample_file_is_recomputed(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+def test_a_stored_cell_with_an_unreadable_sample_file_is_recomputed(
+    tmp_path, shared_cache, monkeypatch, capsys
+):
     from advcompare.report import write_report
 
     cfg = load_config(_config(tmp_path, SMALL.split("[attacks.deepfool]")[0]))
@@ -425,7 +444,8 @@ def test_two_runs_sharing_a_cache_train_the_model_once(tmp_path):
     from advcompare.locks import file_lock
     from advcompare.train import cache_key
 
-    config = _config(tmp_path, SMALL.split("[attacks.bim]")[0])
+    text = SMALL.split("[attacks.bim]")[0].replace("samples = 40", "samples = 8")
+    config = _config(tmp_path, text.replace("epochs = 2", "epochs = 1"))
     cfg = load_config(config)
     dataset = load_dataset(cfg.datasets[0], seed=cfg.seed)
     lock = tmp_path / "cache" / f".{cache_key(dataset, replace(cfg.train, seed=cfg.seed))}.lock"
@@ -467,9 +487,8 @@ def test_shards_are_whole_batches_and_only_a_parallel_executor_splits_by_default
 
 
 def test_a_sharded_plan_grades_each_cell_once_and_starts_the_longest_work_first(
-    tmp_path, monkeypatch
+    shared_cache, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     text = SMALL.replace('[attacks.cw]\nbackend = "foolbox"', '[attacks.cw]\nbackend = "art"')
     cfg = load_config(_config(tmp_path, text))
     data = {"digits": load_dataset("digits", seed=0)}
@@ -494,10 +513,11 @@ def test_a_sharded_plan_grades_each_cell_once_and_starts_the_longest_work_first(
     assert (first_cell.cell.entry.spec.attack, first_cell.cell.entry.backend) == ("cw", "art")
 
 
-def test_a_sharded_serial_run_gives_the_figures_of_an_unsplit_one(tmp_path, monkeypatch):
+def test_a_sharded_serial_run_gives_the_figures_of_an_unsplit_one(
+    tmp_path, shared_cache, monkeypatch
+):
     """Per-batch seeds make shards exact: random attacks (Pixle) and random gradients
     (gradient masking) included, split or not, every figure but the times is the same."""
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     text = (
         SMALL.split("[attacks.bim]")[0].replace(
             'name = "small"', 'name = "small"\ndefenses = ["none", "gradient_masking"]'
@@ -517,35 +537,45 @@ def test_a_sharded_serial_run_gives_the_figures_of_an_unsplit_one(tmp_path, monk
     assert (pd.read_csv(tmp_path / "split-0" / "results.csv").success_rate > 0).all()
 
 
-@needs_netns
-def test_ray_runs_a_users_model_and_matches_the_serial_run(tmp_path):
-    """``model = "module:factory"`` under Ray: every worker imports the factory (here from
-    PYTHONPATH) and rebuilds the model from the weights the driver read."""
+@needs_ray
+def test_ray_matches_the_serial_run_on_a_users_model_and_retries_a_killed_worker(
+    tmp_path, shared_cache, capsys, monkeypatch, trained_digits
+):
+    """``model = "module:factory"`` under Ray, with the five deterministic attacks: every
+    worker imports the factory (here from PYTHONPATH) and rebuilds the model from the
+    weights the driver read; one worker is killed with SIGKILL mid-cell and Ray retries it.
+    Every figure but the times equals the serial run's, and as many cells run at once as
+    the local Ray sees CPUs (2 here, 16 on a 16-core workstation)."""
+    from safetensors.torch import save_file
+
     folder = tmp_path / "factories"
     folder.mkdir()
     (folder / "byo_ray_models.py").write_text(
         "from advcompare.models import PaperCNN\n\n\ndef cnn():\n    return PaperCNN(10)\n"
     )
-    trained = _config(tmp_path, SMALL.split("[attacks.bim]")[0], "train.toml")
-    env = _env(tmp_path, PYTHONPATH=str(folder))
-    _run_serially(env, "--config", str(trained))
-    (weights,) = (tmp_path / "cache").rglob("*.safetensors")  # the digits CNN just trained
-    text = SMALL.split("[attacks.bim]")[0] + '[attacks.deepfool]\nbackend = "foolbox"\nsteps = 10\n'
-    text = text.replace(
+    monkeypatch.syspath_prepend(str(folder))
+    weights = tmp_path / "cnn.safetensors"  # the session's digits CNN, as a user saves it
+    save_file({k: v.contiguous() for k, v in trained_digits.model.state_dict().items()}, weights)
+    text = RAY_SMALL.replace(
         'name = "small"', f'name = "small"\nmodel = "byo_ray_models:cnn"\nweights = "{weights}"'
     )
     config = _config(tmp_path, text, "byo.toml")
     serial_dir, ray_dir = tmp_path / "byo-serial", tmp_path / "byo-ray"
-    serial = _in_netns(
-        f"advcompare run --config {config} --out {serial_dir} --cpus-per-cell 1", env
-    )
-    assert serial.returncode == 0, serial.stderr[-2000:]
+    _run_serially(capsys, "--config", str(config), "--out", str(serial_dir), "--cpus-per-cell", "1")
+    marker = tmp_path / "killed-once"
     ray = _in_netns(
-        f"advcompare run --config {config} --out {ray_dir} --executor ray --cpus-per-cell 1", env
+        f"advcompare run --config {config} --out {ray_dir} --executor ray --cpus-per-cell 1",
+        _env(tmp_path, PYTHONPATH=str(folder), ADVCOMPARE_FAULT_ONCE=str(marker)),
     )
     assert ray.returncode == 0, ray.stderr[-3000:]
     assert "byo_ray_models:cnn loaded from" in ray.stdout
-    assert "2 cells computed, 0 already stored (ray executor)" in ray.stdout
+    assert "5 cells computed, 0 already stored (ray executor)" in ray.stdout
+    assert marker.is_file()  # one worker was killed with SIGKILL mid-cell, and Ray retried it
+    serial, parallel = _results(serial_dir), _results(ray_dir)
+    assert set(serial.executor) == {"serial"} and set(parallel.executor) == {"ray"}
+    at_once = int(re.search(r"tasks on ray \((\d+) at once\)", ray.stdout).group(1))
+    assert at_once == _ray_cpus()
+    assert set(parallel.concurrency) == {at_once}
     _assert_same_figures(serial_dir, ray_dir)
     figures = pd.read_csv(serial_dir / "results.csv")
-    assert (figures.clean_f1 > 0.8).all() and (figures.success_rate > 0.3).all()
+    assert (figures.clean_f1 > 0.8).all() and (figures.success_rate > 0).all()

@@ -63,7 +63,11 @@ def _config(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "extend.toml"
     path.write_text(
         f'name = "extend"\nout = "{tmp_path / "run"}"\ncache_dir = "{tmp_path / "cache"}"\n'
-        "samples = 40\ntrain = { epochs = 1 }\n" + body
+        "samples = 40\ntrain = { epochs = 1 }\n"
+        + body
+        # the strength reference (FMN, DDN) at a tenth of its steps: these tests look at
+        # where cells and rows appear, not at how strong the reference is
+        + "\n[curves]\nfmn_steps = 5\nddn_steps = 10\n"
     )
     return path
 
@@ -76,21 +80,19 @@ def _run(path: Path):
     return cfg, summary, results, (summary.run_dir / "report.md").read_text()
 
 
-def test_a_new_attack_is_its_record_and_one_adapter_entry(tmp_path, registries):
+def test_a_new_attack_is_its_record_and_one_adapter_entry(tmp_path, registries, shared_cache):
     registries("attack")
     path = _config(
         tmp_path,
-        'datasets = ["mnist-sample"]\n'
+        'datasets = ["digits"]\n'
         '[attacks.deepfool]\nbackend = "foolbox"\nsteps = 10\n'
         "[attacks.contrast]\nbinary_search_steps = 10\n",
     )
     cfg, summary, results, report = _run(path)
     # plan cells: one per configured attack, the new attack on its default backend (and the
     # strength reference, FMN and DDN, that every L2 curve gets)
-    dataset = load_dataset("mnist-sample", seed=0)
-    plan = build_plan(
-        cfg, {"mnist-sample": dataset}, {"mnist-sample": attack_subset(dataset.test, 40, 0)}
-    )
+    dataset = load_dataset("digits", seed=0)
+    plan = build_plan(cfg, {"digits": dataset}, {"digits": attack_subset(dataset.test, 40, 0)})
     assert [t.cell.entry.label for t in plan.cells()] == ["deepfool", "contrast", "fmn", "ddn"]
     assert plan.cells()[1].cell.entry.backend == "foolbox"
     # report rows, with its display name nowhere needed but its label everywhere
@@ -99,15 +101,15 @@ def test_a_new_attack_is_its_record_and_one_adapter_entry(tmp_path, registries):
     assert "| contrast " in report
     # a verdict row: no paper figure, and the cause says why
     assert new["verdict"] == "no paper figure"
-    assert "not one of the paper's attacks" in new["verdict_cause"]
+    assert "is not one of the paper's" in new["verdict_cause"]  # datasets, here
     # a minimum-norm attack gets an L2-budget curve and an optimality beside DeepFool's
     optimality = pd.read_csv(summary.run_dir / "optimality.csv")
     assert {"deepfool", "contrast", "fmn", "ddn", "envelope"} <= set(optimality["attack"])
-    assert (summary.run_dir / "l2_curves_mnist-sample.png").is_file()
+    assert (summary.run_dir / "l2_curves_digits.png").is_file()
     assert "contrast reduction" in report  # the record's display name, in the curve section's words
 
 
-def test_a_new_backend_is_one_adapter_class(tmp_path, registries):
+def test_a_new_backend_is_one_adapter_class(tmp_path, registries, shared_cache):
     registries("backend")
     assert "plain" in registry.known_backends()
     assert registry.backends_supporting("ifgsm")[-1] == "plain"
@@ -136,7 +138,7 @@ def test_a_new_backend_is_one_adapter_class(tmp_path, registries):
         )
 
 
-def test_a_new_dataset_is_one_record(tmp_path, registries):
+def test_a_new_dataset_is_one_record(tmp_path, registries, shared_cache):
     from sklearn.datasets import load_digits
 
     registries("dataset")
@@ -158,7 +160,7 @@ def test_a_new_dataset_is_one_record(tmp_path, registries):
     assert "## npz-digits" in report
 
 
-def test_a_new_defense_is_one_record(tmp_path, registries):
+def test_a_new_defense_is_one_record(tmp_path, registries, shared_cache):
     registries("defense")
     path = _config(
         tmp_path,

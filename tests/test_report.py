@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from dataclasses import replace
 
 import pandas as pd
@@ -174,7 +176,11 @@ def test_report_tex_has_every_table_as_escaped_booktabs(run_dir):
     text = write_report(run_dir).read_text()
     tex = (run_dir / "report.tex").read_text()
     markdown_tables = sum(line.startswith("|--") for line in text.splitlines())
-    assert tex.count(r"\toprule") == markdown_tables >= 5  # one per Markdown table
+    # one per Markdown table, or more where a wide table is split into parts
+    assert tex.count(r"\toprule") >= markdown_tables >= 5
+    assert r"\resizebox" not in tex and r"\begin{table}[htbp]" not in tex  # never shrunk
+    labels = re.findall(r"\\label\{([^}]*)\}", tex)
+    assert len(labels) == len(set(labels)) and all(x.split(":")[1] == "fake" for x in labels)
     assert tex.count(r"\begin{table}") == tex.count(r"\end{table}")
     assert tex.count("{") == tex.count("}")
     assert tex.isascii()  # every symbol translated for pdflatex
@@ -238,6 +244,42 @@ def test_latex_helpers_escape_and_translate():
     )
     tex = latex_table(pd.DataFrame({"ΔF1": ["-0.5"], "median L∞": ["0.1"]}), "cap_tion")
     assert r"\toprule" in tex and r"$\Delta$F1" in tex and r"\caption{cap\_tion}" in tex
+
+
+def test_a_wide_latex_table_is_split_with_its_names_and_numbers_right_aligned():
+    frame = pd.DataFrame(
+        {
+            "attack": ["I-FGSM", "DeepFool"],
+            "backend": ["torchattacks", "art"],
+            **{f"F1 {i}": ["0.120 (0.094–0.145)", "−0.5"] for i in range(7)},
+        }
+    )
+    tex = latex_table(frame, "Wide", label="tab:run:3")
+    parts = re.findall(r"\\begin\{tabular\}\{([lrp{}.\\a-z0-9]*)\}", tex)
+    assert parts == ["llrrrr", "llrrr"]  # 2 name columns repeated, 7 numbers in 4 + 3
+    assert "(part 1 of 2)" in tex and "(part 2 of 2)" in tex
+    assert r"\label{tab:run:3-1}" in tex and r"\label{tab:run:3-2}" in tex
+    assert tex.count(r"\begin{table}[H]") == 2 and r"\resizebox" not in tex
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_report_tex_compiles_with_pdflatex(run_dir):
+    """The report as a paper would include it: pdflatex, twice (for references), stops
+    at the first LaTeX error; every figure is found."""
+    write_report(run_dir)
+    for _ in range(2):
+        done = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+            cwd=run_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+    log = (run_dir / "report.log").read_text(errors="replace")
+    assert "! " not in log and "LaTeX Warning: Reference" not in log
+    assert "File `" not in log  # no missing figure
+    assert (run_dir / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_figures_own_the_training_plot_too(tmp_path):

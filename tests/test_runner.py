@@ -36,14 +36,14 @@ max_swaps = 20
 
 
 @pytest.fixture()
-def tiny_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+def tiny_config(tmp_path, shared_cache, monkeypatch):
     path = tmp_path / "tiny.toml"
     path.write_text(TINY.replace("{out}", str(tmp_path / "run")))
     return load_config(path)
 
 
-def test_run_stores_every_cell_and_resumes_without_recomputing(tiny_config, monkeypatch):
+def test_run_stores_every_cell_and_resumes_without_recomputing(tiny_config, monkeypatch, tmp_path):
+    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cold"))  # this run must train
     first = run_experiment(tiny_config, log=lambda *_: None)
     assert first.trained == ["digits"]
     assert first.computed == [
@@ -80,8 +80,7 @@ def test_interrupted_run_keeps_finished_cells(tiny_config, monkeypatch):
     assert resumed.computed == ["digits/pixel_swap/native"]
 
 
-def test_backends_are_compared_sample_by_sample(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+def test_backends_are_compared_sample_by_sample(tmp_path, shared_cache, monkeypatch):
     path = tmp_path / "cmp.toml"
     path.write_text(
         TINY.replace("{out}", str(tmp_path / "run")).replace(
@@ -95,9 +94,11 @@ def test_backends_are_compared_sample_by_sample(tmp_path, monkeypatch):
     agreement = pd.read_csv(summary.run_dir / "agreement.csv")
     bim = agreement[agreement["label"] == "bim"]
     assert len(bim) == 3  # torchattacks/art, torchattacks/foolbox, art/foolbox
-    # BIM is the same arithmetic everywhere: identical outcomes, identical images
-    assert (bim["only_first"] == 0).all() and (bim["only_second"] == 0).all()
-    assert (bim["max_linf_between"] <= 1e-6).all()
+    # BIM is the same sign steps everywhere; each library computes its own loss gradient,
+    # so a sign flipped by rounding may move one image (tests/test_consistency.py bounds
+    # it): at most 1 outcome in 20 differs, and no pair is called different
+    assert ((bim["only_first"] + bim["only_second"]) <= 0.05).all(), bim
+    assert not bim["differ"].any()
 
 
 def test_report_is_rendered_from_the_store(tiny_config):
@@ -135,15 +136,15 @@ attacks = ["bim"]
 ).replace("[attacks.bim]", '[attacks.bim]\nbackend = ["torchattacks", "foolbox"]')
 
 
-def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
-    monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
+def test_defense_grid_is_stored_resumable_and_reported(tmp_path, shared_cache, monkeypatch):
     path = tmp_path / "grid.toml"
     path.write_text(GRID.replace("{out}", str(tmp_path / "run")))
     cfg = load_config(path)
     first = run_experiment(cfg, log=lambda *_: None)
     # 4 cells (bim on two backends) × (none + 2 threats × 4 defenses)
     assert len(first.computed) == 4 * 9
-    assert set(first.trained) == {
+    # trained here or taken from the session's cache (tests/conftest.py: shared_cache)
+    assert set(first.trained) <= {
         "digits",
         "digits/defensive_distillation",
         "digits/adversarial_training",
@@ -170,6 +171,8 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, monkeypatch):
     )
     assert records["digits", "gradient_masking"]["preflight"] == ["randomized_gradients"]
     assert records["digits", "none"]["preflight"] == []
+    trained = {d for (_, d), r in records.items() if r["history"]}  # its training epochs
+    assert {"defensive_distillation", "adversarial_training"} <= trained, records
     second = run_experiment(cfg, log=lambda *_: None)
     assert second.computed == [] and second.trained == []
     text = write_report(first.run_dir, first.keys).read_text()

@@ -4,7 +4,9 @@ advcompare.agreement): hand-computed values, closed forms and calibration by sim
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 from scipy.stats import binomtest
 from sklearn.metrics import f1_score
 
@@ -135,3 +137,49 @@ def test_same_random_distribution_is_flagged_at_most_ten_percent_of_the_time():
         frame = pairs_frame([({"dataset": "d", "label": "r", "attack": "r"}, {"a": a, "b": b})])
         flagged += bool(frame["differ"].iloc[0])
     assert flagged <= 2
+
+
+def test_agreement_numbers_from_two_hand_made_sample_files(tmp_path):
+    """Two stored cells of one attack on the same 6 images, written by hand: image 5 was
+    misclassified before the attack (not counted); of the other 5, both libraries fool 0
+    and 1, neither fools 2, only the first fools 3 and only the second fools 4."""
+    from advcompare.agreement import agreement_frame
+    from advcompare.results.store import save_samples
+
+    correct = torch.tensor([1, 1, 1, 1, 1, 0], dtype=torch.uint8)
+    x_a = torch.zeros(6, 1, 2, 2)
+    x_b = torch.zeros(6, 1, 2, 2)
+    x_b[0, 0, 0, 0] = 0.3  # image 0: the two adversarial images are 0.3 apart in L2
+    x_b[1, 0, :, 0] = 0.4  # image 1: two pixels 0.4 apart: L2 0.4·√2, L∞ 0.4
+    for key, success, x_adv in (
+        ("cell-a", [1, 1, 0, 1, 0, 0], x_a),
+        ("cell-b", [1, 1, 0, 0, 1, 0], x_b),
+    ):
+        save_samples(
+            tmp_path,
+            key,
+            {
+                "correct": correct,
+                "success": torch.tensor(success, dtype=torch.uint8),
+                "x_adv": x_adv,
+            },
+        )
+    cells = pd.DataFrame(
+        {
+            "key": ["cell-a", "cell-b"],
+            "backend": ["art", "foolbox"],
+            "dataset": "digits",
+            "label": "cw",
+            "attack": "cw",
+            "spec": '{"c": 1}',
+        }
+    )
+    (row,) = agreement_frame(cells, tmp_path).to_dict("records")
+    assert (row["first"], row["second"], row["n"]) == ("art", "foolbox", 5)
+    assert row["both_succeed"] == pytest.approx(2 / 5)
+    assert row["both_fail"] == pytest.approx(1 / 5)
+    assert row["only_first"] == pytest.approx(1 / 5)
+    assert row["only_second"] == pytest.approx(1 / 5)
+    assert row["mean_l2_between"] == pytest.approx((0.3 + 0.4 * 2**0.5) / 6)  # all 6 images
+    assert row["max_linf_between"] == pytest.approx(0.4)
+    assert row["p_fooled"] == pytest.approx(1.0)  # 1 against 1 discordant: McNemar's p = 1

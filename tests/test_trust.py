@@ -101,7 +101,10 @@ def test_a_planted_weakening_is_flagged(model, attack_images):
     registry.register_backend("weakened", _weakened_ifgsm())
     try:
         frame = advcompare.evaluate(
-            model, *attack_images, attacks=["ifgsm"], backends=["torchattacks", "weakened"]
+            model,
+            *attack_images,
+            attacks=[{"attack": "ifgsm", "steps": 5, "step_size": 0.02}],
+            backends=["torchattacks", "weakened"],
         )
     finally:
         registry.unregister_backend("weakened")
@@ -113,7 +116,7 @@ def test_a_planted_weakening_is_flagged(model, attack_images):
 
 
 def test_bim_from_torchattacks_and_art_is_no_detectable_difference(model, attack_images):
-    bim = AttackSpec.create("ifgsm", eps=0.1, step_size=0.01, steps=10, decay=0.0)
+    bim = AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=5, decay=0.0)
     frame = advcompare.evaluate(
         model, *attack_images, attacks=[bim], backends=["torchattacks", "art"]
     )
@@ -168,7 +171,8 @@ def test_repairs_are_counted_per_sample():
 
 
 def test_evaluate_counts_outcomes_and_bounded_attacks_stay_in_budget(model, batch):
-    frame = advcompare.evaluate(model, *batch, attacks=["ifgsm", "deepfool"], backends="all")
+    attacks = [{"attack": "ifgsm", "steps": 5}, {"attack": "deepfool", "steps": 10}]
+    frame = advcompare.evaluate(model, *batch, attacks=attacks, backends="all")
     parts = frame[["n_skipped", "n_fooled", "n_unchanged", "n_perturbed"]].sum(axis=1)
     assert (parts == frame["n"]).all()
     assert (

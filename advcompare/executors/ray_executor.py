@@ -154,6 +154,14 @@ class RayExecutor:
                     if isinstance(cause, AdvCompareError):
                         raise cause from None
                     raise
+                except ray.exceptions.RayError as exc:  # its worker or node died too often
+                    raise AdvCompareError(
+                        f"Ray gave up on task {task.name} after {self.config.max_retries} "
+                        f"retries ({type(exc).__name__}: "
+                        f"{' '.join(str(exc).split())[:160]}); the cells already finished "
+                        f"are stored: rerun the same command to resume, with a higher "
+                        f"[executor] max_retries if workers keep dying"
+                    ) from exc
                 on_result(task, result)
 
     def close(self) -> None:

@@ -1,5 +1,7 @@
 """The report as a standalone LaTeX document: booktabs tables by pandas'
-``Styler.to_latex``, figures as PDF, every symbol translated for pdflatex."""
+``Styler.to_latex``, figures as PDF, every symbol translated for pdflatex. Tables stay under
+their headings (``float``'s ``[H]``), numbers are right-aligned, and a wide table is split
+into parts rather than shrunk."""
 
 from __future__ import annotations
 
@@ -86,33 +88,69 @@ def latex_inline(text: str) -> str:
     return "".join(out)
 
 
+# A table of more columns than this is split into parts that repeat its leading text
+# columns (a paper's page holds about six numeric columns at \small, never a shrunk table).
+MAX_COLUMNS = 6
+_NUMBER = re.compile(r"^[-−+]?(\d|\.\d)")
+_EMPTY = {"", "—", "–", "-", "n/a", "nan", "NaN"}
+
+
+def _numeric(column: pd.Series) -> bool:
+    """Every filled cell starts with a number (``0.120 (0.094–0.145)``, ``−3.2``, ``81%``)."""
+    cells = [str(v).strip() for v in column if str(v).strip() not in _EMPTY]
+    return bool(cells) and all(_NUMBER.match(c) for c in cells)
+
+
+def _parts(frame: pd.DataFrame, wide: tuple[str, ...]) -> list[pd.DataFrame]:
+    """``frame`` as it is, or split into parts of at most MAX_COLUMNS columns, each
+    repeating the leading text columns that name its rows."""
+    if len(frame.columns) <= MAX_COLUMNS or wide:
+        return [frame]
+    keys: list[str] = []
+    for column in frame.columns:
+        if _numeric(frame[column]) or len(keys) == 3:
+            break
+        keys.append(column)
+    rest = [c for c in frame.columns if c not in keys]
+    step = max(MAX_COLUMNS - len(keys), 1)
+    return [frame[keys + rest[i : i + step]] for i in range(0, len(rest), step)]
+
+
 def latex_table(
     frame: pd.DataFrame, caption: str = "", wide: tuple[str, ...] = (), label: str = ""
 ) -> str:
-    """A booktabs table from pandas' ``Styler.to_latex(hrules=True)``: every cell and
-    header escaped; long-text columns in ``wide`` wrap; many columns shrink to the page."""
-    styler = (
-        frame.style.hide(axis="index")
-        .format(_latex_cell, escape="latex")
-        .format_index(_latex_unicode, escape="latex", axis=1)
-    )
-    columns = "".join(r"p{0.32\linewidth}" if c in wide else "l" for c in frame.columns)
-    tabular = styler.to_latex(hrules=True, column_format=columns)
-    if len(frame.columns) > 6 and not wide:
-        tabular = r"\resizebox{\linewidth}{!}{" + tabular.rstrip("\n") + "}\n"
-    elif wide:
-        tabular = r"{\small" + "\n" + tabular + "}\n"
-    lines = [r"\begin{table}[htbp]", r"\centering"]
-    if caption:
-        lines.append(r"\caption{" + latex_inline(caption) + "}")
-    if label:
-        lines.append(r"\label{" + label + "}")
-    return "\n".join(lines) + "\n" + tabular + r"\end{table}" + "\n"
+    """A booktabs table from pandas' ``Styler.to_latex(hrules=True)``, placed where it stands
+    (``[H]``, under its heading): every cell and header escaped; numeric columns
+    right-aligned; long-text columns in ``wide`` wrap; a table of more than MAX_COLUMNS
+    columns is split into parts (never shrunk)."""
+    parts = _parts(frame, wide)
+    out = []
+    for i, part in enumerate(parts, 1):
+        styler = (
+            part.style.hide(axis="index")
+            .format(_latex_cell, escape="latex")
+            .format_index(_latex_unicode, escape="latex", axis=1)
+        )
+        columns = "".join(
+            r"p{0.32\linewidth}" if c in wide else ("r" if _numeric(part[c]) else "l")
+            for c in part.columns
+        )
+        tabular = r"{\small" + "\n" + styler.to_latex(hrules=True, column_format=columns) + "}\n"
+        lines = [r"\begin{table}[H]", r"\centering"]
+        if caption:
+            more = f" (part {i} of {len(parts)})" if len(parts) > 1 else ""
+            lines.append(r"\caption{" + latex_inline(caption) + more + "}")
+        if label:
+            lines.append(r"\label{" + label + (f"-{i}" if len(parts) > 1 else "") + "}")
+        out.append("\n".join(lines) + "\n" + tabular + r"\end{table}" + "\n")
+    return "\n".join(out)
 
 
-def render_latex(blocks: list[Block]) -> str:
+def render_latex(blocks: list[Block], label_prefix: str = "report") -> str:
     """A standalone LaTeX document (``report.tex``): headings, paragraphs, every table as
-    booktabs, every figure as its PDF."""
+    booktabs, every figure as its PDF, each under its heading. Labels are
+    ``tab:<label_prefix>:<n>`` and ``fig:<label_prefix>:<n>`` (the run's name as the prefix,
+    so two reports pasted into one paper do not collide)."""
     title = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), "advcompare")
     out = [
         r"\documentclass[10pt]{article}",
@@ -127,7 +165,7 @@ def render_latex(blocks: list[Block]) -> str:
         r"\maketitle",
         "",
     ]
-    counter = 0
+    counter = figures = 0
     for b in blocks:
         if b.kind == "heading" and b.level > 1:
             command = {2: "section", 3: "subsection"}.get(b.level, "paragraph")
@@ -144,13 +182,15 @@ def render_latex(blocks: list[Block]) -> str:
                 out += [latex_inline(b.text), ""]
         elif b.kind == "table":
             counter += 1
-            out += [latex_table(b.table, b.caption, b.wide, f"tab:{counter}")]
+            out += [latex_table(b.table, b.caption, b.wide, f"tab:{label_prefix}:{counter}")]
         elif b.kind == "figure":
+            figures += 1
             out += [
-                r"\begin{figure}[htbp]",
+                r"\begin{figure}[H]",
                 r"\centering",
                 r"\includegraphics[width=\linewidth]{" + b.path + ".pdf}",
                 r"\caption{" + latex_inline(b.caption) + "}",
+                r"\label{fig:" + label_prefix + f":{figures}" + "}",
                 r"\end{figure}",
                 "",
             ]

@@ -183,7 +183,7 @@ def write_report(
         provenance,
         claims,
     )
-    (run_dir / "report.tex").write_text(render_latex(blocks))
+    (run_dir / "report.tex").write_text(render_latex(blocks, _slug(name)))
     report = run_dir / "report.md"
     report.write_text(render_markdown_blocks(blocks))
     return report
