@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision import transforms
 
+from dataclasses import replace
+
 from advcompare.adapters import get_backend
 from advcompare.entry import AttackEntry
 from advcompare.defenses.adversarial_training import adversarially_train
@@ -18,6 +20,7 @@ from advcompare.defenses.gradient_masking import GradientMasked
 from advcompare.defenses.preflight import preflight, raised
 from advcompare.defenses.smoothing import GaussianBlur, smoothed
 from advcompare.models import PaperCNN, predict
+from advcompare.runner import attack_subset
 from advcompare.spec import AttackSpec
 from advcompare.train import TrainConfig
 
@@ -122,10 +125,11 @@ def test_adversarial_training_raises_accuracy_under_ifgsm(digits, trained_digits
     entry = AttackEntry(
         "ifgsm", AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=5), "torchattacks"
     )
+    data = replace(digits, train=attack_subset(digits.train, 640, 0))  # 10 batches of 64
     defended = adversarially_train(
-        base, digits, [entry], TrainConfig(), torch.device("cpu"), epochs=2, clean_share=0.0
+        base, data, [entry], TrainConfig(), torch.device("cpu"), epochs=2, clean_share=0.0
     )
-    batches = -(-len(digits.train) // TrainConfig().batch_size)
+    batches = -(-len(data.train) // TrainConfig().batch_size)
     assert defended.attacks_used == {"ifgsm/torchattacks": 2 * batches}
     x, y = digits.test.x[:200], digits.test.y[:200]
     attack = get_backend("torchattacks")
