@@ -136,7 +136,7 @@ def judge_cell(cell: Mapping[str, Any], tolerance: float = DEFAULT_TOLERANCE) ->
     cause = None
     if verdict == INCONCLUSIVE:
         cause = (
-            f"the 95% interval ({lo:.3f}–{hi:.3f}) is wider than twice the tolerance; "
+            f"the interval ({lo:.3f}–{hi:.3f}) is wider than twice the tolerance; "
             f"about {needed} images would settle it"
             if needed
             else None
@@ -199,15 +199,15 @@ def tolerance_from_meta(value: str | None) -> float:
     return float(value)
 
 
-def summary_line(verdicts: pd.Series | list[str], tolerance: float) -> str:
+def summary_line(verdicts: pd.Series | list[str], tolerance: float, level: str = "95%") -> str:
     """ "N of M cells reproduce the paper (tolerance 0.10 around each cell's 95% interval);
-    K inconclusive", M counting cells with a figure."""
+    K inconclusive", M counting cells with a figure; ``level`` the intervals' confidence."""
     verdicts = list(verdicts)
     judged = [v for v in verdicts if v != NO_FIGURE]
     n = sum(v == REPRODUCES for v in judged)
     open_ = sum(v == INCONCLUSIVE for v in judged)
     line = (
         f"{n} of {len(judged)} cells reproduce the paper "
-        f"(tolerance {tolerance:.2f} around each cell's 95% interval)"
+        f"(tolerance {tolerance:.2f} around each cell's {level} interval)"
     )
     return line + (f"; {open_} inconclusive" if open_ else "")

@@ -120,9 +120,10 @@ def test_the_report_opens_with_the_fidelity_summary(run_dir):
     assert fidelity < text.index("\n## mnist-sample")
     # ifgsm ×2, deepfool (foolbox) and cw reproduce; deepfool (torchattacks) and pixel_swap
     # differ; pixle has no figure
+    flat = " ".join(text.split())  # prose is wrapped at 100 characters
     assert (
         "**4 of 6 cells reproduce the paper (tolerance 0.10 around each cell's 95% interval).**"
-        in text
+        in flat
     )
     summary = text[fidelity : text.index("\n## mnist-sample")]
     assert re.search(
@@ -130,8 +131,13 @@ def test_the_report_opens_with_the_fidelity_summary(run_dir):
         r"differs +\| torchattacks' DeepFool",
         summary,
     )
-    assert "max_swaps=100 of the 512 pixel pairs" in summary
-    assert "| no paper figure |" in summary and "library comparator" in summary
+    assert "max_swaps=100 of the 512 pixel pairs" in " ".join(summary.split())  # a footnote
+    assert "| no paper figure |" in summary and "library comparator" in " ".join(summary.split())
+    # a paper can print it: no line over 200 characters (image links aside), causes as
+    # short labels with numbered footnotes under the table
+    assert max(len(line) for line in text.splitlines() if not line.startswith("![")) <= 200
+    assert re.search(r"\| differs +\| [^|]*… \(1\) +\|", summary)
+    assert re.search(r"^1\. torchattacks' DeepFool", summary, flags=re.M)
     results = pd.read_csv(run_dir / "results.csv")
     assert {"verdict", "verdict_gap", "verdict_cause", "role", "executor", "concurrency"} <= set(
         results.columns
@@ -150,17 +156,28 @@ def test_the_stored_tolerance_is_used(run_dir):
     assert "0 of 6" in write_report(run_dir, tolerance=0.0001).read_text()
 
 
+def test_the_stored_confidence_names_every_interval(run_dir):
+    with ResultStore(run_dir) as store:
+        store.set_meta("statistics", json.dumps({"confidence": 0.9}))
+    text = " ".join(write_report(run_dir).read_text().split())
+    assert "adv. F1 (90% CI)" in text and "our F1 (90% CI)" in text
+    assert "around each cell's 90% interval" in text and "Intervals: 90% bootstrap" in text
+    assert "95%" not in text
+
+
 def test_cost_table_says_how_cells_ran(run_dir):
     text = write_report(run_dir).read_text()
     cost = text[text.index("### Cost") : text.index("### Agreement")]
-    assert "| executor " in cost and "| concurrency " in cost and "| serial " in cost
-    assert "not comparable with a serial run" in cost
+    assert "| executor " not in cost and "| attack ms/image " in cost  # what a paper prints
+    assert "not comparable with a serial run's" in " ".join(cost.split())
+    ran = text[text.index("### How each cell ran") :]  # the bookkeeping, at the end
+    assert "| executor " in ran and "| concurrency " in ran and "| serial " in ran
 
 
 def test_l2_curves_and_optimality_are_in_the_report(run_dir):
     text = write_report(run_dir).read_text()
     section = text[text.index("### Attack strength") :]
-    assert "advcompare report <run-dir>" in section
+    assert "advcompare report <run-dir>" in " ".join(section.split())
     assert "![mnist-sample: robust accuracy against the L2 budget" in section
     table = pd.read_csv(run_dir / "optimality.csv")
     assert list(table["backend"]) == ["torchattacks", "foolbox", "foolbox", "best of all"]
@@ -244,6 +261,19 @@ def test_latex_helpers_escape_and_translate():
     )
     tex = latex_table(pd.DataFrame({"ΔF1": ["-0.5"], "median L∞": ["0.1"]}), "cap_tion")
     assert r"\toprule" in tex and r"$\Delta$F1" in tex and r"\caption{cap\_tion}" in tex
+
+
+def test_every_figure_the_run_drew_is_embedded_and_no_other(run_dir):
+    text = write_report(run_dir).read_text()
+    embedded = re.findall(r"^!\[[^]]*\]\(([^)]+)\)$", text, flags=re.M)
+    assert "f1_by_attack.png" in embedded and "l2_curves_mnist-sample.png" in embedded
+    assert all((run_dir / path).is_file() for path in embedded)
+    assert "f1_by_defense" not in text  # this run has no defenses: no such figure
+    tex = (run_dir / "report.tex").read_text()
+    included = re.findall(r"\\includegraphics\[[^]]*\]\{([^}]+)\}", tex)
+    assert sorted(p.removesuffix(".pdf") for p in included) == sorted(
+        p.removesuffix(".png") for p in embedded
+    )
 
 
 def test_a_wide_latex_table_is_split_with_its_names_and_numbers_right_aligned():

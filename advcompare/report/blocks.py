@@ -18,6 +18,7 @@ class Block:
     caption: str = ""
     wide: tuple[str, ...] = ()  # columns that wrap in LaTeX (long text)
     path: str = ""  # figure path, relative to the run directory, without suffix
+    notes: tuple[str, ...] = ()  # a table's footnotes, numbered (1), (2), ... in its cells
 
 
 def heading(level: int, text: str) -> Block:
@@ -30,9 +31,43 @@ def paragraph(text: str) -> Block:
     return Block("text", text)
 
 
-def table(frame: pd.DataFrame, caption: str, wide: tuple[str, ...] = ()) -> Block:
-    """A table of display strings; ``wide`` columns wrap in LaTeX."""
-    return Block("table", table=frame, caption=caption, wide=wide)
+# A long cell of a footnoted column keeps about this many characters, then "… (n)".
+LABEL_CHARS = 36
+
+
+def footnoted(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` with each long cell of ``columns`` cut to a short label and a numbered
+    marker, and the full texts in marker order, to print under the table (equal texts share
+    one note). Keeps a paper's table narrow whatever a cause says."""
+    notes: list[str] = []
+    out = frame.copy()
+    for column in columns:
+        if column not in out:
+            continue
+        cells = []
+        for value in out[column]:
+            text = str(value)
+            if len(text) <= LABEL_CHARS + 6:
+                cells.append(text)
+                continue
+            if text not in notes:
+                notes.append(text)
+            cut = text[:LABEL_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:(")
+            cells.append(f"{cut}… ({notes.index(text) + 1})")
+        out[column] = cells
+    return out, notes
+
+
+def table(
+    frame: pd.DataFrame,
+    caption: str,
+    wide: tuple[str, ...] = (),
+    footnote: tuple[str, ...] | None = None,
+) -> Block:
+    """A table of display strings; long cells of the ``footnote`` columns (default: the
+    ``wide`` ones) become short labels with numbered footnotes under the table."""
+    short, notes = footnoted(frame, wide if footnote is None else footnote)
+    return Block("table", table=short, caption=caption, wide=wide, notes=tuple(notes))
 
 
 def figure(path: str, caption: str) -> Block:

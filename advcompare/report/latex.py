@@ -117,7 +117,11 @@ def _parts(frame: pd.DataFrame, wide: tuple[str, ...]) -> list[pd.DataFrame]:
 
 
 def latex_table(
-    frame: pd.DataFrame, caption: str = "", wide: tuple[str, ...] = (), label: str = ""
+    frame: pd.DataFrame,
+    caption: str = "",
+    wide: tuple[str, ...] = (),
+    label: str = "",
+    notes: tuple[str, ...] = (),
 ) -> str:
     """A booktabs table from pandas' ``Styler.to_latex(hrules=True)``, placed where it stands
     (``[H]``, under its heading): every cell and header escaped; numeric columns
@@ -142,7 +146,14 @@ def latex_table(
             lines.append(r"\caption{" + latex_inline(caption) + more + "}")
         if label:
             lines.append(r"\label{" + label + (f"-{i}" if len(parts) > 1 else "") + "}")
-        out.append("\n".join(lines) + "\n" + tabular + r"\end{table}" + "\n")
+        below = ""
+        if notes and i == len(parts):  # the footnotes once, under the last part
+            below = (
+                r"\par\smallskip{\footnotesize "
+                + r"\\ ".join(f"({n}) " + latex_inline(t) for n, t in enumerate(notes, 1))
+                + "}\n"
+            )
+        out.append("\n".join(lines) + "\n" + tabular + below + r"\end{table}" + "\n")
     return "\n".join(out)
 
 
@@ -182,7 +193,8 @@ def render_latex(blocks: list[Block], label_prefix: str = "report") -> str:
                 out += [latex_inline(b.text), ""]
         elif b.kind == "table":
             counter += 1
-            out += [latex_table(b.table, b.caption, b.wide, f"tab:{label_prefix}:{counter}")]
+            label = f"tab:{label_prefix}:{counter}"
+            out += [latex_table(b.table, b.caption, b.wide, label, b.notes)]
         elif b.kind == "figure":
             figures += 1
             out += [

@@ -24,6 +24,7 @@ from advcompare.report.tables import (
     seed_frame,
     where_label,
     cost_frame,
+    how_cells_ran_frame,
     defense_f1_frame,
     defense_time_frame,
     eps_curve_names,
@@ -83,7 +84,7 @@ def _dataset_header(name: str, record: dict[str, Any] | None) -> list[Block]:
     return blocks
 
 
-def _fidelity_blocks(frame: pd.DataFrame, tolerance: float) -> list[Block]:
+def _fidelity_blocks(frame: pd.DataFrame, tolerance: float, level: str = "95%") -> list[Block]:
     """The opening summary: per dataset, every cell's verdict against the paper (one line
     when none of the run's attacks is one of the paper's, as in the attack atlas)."""
     main = main_cells(frame)
@@ -99,8 +100,9 @@ def _fidelity_blocks(frame: pd.DataFrame, tolerance: float) -> list[Block]:
         heading(2, "Fidelity to the paper"),
         paragraph(
             f"A cell *reproduces* the paper when the paper's adversarial macro F1 (Tables 3, "
-            f"5, 7, 9) lies inside the cell's 95% bootstrap interval widened by {tolerance:.2f} "
-            f"on each side; it is *inconclusive* when the interval alone is wider than "
+            f"5, 7, 9) lies inside the cell's {level} bootstrap interval widened by "
+            f"{tolerance:.2f} on each side; it is *inconclusive* when the interval alone is "
+            f"wider than "
             f"{2 * tolerance:.2f} (the cause says how many images would settle it); otherwise "
             f"it *differs*, with the most specific documented cause (a library's semantics, a "
             f"parameter the paper does not give, data that is not the paper's). Gap = our F1 − "
@@ -112,7 +114,7 @@ def _fidelity_blocks(frame: pd.DataFrame, tolerance: float) -> list[Block]:
         hidden = len(part) - len(shown)
         blocks.append(heading(3, f"{name}"))
         if (shown.verdict != NO_FIGURE).any():
-            blocks.append(paragraph(f"**{summary_line(shown.verdict, tolerance)}.**"))
+            blocks.append(paragraph(f"**{summary_line(shown.verdict, tolerance, level)}.**"))
         else:
             cause = next((c for c in shown.verdict_cause if isinstance(c, str)), "")
             blocks.append(
@@ -123,7 +125,7 @@ def _fidelity_blocks(frame: pd.DataFrame, tolerance: float) -> list[Block]:
         if len(shown):
             blocks.append(
                 table(
-                    fidelity_frame(shown),
+                    fidelity_frame(shown, level),
                     f"{name}: adversarial F1 against the paper's (tolerance {tolerance:.2f})",
                     wide=("cause",),
                 )
@@ -276,7 +278,11 @@ def library_blocks(conclusions: pd.DataFrame | None) -> list[Block]:
             "table. The documented cause is what the two backends' entries say they differ "
             "in (`advcompare backends`, `docs/backends.md`). How: `docs/statistics.md`."
         ),
-        table(conclusion_frame(conclusions), "Do the libraries differ, per attack"),
+        table(
+            conclusion_frame(conclusions),
+            "Do the libraries differ, per attack",
+            footnote=("documented cause",),
+        ),
     ]
 
 
@@ -317,7 +323,7 @@ def _seed_blocks(name: str, spread: pd.DataFrame, versus: pd.DataFrame) -> list[
     return blocks
 
 
-def claim_blocks(claims: pd.DataFrame | None) -> list[Block]:
+def claim_blocks(claims: pd.DataFrame | None, level: str = "95%") -> list[Block]:
     """The paper's defense findings, claim by claim, under both threat models."""
     if claims is None or not len(claims) or (claims["verdict"] == "not run").all():
         return []
@@ -329,7 +335,7 @@ def claim_blocks(claims: pd.DataFrame | None) -> list[Block]:
             "Each finding of §3.5-3.6 as data (`advcompare/resources/paper_claims.toml`), judged "
             "per dataset and threat model: *oblivious* (examples crafted on the undefended "
             "model) and *adaptive* (the defended model attacked directly). A claim is "
-            "*supported* when every condition holds at its 95% interval's pessimistic end "
+            f"*supported* when every condition holds at its {level} interval's pessimistic end "
             "(a paired bootstrap over the attacked images), *contradicted* when one fails "
             "even at the optimistic end, *inconclusive* in between. Thresholds for the "
             f"paper's words: `docs/defenses.md`. This run: {tally}."
@@ -379,6 +385,7 @@ def report_blocks(
     seeds: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     provenance: dict[str, Any] | None = None,
     claims: pd.DataFrame | None = None,
+    confidence: float = 0.95,
 ) -> list[Block]:
     """The whole report: the fidelity summary, then a section per dataset."""
     figures = figures or {}
@@ -388,7 +395,13 @@ def report_blocks(
         heading(1, title),
         *_warnings(datasets),
         paragraph(
-            f"Reproduction of {PAPER_CITATION}. Rendered by advcompare from "
+            (
+                f"Reproduction of {PAPER_CITATION}."
+                if "paper_f1" in frame and frame["paper_f1"].notna().any()
+                else "The same attacks from several libraries on one model and one set of "
+                f"images (no cell has a figure of {PAPER_CITATION})."
+            )
+            + " Rendered by advcompare from "
             f"`{ResultStore.FILENAME}`; regenerate with `{REGENERATE}` (also writes "
             f"`report.tex`, LaTeX booktabs tables, and every figure as PNG and PDF)."
         ),
@@ -401,8 +414,9 @@ def report_blocks(
         ),
     ]
     blocks += library_blocks(conclusions)
-    blocks += claim_blocks(claims)
-    blocks += _fidelity_blocks(frame, tolerance)
+    level = f"{confidence * 100:g}%"  # the run's [statistics] confidence
+    blocks += claim_blocks(claims, level)
+    blocks += _fidelity_blocks(frame, tolerance, level)
     main = main_cells(frame)
     names = (minimum_norm_names(main["attack"]), eps_curve_names(frame))
     for name, everything in main.groupby("dataset", sort=False):
@@ -414,18 +428,21 @@ def report_blocks(
                     3, "Attacks (undefended model)" if len(part) < len(everything) else "Attacks"
                 ),
                 paragraph(
-                    "Intervals: 95% bootstrap over the attacked images (percentile; "
+                    f"Intervals: {level} bootstrap over the attacked images (percentile; "
                     "`docs/statistics.md`). Medians are lower medians over the n fooled images."
                 ),
-                table(attack_frame(part), f"{name}: adversarial F1, success and perturbation size"),
+                table(
+                    attack_frame(part, level),
+                    f"{name}: adversarial F1, success and perturbation size",
+                ),
                 heading(3, "What happened to each image"),
                 table(outcome_frame(part), f"{name}: per-image outcomes of each cell"),
                 heading(3, "Cost"),
                 paragraph(
-                    "Per-image times measured while other cells ran concurrently "
-                    "(concurrency > 1) are not comparable with a serial run's: the cells "
-                    "shared the machine's cores. forward/image counts the model queries per "
-                    "image: the budget decision- and score-based attacks spend."
+                    "Per-image times measured while other cells ran concurrently are not "
+                    "comparable with a serial run's: the cells shared the machine's cores "
+                    '("How each cell ran", at the end). forward/image counts the model '
+                    "queries per image: the budget decision- and score-based attacks spend."
                 ),
                 table(cost_frame(part), f"{name}: time and model passes per image"),
             ]
@@ -471,15 +488,13 @@ def report_blocks(
         ]
         if notes_md:
             blocks += [heading(3, "Backend notes"), paragraph("\n".join(notes_md))]
-    blocks.append(
-        paragraph(
-            "Figures (PNG and PDF): `f1_by_attack` (adversarial F1, ours vs. the paper), "
-            "`f1_by_defense` (with defenses: F1 per defense and attack, paper Figures 12-18), "
-            "`l2_curves_<dataset>` (robust accuracy against the L2 budget), "
-            "`eps_curves_<dataset>` (robust accuracy against ε), `example_7_<dataset>` (one test "
-            "7 under each attack with the top-3 confidences, paper Figures 7-11), "
-            "`training/<dataset>_loss.png` (loss curves)."
-        )
-    )
+    others = figures.get("other", {})
+    if others:
+        blocks.append(heading(2, "Figures"))
+        blocks += [figure(stem, caption) for stem, caption in others.items()]
     blocks += provenance_blocks(provenance, datasets)
+    blocks += [
+        heading(3, "How each cell ran"),
+        table(how_cells_ran_frame(main), "Executor, cells at once and output checks per cell"),
+    ]
     return blocks

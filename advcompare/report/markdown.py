@@ -1,6 +1,9 @@
-"""The report as Markdown: GitHub tables by tabulate, figures as PNG."""
+"""The report as Markdown: GitHub tables by tabulate, figures as PNG, prose wrapped at
+WIDTH characters (a paragraph's line breaks do not show when rendered)."""
 
 from __future__ import annotations
+
+import textwrap
 
 import pandas as pd
 
@@ -12,6 +15,35 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
 
 
+WIDTH = 100
+
+
+def wrap_markdown(text: str, width: int = WIDTH) -> str:
+    """A paragraph or list wrapped at ``width``: list items (``- ``, ``1. ``) keep a hanging
+    indent; words (and code spans' words) are never split."""
+    out = []
+    for line in text.split("\n"):
+        item = line[: line.index(" ") + 1] if line[:2] == "- " or line[:1].isdigit() else ""
+        if item and not (item == "- " or item.rstrip().rstrip(".").isdigit()):
+            item = ""
+        out.append(
+            textwrap.fill(
+                line,
+                width,
+                subsequent_indent=" " * len(item),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or line
+        )
+    return "\n".join(out)
+
+
+def footnote_lines(notes: tuple[str, ...] | list[str]) -> str:
+    """A table's footnotes as a numbered list, wrapped."""
+    return wrap_markdown("\n".join(f"{i}. {note}" for i, note in enumerate(notes, 1)))
+
+
 def render_markdown_blocks(blocks: list[Block]) -> str:
     """The blocks as one Markdown document (``report.md``)."""
     out: list[str] = []
@@ -19,9 +51,11 @@ def render_markdown_blocks(blocks: list[Block]) -> str:
         if b.kind == "heading":
             out += ["#" * b.level + " " + b.text, ""]
         elif b.kind == "text":
-            out += [b.text, ""]
+            out += [wrap_markdown(b.text), ""]
         elif b.kind == "table":
             out += [markdown_table(b.table), ""]
+            if b.notes:
+                out += [footnote_lines(b.notes), ""]
         elif b.kind == "figure":
             out += [f"![{b.caption}]({b.path}.png)", ""]
     return "\n".join(out)

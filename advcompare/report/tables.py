@@ -67,20 +67,20 @@ def _count(value: Any) -> str:
 # --- tables, as frames of display strings ---------------------------------------------------
 
 
-def attack_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per-attack F1, success and perturbation size with their 95% intervals, the paper's
-    F1 beside ours; medians over the ``n fooled`` images."""
+def attack_frame(frame: pd.DataFrame, level: str = "95%") -> pd.DataFrame:
+    """Per-attack F1, success and perturbation size with their ``level`` intervals, the
+    paper's F1 beside ours; medians over the ``n fooled`` images."""
     return pd.DataFrame(
         {
             "attack": frame["label"],
             "backend": frame["backend"],
             "clean F1": frame["clean_f1"].map(_fmt),
-            "adv. F1 (95% CI)": with_interval(frame, "adv_f1"),
+            f"adv. F1 ({level} CI)": with_interval(frame, "adv_f1"),
             "paper F1": frame["paper_f1"].map(_fmt),
             "ΔF1": frame["delta_f1"].map(_fmt),
-            "success (95% CI)": with_interval(frame, "success_rate", _pct),
+            f"success ({level} CI)": with_interval(frame, "success_rate", _pct),
             "n fooled": frame["n_fooled"].map(_count) if "n_fooled" in frame else "—",
-            "median L2 (95% CI)": with_interval(frame, "l2_median"),
+            f"median L2 ({level} CI)": with_interval(frame, "l2_median"),
             "median L∞": frame["linf_median"].map(_fmt),
             "median L0": frame["l0_median"].map(lambda v: _fmt(v, 0)),
         }
@@ -106,13 +106,13 @@ def outcome_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def fidelity_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def fidelity_frame(frame: pd.DataFrame, level: str = "95%") -> pd.DataFrame:
     """Attack × backend: our F1, the paper's, the gap, the verdict and its cause."""
     return pd.DataFrame(
         {
             "attack": where_label(frame),
             "backend": frame["backend"],
-            "our F1 (95% CI)": with_interval(frame, "adv_f1"),
+            f"our F1 ({level} CI)": with_interval(frame, "adv_f1"),
             "paper F1": frame["paper_f1"].map(_fmt),
             "gap": frame["verdict_gap"].map(_signed),
             "verdict": frame["verdict"],
@@ -122,8 +122,8 @@ def fidelity_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def cost_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per-attack time per image (ours and the paper's), model passes per image, and how
-    the cell ran (executor, cells running at once)."""
+    """Per-attack time per image (ours and the paper's) and model passes per image; how
+    each cell ran is in :func:`how_cells_ran_frame`."""
     return pd.DataFrame(
         {
             "attack": frame["label"],
@@ -133,6 +133,19 @@ def cost_frame(frame: pd.DataFrame) -> pd.DataFrame:
             "paper ms/image": frame["paper_time_per_image_reported"].map(_ms),
             "forward/image": frame["forward_per_image"].map(lambda v: _fmt(v, 1)),
             "backward/image": frame["backward_per_image"].map(lambda v: _fmt(v, 1)),
+        }
+    )
+
+
+def how_cells_ran_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Bookkeeping a paper does not print: per cell, the executor, how many cells ran at
+    once (their times are comparable only at equal concurrency) and whether every output
+    passed the adapter contract."""
+    return pd.DataFrame(
+        {
+            "dataset": frame["dataset"],
+            "attack": where_label(frame),
+            "backend": frame["backend"],
             "executor": frame["executor"] if "executor" in frame else "serial",
             "concurrency": (frame["concurrency"] if "concurrency" in frame else 1),
             "outputs valid": frame["output_valid"].map(lambda v: "yes" if v else "NO"),

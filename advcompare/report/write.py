@@ -35,6 +35,24 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
+def _other_figures(main: pd.DataFrame, run_dir: Path) -> list[tuple[str, str]]:
+    """The figures besides the curves, (stem, caption), whether or not this run drew them."""
+    out = [
+        ("f1_by_attack", "Adversarial F1 per attack and backend, ours beside the paper's"),
+        ("f1_by_defense", "Adversarial F1 per defense and attack (paper Figures 12-18)"),
+    ]
+    for dataset in dict.fromkeys(main.dataset):
+        out += [
+            (
+                f"example_7_{dataset}",
+                f"{dataset}: one test 7 under each attack with the top-3 confidences "
+                f"(paper Figures 7-11)",
+            ),
+            (f"training/{dataset}_loss", f"{dataset}: training and validation loss"),
+        ]
+    return out
+
+
 def _paper_f1_by_label(frame: pd.DataFrame, dataset: str) -> dict[str, float]:
     part = main_cells(frame)
     part = part[(part.dataset == dataset) & (part.defense == "none")]
@@ -164,6 +182,12 @@ def write_report(
             )
             figures["eps"][dataset] = stem
 
+    figures["other"] = {
+        stem: caption
+        for stem, caption in _other_figures(main, run_dir)
+        if (run_dir / f"{stem}.png").is_file() and (run_dir / f"{stem}.pdf").is_file()
+    }
+
     agreement = agreement_frame(main, run_dir, alpha)
     conclusions = attack_conclusions(agreement, alpha)
     if len(agreement):
@@ -182,6 +206,7 @@ def write_report(
         (spread, versus),
         provenance,
         claims,
+        confidence=float(statistics.get("confidence", DEFAULT_CONFIDENCE)),
     )
     (run_dir / "report.tex").write_text(render_latex(blocks, _slug(name)))
     report = run_dir / "report.md"
