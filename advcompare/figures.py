@@ -45,12 +45,14 @@ def _pyplot():
 
 
 def save_figure(fig, path: Path, **kwargs) -> list[Path]:
-    """Save ``fig`` as ``path`` with suffix .png and .pdf; close it; return both paths."""
+    """Save ``fig`` as ``path`` with suffix .png and .pdf; close it; return both paths.
+    The PDF carries no creation date, so re-rendering a report changes no unchanged figure."""
     path = Path(path)
     written = []
     for suffix in (".png", ".pdf"):
         target = path.with_suffix(suffix)
-        fig.savefig(target, dpi=110, **kwargs)
+        metadata = {"CreationDate": None} if suffix == ".pdf" else None
+        fig.savefig(target, dpi=110, metadata=metadata, **kwargs)
         written.append(target)
     _pyplot().close(fig)
     return written

@@ -259,6 +259,8 @@ def test_latex_helpers_escape_and_translate():
         latex_inline("see `a_b` and **N of M** *here*")
         == r"see \texttt{a\_b} and \textbf{N of M} \emph{here}"
     )
+    # characters outside the table: Greek letters and super/subscripts by their names
+    assert latex_escape("η‖x₀‖² Ω Α") == r"$\eta$$\|$x$_{0}$$\|$$^{2}$ $\Omega$ A"
     tex = latex_table(pd.DataFrame({"ΔF1": ["-0.5"], "median L∞": ["0.1"]}), "cap_tion")
     assert r"\toprule" in tex and r"$\Delta$F1" in tex and r"\caption{cap\_tion}" in tex
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,6 +30,32 @@ def heading(level: int, text: str) -> Block:
 def paragraph(text: str) -> Block:
     """A paragraph, or a list when every line starts with ``- ``."""
     return Block("text", text)
+
+
+_NUMBER = re.compile(r"^[-−+]?(\d|\.\d)")
+_EMPTY = {"", "—", "–", "-", "n/a", "nan", "NaN"}
+
+
+def numeric(column: pd.Series) -> bool:
+    """Every filled cell starts with a number (``0.120 (0.094–0.145)``, ``−3.2``, ``81%``)."""
+    cells = [str(v).strip() for v in column if str(v).strip() not in _EMPTY]
+    return bool(cells) and all(_NUMBER.match(c) for c in cells)
+
+
+def split_columns(frame: pd.DataFrame, max_columns: int) -> list[pd.DataFrame]:
+    """``frame`` as it is, or split into parts of at most ``max_columns`` columns, each
+    repeating the leading text columns (up to 3) that name its rows: a wide table printed
+    as two narrower ones, never shrunk."""
+    if len(frame.columns) <= max_columns:
+        return [frame]
+    keys: list[str] = []
+    for column in frame.columns:
+        if numeric(frame[column]) or len(keys) == 3:
+            break
+        keys.append(column)
+    rest = [c for c in frame.columns if c not in keys]
+    step = max(max_columns - len(keys), 1)
+    return [frame[keys + rest[i : i + step]] for i in range(0, len(rest), step)]
 
 
 # A long cell of a footnoted column keeps about this many characters, then "… (n)".

@@ -6,11 +6,12 @@ into parts rather than shrunk."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import pandas as pd
 
-from advcompare.report.blocks import Block
+from advcompare.report.blocks import Block, numeric, split_columns
 
 # Characters pdflatex cannot typeset in text mode, after LaTeX escaping.
 LATEX_UNICODE = {
@@ -28,6 +29,10 @@ LATEX_UNICODE = {
     "…": r"\ldots{}",
     "§": r"\S{}",
     "·": r"$\cdot$",
+    "‖": r"$\|$",
+    "∈": r"$\in$",
+    "≠": r"$\ne$",
+    "∑": r"$\sum$",
     "±": r"$\pm$",
     "≈": r"$\approx$",
     "α": r"$\alpha$",
@@ -58,8 +63,38 @@ def latex_escape(text: Any) -> str:
     return _latex_unicode(text)
 
 
+_LATIN_CAPITALS = dict(
+    alpha="A", beta="B", epsilon="E", zeta="Z", eta="H", iota="I", kappa="K", mu="M",
+    nu="N", omicron="O", rho="P", tau="T", chi="X",
+)  # fmt: skip
+
+
+def _fallback(ch: str) -> str:
+    """A character the table lacks: Greek letters, super- and subscript digits by their
+    Unicode names, accented letters without the accent, anything else as ``?``."""
+    if ch.isascii():
+        return ch
+    name = unicodedata.name(ch, "")
+    greek = re.match(r"GREEK (SMALL|CAPITAL) LETTER (\w+)$", name)
+    if greek:
+        letter = greek.group(2).lower()
+        if greek.group(1) == "CAPITAL" and letter in _LATIN_CAPITALS:
+            return _LATIN_CAPITALS[letter]  # LaTeX has no \\Alpha: it is an A
+        if letter == "omicron":
+            return "o"
+        return "$\\" + (letter if greek.group(1) == "SMALL" else letter.capitalize()) + "$"
+    script = re.match(
+        r"(SUPER|SUB)SCRIPT (ZERO|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE)$", name
+    )
+    if script:
+        digit = str(unicodedata.digit(ch))
+        return ("$^{" if script.group(1) == "SUPER" else "$_{") + digit + "}$"
+    plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    return plain or "?"
+
+
 def _latex_unicode(text: str) -> str:
-    return "".join(LATEX_UNICODE.get(ch, ch) for ch in text)
+    return "".join(LATEX_UNICODE.get(ch) or _fallback(ch) for ch in text)
 
 
 def _latex_cell(text: str) -> str:
@@ -91,29 +126,11 @@ def latex_inline(text: str) -> str:
 # A table of more columns than this is split into parts that repeat its leading text
 # columns (a paper's page holds about six numeric columns at \small, never a shrunk table).
 MAX_COLUMNS = 6
-_NUMBER = re.compile(r"^[-−+]?(\d|\.\d)")
-_EMPTY = {"", "—", "–", "-", "n/a", "nan", "NaN"}
-
-
-def _numeric(column: pd.Series) -> bool:
-    """Every filled cell starts with a number (``0.120 (0.094–0.145)``, ``−3.2``, ``81%``)."""
-    cells = [str(v).strip() for v in column if str(v).strip() not in _EMPTY]
-    return bool(cells) and all(_NUMBER.match(c) for c in cells)
 
 
 def _parts(frame: pd.DataFrame, wide: tuple[str, ...]) -> list[pd.DataFrame]:
-    """``frame`` as it is, or split into parts of at most MAX_COLUMNS columns, each
-    repeating the leading text columns that name its rows."""
-    if len(frame.columns) <= MAX_COLUMNS or wide:
-        return [frame]
-    keys: list[str] = []
-    for column in frame.columns:
-        if _numeric(frame[column]) or len(keys) == 3:
-            break
-        keys.append(column)
-    rest = [c for c in frame.columns if c not in keys]
-    step = max(MAX_COLUMNS - len(keys), 1)
-    return [frame[keys + rest[i : i + step]] for i in range(0, len(rest), step)]
+    """``frame`` as it is, or split into parts of at most MAX_COLUMNS columns."""
+    return [frame] if wide else split_columns(frame, MAX_COLUMNS)
 
 
 def latex_table(
@@ -136,7 +153,7 @@ def latex_table(
             .format_index(_latex_unicode, escape="latex", axis=1)
         )
         columns = "".join(
-            r"p{0.32\linewidth}" if c in wide else ("r" if _numeric(part[c]) else "l")
+            r"p{0.32\linewidth}" if c in wide else ("r" if numeric(part[c]) else "l")
             for c in part.columns
         )
         tabular = r"{\small" + "\n" + styler.to_latex(hrules=True, column_format=columns) + "}\n"

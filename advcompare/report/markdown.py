@@ -7,12 +7,26 @@ import textwrap
 
 import pandas as pd
 
-from advcompare.report.blocks import Block
+from advcompare.report.blocks import Block, split_columns
+
+
+# No line of a report is wider than this (a table wider still is split into parts).
+MAX_LINE = 200
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """A frame of display strings as a GitHub Markdown table."""
-    return frame.to_markdown(index=False, tablefmt="github", disable_numparse=True)
+    """A frame of display strings as a GitHub Markdown table; one wider than MAX_LINE is
+    split into parts that repeat its name columns, one under the other."""
+    columns = len(frame.columns)
+    while True:
+        parts = [
+            p.to_markdown(index=False, tablefmt="github", disable_numparse=True)
+            for p in split_columns(frame, columns)
+        ]
+        widest = max(len(line) for p in parts for line in p.splitlines())
+        if widest <= MAX_LINE or columns <= 2:
+            return "\n\n".join(parts)
+        columns -= 1
 
 
 WIDTH = 100
