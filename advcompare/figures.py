@@ -73,6 +73,20 @@ def _grid(n: int, width: float, height: float, columns: int = 3):
     return fig, flat[:n]
 
 
+# The "7" figure's panels per row, and markers that tell coinciding curves apart.
+PANELS_PER_ROW = 6
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _labelled_bars(ax, pos, values: pd.Series, width: float, **style) -> None:
+    """Bars with their values written on them: a zero-height bar still shows "0.00", and a
+    missing value (no paper figure) draws no bar and says "—"."""
+    values = pd.Series(values).astype(float)
+    bars = ax.bar(pos, values.fillna(0.0), width, **style)
+    labels = ["—" if v != v else f"{v:.2f}" for v in values]
+    ax.bar_label(bars, labels=labels, fontsize=6, padding=1, rotation=90)
+
+
 def _colour(backend: str, i: int) -> str:
     return BACKEND_COLOURS.get(backend, f"C{(i + 4) % 10}")
 
@@ -122,8 +136,12 @@ def plot_example_seven(
         stored = load_samples(adv_dir.parent, cell.key)
         if stored is not None and "x_adv" in stored:
             panels.append((f"{cell.label}\n({cell.backend})", stored["x_adv"][idx]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.1 * len(panels), 2.9), squeeze=False)
-    for ax, (title, image) in zip(axes[0], panels):
+    columns = min(len(panels), PANELS_PER_ROW)
+    rows = -(-len(panels) // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.9 * rows), squeeze=False)
+    for ax in grid.flat[len(panels) :]:
+        ax.axis("off")
+    for ax, (title, image) in zip(grid.flat, panels):
         pixels = image.permute(1, 2, 0).clamp(0, 1).numpy()
         if pixels.shape[-1] == 1:  # a user's grey model (input_shape = [1, H, W])
             ax.imshow(pixels[..., 0], cmap="gray", vmin=0, vmax=1)
@@ -151,10 +169,12 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
     for ax, (name, part) in zip(axes[0], groups):
         labels = [f"{r.label}\n({r.backend})" for r in part.itertuples()]
         pos = np.arange(len(part))
-        ax.bar(pos - 0.27, part["clean_f1"], 0.27, label="clean", color="#bbbbbb")
-        ax.bar(pos, part["adv_f1"], 0.27, label="adversarial (ours)", color="#1f77b4")
-        paper = part["paper_f1"].astype(float).fillna(0.0)
-        ax.bar(pos + 0.27, paper, 0.27, label="adversarial (paper)", color="#ff7f0e")
+        for offset, values, label, colour in (
+            (-0.27, part["clean_f1"], "clean", "#bbbbbb"),
+            (0.0, part["adv_f1"], "adversarial (ours)", "#1f77b4"),
+            (0.27, part["paper_f1"], "adversarial (paper)", "#ff7f0e"),
+        ):
+            _labelled_bars(ax, pos + offset, values, 0.27, label=label, color=colour)
         ax.set_xticks(
             pos,
             labels,
@@ -162,7 +182,7 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
             rotation=35 if len(part) > 5 else 0,
             ha="right" if len(part) > 5 else "center",
         )
-        ax.set(ylim=(0, 1.05), ylabel="macro F1", title=name)
+        ax.set(ylim=(0, 1.18), ylabel="macro F1", title=name)  # room for the value labels
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, fontsize=8, loc="lower center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
@@ -173,7 +193,7 @@ def plot_defenses(frame: pd.DataFrame, path: Path) -> None:
     """Per dataset, adversarial F1 of each attack under each defense (paper Figures 12-18)."""
     plt = _pyplot()
     groups = list(frame.groupby("dataset", sort=False))
-    fig, axes = plt.subplots(len(groups), 1, figsize=(11, 4 * len(groups)), squeeze=False)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(11, 5 * len(groups)), squeeze=False)
     for ax, (name, part) in zip(axes[:, 0], groups):
         part = part.assign(
             column=[d if d == "none" else f"{d} ({t})" for d, t in zip(part.defense, part.threat)],
@@ -183,10 +203,12 @@ def plot_defenses(frame: pd.DataFrame, path: Path) -> None:
         width = 0.8 / max(len(table.columns), 1)
         pos = np.arange(len(table.index))
         for i, column in enumerate(table.columns):
-            ax.bar(pos + i * width - 0.4 + width / 2, table[column].fillna(0), width, label=column)
+            _labelled_bars(
+                ax, pos + i * width - 0.4 + width / 2, table[column], width, label=column
+            )
         ax.set_xticks(pos, table.index, fontsize=8)
-        ax.set(ylim=(0, 1.05), ylabel="adversarial macro F1", title=name)
-        ax.legend(fontsize=7, ncol=3)
+        ax.set(ylim=(0, 1.18), ylabel="adversarial macro F1", title=name)
+        ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -196,9 +218,10 @@ def plot_norm_curves(groups: list[NormGroup], path: Path, title: str = "") -> No
     minimum-norm cell (colour: backend; line style: attack), the envelope in black, each
     curve's optimality in the legend."""
     fig, axes = _grid(len(groups), 5.6, 4.2)
+    # one L2 axis for every panel, so defenses compare at a glance
+    right = max((g.limit * 1.15 for g in groups if g.limit), default=1.0)
     for ax, group in zip(axes, groups):
-        best, limit = group.best, group.limit
-        right = limit * 1.15 if limit else 1.0
+        best = group.best
         for i, curve in enumerate(group.curves):
             x, y = curve_points(curve.norms, right)
             ax.plot(
@@ -208,6 +231,9 @@ def plot_norm_curves(groups: list[NormGroup], path: Path, title: str = "") -> No
                 color=_colour(curve.backend, i),
                 linestyle=attack_style(curve.attack),
                 linewidth=1.4,
+                marker=MARKERS[i % len(MARKERS)],
+                markevery=max(len(x) // 6, 1),  # markers keep overlapping curves apart
+                markersize=4,
                 label=f"{curve.label} ({curve.backend}): {group.optimality(curve):.2f}",
             )
         x, y = curve_points(best, right)
@@ -247,11 +273,13 @@ def plot_eps_curves(
     for ax, ((defense, threat, label), part) in zip(axes, panels):
         for i, (backend, line) in enumerate(part.groupby("backend", sort=False)):
             colour = _colour(backend, i)
+            marker = MARKERS[i % len(MARKERS)]  # curves that coincide stay visible
             ax.plot(
                 line["eps"],
                 line["robust_accuracy"],
-                marker="o",
-                markersize=3,
+                marker=marker,
+                markersize=6 - 1.5 * (i % 3),
+                markerfacecolor="none",
                 color=colour,
                 label=f"{backend}: robust accuracy",
             )
@@ -259,6 +287,8 @@ def plot_eps_curves(
                 line["eps"],
                 line["adv_f1"],
                 linestyle=":",
+                marker=marker,
+                markersize=3,
                 color=colour,
                 label=f"{backend}: adv. F1",
             )

@@ -158,5 +158,5 @@ def test_report_rerenders_a_stored_run(tmp_path, monkeypatch, capsys):
     assert cli.main(["report", str(tmp_path / "run")]) == 0
     assert capsys.readouterr().out.strip() == f"report: {report}"
     again = report.read_text()
-    assert "| fgsm " in again
+    assert "| FGSM " in again
     assert again.splitlines()[:20] == first.splitlines()[:20]

@@ -22,7 +22,7 @@ def test_default_run_writes_a_report_with_four_attacks_and_resumes(tmp_path, mon
     assert (results["clean_f1"] > 0.9).all()
     assert (results["adv_f1"] < results["clean_f1"]).all()
     report = (out / "report.md").read_text()
-    assert "| pixel_swap" in report and "native" in report
+    assert "| pixel swap" in report and "native" in report
     # issue 8: every default cell reproduces the paper (|adv. F1 - paper F1| <= 0.10)
     assert (results["verdict"] == "reproduces").all(), results[["label", "adv_f1", "paper_f1"]]
     assert "4 of 4 cells reproduce the paper" in report

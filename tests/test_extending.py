@@ -98,7 +98,7 @@ def test_a_new_attack_is_its_record_and_one_adapter_entry(tmp_path, registries, 
     # report rows, with its display name nowhere needed but its label everywhere
     new = results.set_index("label").loc["contrast"]
     assert new["attack"] == "contrast" and new["success_rate"] > 0.5 and new["l2_median"] > 0
-    assert "| contrast " in report
+    assert "| contrast reduction " in report  # the record's display name
     # a verdict row: no paper figure, and the cause says why
     assert new["verdict"] == "no paper figure"
     assert "is not one of the paper's" in new["verdict_cause"]  # datasets, here
@@ -173,7 +173,8 @@ def test_a_new_defense_is_one_record(tmp_path, registries, shared_cache):
     assert cells == {("none", "adaptive"), ("bit_depth", "oblivious"), ("bit_depth", "adaptive")}
     oblivious = results[(results.defense == "bit_depth") & (results.threat == "oblivious")].iloc[0]
     assert "crafted on the undefended model" in oblivious["notes"]
-    assert "bit_depth (oblivious)" in report and "bit_depth (adaptive)" in report
+    assert "bit-depth reduction (oblivious)" in report  # its display name, as a column
+    assert "bit-depth reduction (adaptive)" in report
     assert (summary.run_dir / "f1_by_defense.png").is_file()
     stored = json.loads((summary.run_dir / "results.json").read_text())
     assert any(c["defense"] == "bit_depth" for c in stored["cells"])

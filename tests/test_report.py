@@ -127,7 +127,7 @@ def test_the_report_opens_with_the_fidelity_summary(run_dir):
     )
     summary = text[fidelity : text.index("\n## mnist-sample")]
     assert re.search(
-        r"\| deepfool +\| torchattacks +\| 0\.586 +\| 0\.010 +\| \+0\.576 +\| "
+        r"\| DeepFool +\| torchattacks +\| 0\.586 +\| 0\.010 +\| \+0\.576 +\| "
         r"differs +\| torchattacks' DeepFool",
         summary,
     )
@@ -245,7 +245,7 @@ def test_eps_curves_from_eps_curve_cells(run_dir, monkeypatch):
     assert section.startswith("### Security evaluation: robust accuracy against ε (I-FGSM)")
     assert "The main I-FGSM cell and its ε-curve cells" in section  # named from the records
     assert "| attack   | ε    | acc. torchattacks" in section
-    assert "| ifgsm    | 0.2  | 0.0%" in section
+    assert re.search(r"\| I-FGSM +\| 0.2 +\| 0.0%", section)
     curves = pd.read_csv(run_dir / "eps_curves.csv")
     assert list(curves[curves.backend == "art"]["eps"]) == [0.0, 0.05, 0.1, 0.2]
     assert (run_dir / "eps_curves_mnist-sample.pdf").is_file()
@@ -362,3 +362,50 @@ def test_the_prose_names_attacks_from_their_records(run_dir, monkeypatch):
     monkeypatch.setitem(spec.ATTACKS, "cw", replace(spec.ATTACKS["cw"], display="C&W L2"))
     text = write_report(run_dir).read_text()
     assert "Minimum-norm attacks (DeepFool, C&W L2), from the stored" in text
+
+
+def test_figures_a_paper_can_print(tmp_path, monkeypatch):
+    """The "7" figure wraps at six panels a row; bars carry their values (a zero bar says
+    0.00, a missing paper figure says —)."""
+    from torch import nn
+
+    from advcompare import figures
+
+    drawn = {}
+    real_save = figures.save_figure
+
+    def keep(fig, path, **kwargs):
+        drawn[path.name] = fig
+        return real_save(fig, path, **kwargs)
+
+    monkeypatch.setattr(figures, "save_figure", keep)
+    x = torch.rand(3, 3, 8, 8)
+    y = torch.tensor([1, 7, 2])
+    (tmp_path / "adv").mkdir()
+    cells = []
+    for i in range(8):
+        save_file({"x_adv": x.clone()}, str(tmp_path / "adv" / f"seven{i}.safetensors"))
+        cells.append(
+            CellRecord(
+                f"seven{i}", dataset="d", label=f"a{i}", attack="ifgsm", backend="art",
+                spec={}, notes=[], metrics={}, model_key="m",
+            )
+        )  # fmt: skip
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 10)).eval()
+    assert figures.plot_example_seven(model, x, y, cells, tmp_path / "adv", tmp_path / "seven.png")
+    shown = [ax for ax in drawn["seven.png"].axes if ax.axison]
+    assert len(shown) == 9  # clean + 8 attacks
+    assert len({round(ax.get_position().y0, 3) for ax in shown}) == 2  # two rows of at most 6
+    frame = pd.DataFrame(
+        {
+            "dataset": ["d", "d"],
+            "label": ["ifgsm", "pixle"],
+            "backend": ["art", "torchattacks"],
+            "clean_f1": [0.9, 0.9],
+            "adv_f1": [0.0, 0.4],
+            "paper_f1": [0.2, None],
+        }
+    )
+    figures.plot_f1(frame, tmp_path / "f1.png")
+    texts = [t.get_text() for t in drawn["f1.png"].axes[0].texts]
+    assert "0.00" in texts and "—" in texts and "0.40" in texts

@@ -105,7 +105,7 @@ def test_report_is_rendered_from_the_store(tiny_config):
     summary = run_experiment(tiny_config, log=lambda *_: None)
     report = write_report(summary.run_dir, summary.keys, title="tiny")
     text = report.read_text()
-    assert "| attack" in text and "| ifgsm" in text and "| pixel_swap" in text
+    assert "| attack" in text and "| I-FGSM" in text and "| pixel swap" in text
     assert "## digits" in text
     rerendered = write_report(summary.run_dir).read_text()  # `advcompare report` keeps the name
     assert rerendered.startswith("# advcompare: tiny")
@@ -177,7 +177,7 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, shared_cache, m
     assert second.computed == [] and second.trained == []
     text = write_report(first.run_dir, first.keys).read_text()
     assert "### Defenses: adversarial F1" in text and "paper Tables 11-14" in text
-    assert "gradient_masking (adaptive)" in text
+    assert "gradient masking (adaptive)" in text  # display names from the records
     assert (first.run_dir / "f1_by_defense.png").stat().st_size > 10_000
     # backends are compared only on the same classifier: one pair per defense and threat
     agreement = pd.read_csv(first.run_dir / "agreement.csv")

@@ -72,7 +72,7 @@ def attack_frame(frame: pd.DataFrame, level: str = "95%") -> pd.DataFrame:
     paper's F1 beside ours; medians over the ``n fooled`` images."""
     return pd.DataFrame(
         {
-            "attack": frame["label"],
+            "attack": row_attacks(frame),
             "backend": frame["backend"],
             "clean F1": frame["clean_f1"].map(_fmt),
             f"adv. F1 ({level} CI)": with_interval(frame, "adv_f1"),
@@ -100,7 +100,11 @@ OUTCOME_COLUMNS = {
 def outcome_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Per cell, what happened to each attacked image (counts; the first four add up to
     the images attacked, the last two are flags beside them)."""
-    out = {"attack": frame["label"], "backend": frame["backend"], "images": frame["n"].map(_count)}
+    out = {
+        "attack": row_attacks(frame),
+        "backend": frame["backend"],
+        "images": frame["n"].map(_count),
+    }
     for column, title in OUTCOME_COLUMNS.items():
         out[title] = frame[column].map(_count) if column in frame else "—"
     return pd.DataFrame(out)
@@ -126,7 +130,7 @@ def cost_frame(frame: pd.DataFrame) -> pd.DataFrame:
     each cell ran is in :func:`how_cells_ran_frame`."""
     return pd.DataFrame(
         {
-            "attack": frame["label"],
+            "attack": row_attacks(frame),
             "backend": frame["backend"],
             "attack ms/image": frame["attack_time_per_image"].map(_ms),
             "attack+predict ms/image": frame["paper_time_per_image"].map(_ms),
@@ -164,11 +168,35 @@ def _p(value: Any) -> str:
     return f"{value:.2g}"
 
 
+def attack_name(label: str, attack: Any = None) -> str:
+    """A row's attack as a paper prints it: the record's display name (``I-FGSM``), with
+    the run's own label first when it is not the attack's name (``bim (I-FGSM)``)."""
+    attack = attack if isinstance(attack, str) else label
+    record = ATTACKS.get(attack)
+    display = record.display if record else attack
+    return display if label == attack else f"{label} ({display})"
+
+
+def defense_name(defense: str) -> str:
+    """A defense's display name from its record (``adversarial training``)."""
+    from advcompare.defenses.registry import DEFENSES
+
+    record = DEFENSES.get(defense)
+    return record.display if record else defense
+
+
+def row_attacks(frame: pd.DataFrame) -> list[str]:
+    """:func:`attack_name` for every row (by its ``label`` and ``attack`` columns)."""
+    attacks = frame["attack"] if "attack" in frame else frame["label"]
+    return [attack_name(label, attack) for label, attack in zip(frame["label"], attacks)]
+
+
 def where_label(frame: pd.DataFrame) -> list[str]:
-    """Each row's attack label, with its defense and threat model when defended."""
+    """Each row's attack by its display name, with its defense and threat model when
+    defended (``I-FGSM (feature smoothing, adaptive)``)."""
     return [
-        label if d == "none" else f"{label} ({d}, {t})"
-        for label, d, t in zip(frame["label"], frame["defense"], frame["threat"])
+        name if d == "none" else f"{name} ({defense_name(d)}, {t})"
+        for name, d, t in zip(row_attacks(frame), frame["defense"], frame["threat"])
     ]
 
 
@@ -259,14 +287,21 @@ def defense_f1_frame(part: pd.DataFrame, defenses: dict[str, dict]) -> pd.DataFr
     """Adversarial F1 of every attack (rows) under every defense and threat (columns)."""
     columns = list(
         dict.fromkeys(
-            f"{d}" if d == "none" else f"{d} ({t})" for d, t in zip(part.defense, part.threat)
+            defense_name(d) if d == "none" else f"{defense_name(d)} ({t})"
+            for d, t in zip(part.defense, part.threat)
         )
     )
     rows: dict[tuple[str, str], dict[str, str]] = {}
     clean = {"attack": "no attack (clean F1)"}
     for r in part.itertuples():
-        column = r.defense if r.defense == "none" else f"{r.defense} ({r.threat})"
-        row = rows.setdefault((r.label, r.backend), {"attack": f"{r.label} ({r.backend})"})
+        column = (
+            defense_name(r.defense)
+            if r.defense == "none"
+            else f"{defense_name(r.defense)} ({r.threat})"
+        )
+        row = rows.setdefault(
+            (r.label, r.backend), {"attack": f"{attack_name(r.label, r.attack)} ({r.backend})"}
+        )
         row[column] = _fmt(r.adv_f1)
         record = defenses.get(r.defense)
         if record:
@@ -277,7 +312,7 @@ def defense_f1_frame(part: pd.DataFrame, defenses: dict[str, dict]) -> pd.DataFr
 def defense_time_frame(part: pd.DataFrame, defenses: dict[str, dict], dataset: str) -> pd.DataFrame:
     """Time per image after each defense, ours beside the paper's (Tables 11-14), in ms."""
     names = list(dict.fromkeys(part.defense))
-    header = ["attack"] + [f"{d} {who}" for d in names for who in ("ours", "paper")]
+    header = ["attack"] + [f"{defense_name(d)} {who}" for d in names for who in ("ours", "paper")]
     rows = [
         ["no attack"]
         + [
@@ -312,7 +347,7 @@ def norm_curve_frame(table: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "classifier": table["classifier"],
-            "attack": table["attack"],
+            "attack": [attack_name(a) for a in table["attack"]],
             "backend": [
                 f"{b} (reference)" if r == "reference" else b
                 for b, r in zip(table["backend"], table.get("role", [""] * len(table)))
@@ -334,9 +369,10 @@ def eps_table_frame(curves: pd.DataFrame) -> pd.DataFrame:
     rows: dict[tuple, dict[str, str]] = {}
     backends = list(dict.fromkeys(curves["backend"]))
     for r in curves.itertuples():
-        where = "undefended" if r.defense == "none" else f"{r.defense} ({r.threat})"
+        where = "undefended" if r.defense == "none" else f"{defense_name(r.defense)} ({r.threat})"
         row = rows.setdefault(
-            (where, r.attack, r.eps), {"classifier": where, "attack": r.attack, "ε": f"{r.eps:g}"}
+            (where, r.attack, r.eps),
+            {"classifier": where, "attack": attack_name(r.attack), "ε": f"{r.eps:g}"},
         )
         row[f"acc. {r.backend}"] = _pct(r.robust_accuracy)
         row[f"F1 {r.backend}"] = _fmt(r.adv_f1)
