@@ -35,6 +35,7 @@ from advcompare.plan import (
     images_per_shard,
     shard_bounds,
 )
+from advcompare.report.tables import attack_name
 from advcompare.runner import attack_subset, run_experiment
 from advcompare.results.store import ResultStore
 
@@ -429,7 +430,7 @@ def test_a_stored_cell_with_an_unreadable_sample_file_is_recomputed(
     rows = pd.read_csv(second.run_dir / "results.csv")
     assert set(rows["key"]) == set(second.keys)  # every stored cell is still a row
     for row in rows.itertuples():  # with its stored figures and interval in the report
-        shown = f"| {row.label} "
+        shown = f"| {attack_name(row.label, row.attack)} "  # its display name
         figure = f"{row.adv_f1:.3f} ({row.adv_f1_lo:.3f}–{row.adv_f1_hi:.3f})"
         assert any(shown in line and figure in line for line in report.splitlines()), row
 
