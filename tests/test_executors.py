@@ -137,12 +137,13 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _in_netns(
-    script: str, env: dict[str, str], timeout: int = 400, local_only: bool = True, **popen
-):
-    """Run a bash script in a new network namespace that has only a loopback interface
-    (as root), or else as it is: the local Ray binds loopback (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER
-    = 0, as the executor sets it) and every ``ray start`` here names 127.0.0.1."""
+def _ray_command(
+    script: str, env: dict[str, str], local_only: bool = True
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run a bash script in a new network namespace that has
+    only a loopback interface (as root), or else as it is: the local Ray binds loopback
+    (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER = 0, as the executor sets it) and every ``ray start``
+    here names 127.0.0.1."""
     bindir = str(Path(sys.executable).parent)
     body = f"export PATH={bindir}:$PATH; {script}"
     if NETNS:
@@ -152,6 +153,14 @@ def _in_netns(
     env = {k: v for k, v in env.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
     if local_only:  # a cluster of several nodes (``ray start``) is refused under this switch
         env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    return argv, env
+
+
+def _in_netns(
+    script: str, env: dict[str, str], timeout: int = 400, local_only: bool = True, **popen
+):
+    """Run a bash script as :func:`_ray_command` sets it up, and wait for it."""
+    argv, env = _ray_command(script, env, local_only)
     return subprocess.run(
         argv,
         env=env,
@@ -273,12 +282,9 @@ def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path, small_
         RAY_SMALL.replace("steps = 10\n[attacks.pixel_swap]", "steps = 60\n[attacks.pixel_swap]"),
     )
     run_dir = tmp_path / "run"
-    env = {**_env(tmp_path), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
-    bindir = str(Path(sys.executable).parent)
-    run = f"export PATH={bindir}:$PATH; exec advcompare run --config {config} --executor ray"
-    argv = ["bash", "-c", f"{run} --cpus-per-cell 1"]
-    if NETNS:
-        argv = ["unshare", "-n", "bash", "-c", f"ip link set lo up; {argv[2]}"]
+    argv, env = _ray_command(
+        f"exec advcompare run --config {config} --executor ray --cpus-per-cell 1", _env(tmp_path)
+    )
     driver = subprocess.Popen(
         argv,
         env=env,

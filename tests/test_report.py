@@ -409,3 +409,13 @@ def test_figures_a_paper_can_print(tmp_path, monkeypatch):
     figures.plot_f1(frame, tmp_path / "f1.png")
     texts = [t.get_text() for t in drawn["f1.png"].axes[0].texts]
     assert "0.00" in texts and "—" in texts and "0.40" in texts
+
+
+def test_prose_wraps_with_hanging_list_indents_and_keeps_any_line():
+    from advcompare.report.markdown import wrap_markdown
+
+    assert wrap_markdown("50") == "50"  # a bare number is a line, not a list item
+    item = wrap_markdown("12. " + "word " * 30).splitlines()
+    assert len(item) == 2 and item[1].startswith("    word") and max(map(len, item)) <= 100
+    bullet = wrap_markdown("- " + "word " * 30).splitlines()
+    assert bullet[1].startswith("  word")

@@ -3,6 +3,7 @@ WIDTH characters (a paragraph's line breaks do not show when rendered)."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pandas as pd
@@ -30,6 +31,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 WIDTH = 100
+_ITEM = re.compile(r"- |\d+\. ")  # a list item's marker: its wrapped lines indent past it
 
 
 def wrap_markdown(text: str, width: int = WIDTH) -> str:
@@ -37,14 +39,12 @@ def wrap_markdown(text: str, width: int = WIDTH) -> str:
     indent; words (and code spans' words) are never split."""
     out = []
     for line in text.split("\n"):
-        item = line[: line.index(" ") + 1] if line[:2] == "- " or line[:1].isdigit() else ""
-        if item and not (item == "- " or item.rstrip().rstrip(".").isdigit()):
-            item = ""
+        item = _ITEM.match(line)
         out.append(
             textwrap.fill(
                 line,
                 width,
-                subsequent_indent=" " * len(item),
+                subsequent_indent=" " * (item.end() if item else 0),
                 break_long_words=False,
                 break_on_hyphens=False,
             )

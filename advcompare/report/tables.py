@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from advcompare.paper import paper_value
-from advcompare.spec import ATTACKS, AttackRecord
+from advcompare.spec import ATTACKS, AttackRecord, display_name
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -172,8 +172,7 @@ def attack_name(label: str, attack: Any = None) -> str:
     """A row's attack as a paper prints it: the record's display name (``I-FGSM``), with
     the run's own label first when it is not the attack's name (``bim (I-FGSM)``)."""
     attack = attack if isinstance(attack, str) else label
-    record = ATTACKS.get(attack)
-    display = record.display if record else attack
+    display = display_name(attack)
     return display if label == attack else f"{label} ({display})"
 
 
