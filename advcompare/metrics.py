@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
 from torch import nn
 
 from advcompare.models import predict
@@ -56,6 +55,8 @@ class PassCounter(nn.Module):
 
 def macro_f1(y_true: torch.Tensor, y_pred: torch.Tensor) -> float:
     """Macro F1 over the classes present in ``y_true`` (paper §3.2, equations 13-15)."""
+    from sklearn.metrics import f1_score  # imported on use: a Ray worker that only crafts skips it
+
     truth, guess = np.asarray(y_true), np.asarray(y_pred)
     if len(truth) == 0:
         return float("nan")

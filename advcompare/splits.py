@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.model_selection import train_test_split
 
 IMAGE_SIZE = 32
 VALIDATION_SHARE = 0.2  # paper §3.3: 20% of the training data
@@ -80,6 +79,8 @@ def to_model_input(images: np.ndarray | torch.Tensor, scale: float) -> torch.Ten
 
 
 def _split_off(x: torch.Tensor, y: torch.Tensor, share: float, seed: int):
+    from sklearn.model_selection import train_test_split  # on use: workers never split
+
     idx = np.arange(len(y))
     keep, held = train_test_split(idx, test_size=share, random_state=seed, stratify=y.numpy())
     keep, held = torch.as_tensor(np.sort(keep)), torch.as_tensor(np.sort(held))

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest, wilcoxon
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
@@ -153,6 +152,8 @@ def mcnemar_exact(first: Any, second: Any) -> dict[str, float]:
     a, b = np.asarray(first).astype(bool), np.asarray(second).astype(bool)
     only_first, only_second = int((a & ~b).sum()), int((~a & b).sum())
     discordant = only_first + only_second
+    from scipy.stats import binomtest  # 0.8 s to import: on use, not in every Ray worker
+
     p = 1.0 if discordant == 0 else float(binomtest(only_first, discordant, 0.5).pvalue)
     return {"only_first": only_first, "only_second": only_second, "p": min(p, 1.0)}
 
@@ -167,6 +168,8 @@ def wilcoxon_paired(first: Any, second: Any) -> dict[str, float]:
     median = lower_median(diff) if diff.size else float("nan")
     if nonzero.size == 0:
         return {"n": int(diff.size), "median_difference": median, "p": 1.0}
+    from scipy.stats import wilcoxon
+
     p = float(wilcoxon(nonzero, zero_method="wilcox", alternative="two-sided").pvalue)
     return {"n": int(diff.size), "median_difference": median, "p": min(p, 1.0)}
 

@@ -215,19 +215,45 @@ def test_ead_libraries_are_indistinguishable_in_what_they_fool(correct):
         _indistinguishable(fooled[first], fooled[second])
 
 
+def _closest_to_their_target(model, x, y, n):
+    """The n images whose JSMA target (y + 1) mod C is nearest in logits: the cheapest to
+    move there (torchattacks' JSMA needs ~0.3 s per step for two images)."""
+    with torch.no_grad():
+        z = model(x)
+    gap = z.gather(1, y[:, None]) - z.gather(1, ((y + 1) % 10)[:, None])
+    keep = gap.squeeze(1).argsort()[:n]
+    return x[keep], y[keep]
+
+
+def _assert_jsma_on_target_within_budget(model, x, y, adv, gamma, backend):
+    fooled = predict(model, adv) != y
+    assert fooled.any(), backend  # the target check below is about something
+    assert (predict(model, adv)[fooled] == (y[fooled] + 1) % 10).all(), backend
+    changed = perturbation_norms(x, adv)["l0"]
+    assert changed.max().item() <= gamma * x[0].numel() + 2, backend
+
+
 def test_jsma_hits_the_same_target_within_its_feature_budget(correct):
-    """Both backends aim at (y + 1) mod C (torchattacks' own choice assumes 10 classes; ART
-    would pick a random target without one) and change at most γ of the features."""
+    """ART aims at (y + 1) mod C, as the adapter tells it (it would pick a random target
+    without one), fools both images with γ = 2% of the features, and changes no more.
+    torchattacks' JSMA fools neither at that γ (and the adapter returns images it did not
+    fool unchanged), so its check is the slow test below, at γ = 4%."""
     model, x, y = correct
-    gamma = 0.02
-    x2, y2 = x[:2], y[:2]
-    features = x2[0].numel()
-    for b in ("torchattacks", "art"):
-        adv = _run(b, model, x2, y2, "jsma", gamma=gamma)
-        fooled = predict(model, adv) != y2
-        assert (predict(model, adv)[fooled] == (y2[fooled] + 1) % 10).all(), b
-        changed = perturbation_norms(x2, adv)["l0"]
-        assert changed.max().item() <= gamma * features + 2, b
+    x2, y2 = _closest_to_their_target(model, x, y, 2)
+    adv = _run("art", model, x2, y2, "jsma", gamma=0.02)
+    assert (predict(model, adv) != y2).all()
+    _assert_jsma_on_target_within_budget(model, x2, y2, adv, 0.02, "art")
+
+
+@pytest.mark.slow
+def test_torchattacks_jsma_hits_the_same_target_within_its_feature_budget(correct):
+    """torchattacks' JSMA aims at (y + 1) mod C (its own choice assumes 10 classes) and
+    changes at most γ of the features: at γ = 4% it fools one of the two closest images
+    (about 18 s on 2 CPU cores)."""
+    model, x, y = correct
+    x2, y2 = _closest_to_their_target(model, x, y, 2)
+    adv = _run("torchattacks", model, x2, y2, "jsma", gamma=0.04)
+    _assert_jsma_on_target_within_budget(model, x2, y2, adv, 0.04, "torchattacks")
 
 
 def _newtonfool_step(model, x, eta, squared):

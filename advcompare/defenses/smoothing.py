@@ -7,7 +7,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torchvision.transforms.v2 import functional as TF
 
 from advcompare.defenses.defended import ADAPTIVE, OBLIVIOUS, Views
 
@@ -25,6 +24,8 @@ class GaussianBlur(nn.Module):
         self.sigma = float(sigma)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torchvision.transforms.v2 import functional as TF  # 1.5 s to import: on use
+
         return TF.gaussian_blur(x, kernel_size=[self.kernel_size] * 2, sigma=[self.sigma] * 2)
 
 
