@@ -4,11 +4,13 @@ A cell with a paper figure gets one of three verdicts, from its adversarial macr
 bootstrap interval ``[lo, hi]`` (:mod:`advcompare.statistics`) and the ``tolerance`` (default
 0.10):
 
-- *inconclusive* when the interval alone is wider than twice the tolerance: the images were
-  too few to tell; the verdict says how many would settle it (width shrinks as 1/√n);
-- *reproduces* when the paper's figure lies inside the interval widened by the tolerance
-  (``lo − tolerance ≤ paper ≤ hi + tolerance``);
-- *differs* otherwise, with its documented cause.
+- *differs* when the paper's figure lies outside the interval widened by the tolerance, however
+  wide the interval: the images already tell (with its documented cause);
+- *inconclusive* when it lies inside but the interval alone is wider than twice the
+  tolerance: the images were too few to tell; the verdict says how many would settle it
+  (width shrinks as 1/√n);
+- *reproduces* when it lies inside (``lo − tolerance ≤ paper ≤ hi + tolerance``) and the
+  interval is narrow enough.
 
 A cell stored without an interval is judged on its point estimate (``lo = hi = adv. F1``).
 Cells the paper reports nothing for (another dataset, a library comparator or
@@ -100,11 +102,11 @@ def applicable_causes(
 def judge_interval(paper: float, lo: float, hi: float, tolerance: float) -> str:
     """:data:`INCONCLUSIVE`, :data:`REPRODUCES` or :data:`DIFFERS` for a paper figure
     against an interval ``[lo, hi]`` (see the module docstring)."""
+    if not lo - tolerance - _EPS <= paper <= hi + tolerance + _EPS:
+        return DIFFERS  # outside even a wide interval: more images would not change that
     if hi - lo > 2 * tolerance + _EPS:
         return INCONCLUSIVE
-    if lo - tolerance - _EPS <= paper <= hi + tolerance + _EPS:
-        return REPRODUCES
-    return DIFFERS
+    return REPRODUCES
 
 
 def judge_cell(cell: Mapping[str, Any], tolerance: float = DEFAULT_TOLERANCE) -> dict:

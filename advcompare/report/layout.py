@@ -101,12 +101,12 @@ def _fidelity_blocks(frame: pd.DataFrame, tolerance: float, level: str = "95%") 
         paragraph(
             f"A cell *reproduces* the paper when the paper's adversarial macro F1 (Tables 3, "
             f"5, 7, 9) lies inside the cell's {level} bootstrap interval widened by "
-            f"{tolerance:.2f} on each side; it is *inconclusive* when the interval alone is "
-            f"wider than "
-            f"{2 * tolerance:.2f} (the cause says how many images would settle it); otherwise "
-            f"it *differs*, with the most specific documented cause (a library's semantics, a "
-            f"parameter the paper does not give, data that is not the paper's). Gap = our F1 − "
-            f"paper F1. How verdicts and causes are decided: `docs/fidelity.md`."
+            f"{tolerance:.2f} on each side and the interval alone is at most "
+            f"{2 * tolerance:.2f} wide; it is *inconclusive* when the paper's figure lies inside "
+            f"but the interval is wider (the cause says how many images would settle it); "
+            f"otherwise it *differs*, with the most specific documented cause (a library's "
+            f"semantics, a parameter the paper does not give, data that is not the paper's). "
+            f"Gap = our F1 − paper F1. How verdicts and causes are decided: `docs/fidelity.md`."
         ),
     ]
     for name, part in main.groupby("dataset", sort=False):

@@ -1,0 +1,88 @@
+"""The default test suite's time at an earlier commit and at HEAD, measured in one sitting.
+
+    python benchmarks/suite_time.py --before e75f982 [--out reports/benchmarks]
+
+Checks the earlier commit out into a temporary git worktree and runs its ``pytest`` there
+with this environment (the worktree first on PYTHONPATH, so its tests import its own
+advcompare), then this checkout's ``pytest``; each with a fresh weights cache, one after the
+other. Prints and writes ``suite_time.md``: both commits, their test counts and pytest's own
+time, and the ratio. Needs the test extras installed (``pip install -e '.[test]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def run_suite(where: Path, cache: Path) -> tuple[int, float, str]:
+    """pytest in ``where``: tests passed, pytest's own seconds, and its summary line."""
+    env = dict(os.environ, ADVCOMPARE_CACHE=str(cache), PYTHONPATH=str(where))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
+    timing = re.search(r"(\d+) passed.* in ([\d.]+)s", summary)
+    if done.returncode != 0 or timing is None:
+        raise SystemExit(f"suite_time: pytest in {where} failed: {summary}")
+    return int(timing.group(1)), float(timing.group(2)), summary.strip("= ")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", required=True, help="the earlier commit")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
+    args = parser.parse_args()
+
+    before, after = _git("rev-parse", "--short", args.before), _git("rev-parse", "--short", "HEAD")
+    work = Path(tempfile.mkdtemp(prefix="advcompare-suite-"))
+    tree = work / "before"
+    _git("worktree", "add", "--detach", str(tree), before)
+    try:
+        rows = []
+        for commit, where in ((before, tree), (after, ROOT)):
+            passed, seconds, summary = run_suite(where, work / f"cache-{commit}")
+            rows.append((commit, passed, seconds))
+            print(f"{commit}: {summary}", flush=True)
+    finally:
+        _git("worktree", "remove", "--force", str(tree))
+        shutil.rmtree(work, ignore_errors=True)
+    (_, _, first), (_, _, second) = rows
+    lines = [
+        f"Default suite (`pytest`), {datetime.now(timezone.utc):%Y-%m-%d}, {os.cpu_count()} CPU "
+        "cores, one sitting, one run each (`python benchmarks/suite_time.py "
+        f"--before {before}`):",
+        "",
+        "| commit | tests passed | pytest's time |",
+        "|---|---|---|",
+        *(f"| {c} | {n} | {s:.1f} s |" for c, n, s in rows),
+        "",
+        f"After / before: {second / first:.2f}.",
+    ]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "suite_time.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
