@@ -53,13 +53,16 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "benchmarks")
     args = parser.parse_args()
 
-    before, after = _git("rev-parse", "--short", args.before), _git("rev-parse", "--short", "HEAD")
+    before = _git("rev-parse", "--short", args.before)
     work = Path(tempfile.mkdtemp(prefix="advcompare-suite-"))
     tree = work / "before"
     _git("worktree", "add", "--detach", str(tree), before)
     try:
         rows = []
-        for commit, where in ((before, tree), (after, ROOT)):
+        for commit, where in ((before, tree), (None, ROOT)):
+            if commit is None:  # this checkout as it is when its turn comes
+                dirty = _git("status", "--porcelain", "--untracked-files=no")
+                commit = _git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
             passed, seconds, summary = run_suite(where, work / f"cache-{commit}")
             rows.append((commit, passed, seconds))
             print(f"{commit}: {summary}", flush=True)

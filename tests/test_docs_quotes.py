@@ -102,10 +102,11 @@ def test_write_refreshes_a_stale_row_from_the_row_of_the_same_attack_and_backend
     )
     doc = tmp_path / "doc.md"
     stale = "| DeepFool | torchattacks | 0.535 |"
-    doc.write_text(f"Before.\n\n<!-- quote: reports/r.md -->\n{stale}\n<!-- /quote -->\n{stale}\n")
+    header = "| attack | backend | adv. F1 |\n|---|---|---|\n"
+    doc.write_text(f"<!-- quote: reports/r.md -->\n{header}{stale}\n<!-- /quote -->\n{stale}\n")
     assert [f.problem for f in check_file(doc, tmp_path)][0].startswith("not a line of")
-    assert refresh_file(doc, tmp_path) == 1
+    assert refresh_file(doc, tmp_path) == 1  # the table with the same columns, same key
     text = doc.read_text()
-    assert "<!-- quote: reports/r.md -->\n| DeepFool | torchattacks | 0.603 |\n" in text
+    assert f"<!-- quote: reports/r.md -->\n{header}| DeepFool | torchattacks | 0.603 |\n" in text
     assert text.endswith(f"<!-- /quote -->\n{stale}\n")  # outside the block: untouched
     assert check_file(doc, tmp_path)[0].problem == "unsourced figure '0.535'"

@@ -16,8 +16,8 @@ spaces aside). A ``figures`` marker covers the paragraph that follows it, up to 
 line: each figure in it must occur in a source as a whole number. Anywhere else a figure that
 looks measured (a time, a percentage or ratio with decimals, a value with three decimals) is
 an unsourced quote. Check with ``python -m advcompare.report.quotes`` (exit 1 on a finding);
-``--write`` first replaces each stale table row of a quote block with its report's row of the
-same attack and backend.
+``--write`` first refreshes each quoted table from its report's table of the same columns,
+row by row (same attack and backend).
 """
 
 from __future__ import annotations
@@ -127,33 +127,57 @@ def check_file(path: Path, root: Path) -> list[Finding]:
 
 
 def refresh_file(path: Path, root: Path) -> int:
-    """Rewrite each stale table row of the quote blocks in ``path`` with the source's row of
-    the same key (its first two cells: attack and backend), when exactly one source row has
-    it; returns how many rows changed. What cannot be matched is left for :func:`check`."""
+    """Rewrite the stale tables of the quote blocks in ``path`` from their reports: a quoted
+    table is matched to the source's table with the same column names, and each row to that
+    table's row of the same key (its first two cells: attack and backend). Returns how many
+    lines changed; what cannot be matched is left for :func:`check` to name."""
     lines = path.read_text(encoding="utf-8").splitlines()
     changed = 0
-    quote: list[str] | None = None
-    for i, line in enumerate(lines):
-        started = QUOTE.match(line)
+    source: list[str] | None = None
+    i = 0
+    while i < len(lines):
+        started = QUOTE.match(lines[i])
         if started:
             file = root / started.group(1)
-            quote = file.read_text(encoding="utf-8").splitlines() if file.is_file() else []
+            source = file.read_text(encoding="utf-8").splitlines() if file.is_file() else []
+        elif END_QUOTE.match(lines[i]):
+            source = None
+        elif source is not None and lines[i].startswith("|"):
+            end = i
+            while end < len(lines) and lines[end].startswith("|"):
+                end += 1
+            fresh = _fresh_table(lines[i:end], source)
+            changed += sum(a != b for a, b in zip(lines[i:end], fresh))
+            lines[i:end] = fresh
+            i = end
             continue
-        if quote is None or END_QUOTE.match(line):
-            quote = None
-            continue
-        if line.startswith("|") and line.rstrip() not in {q.rstrip() for q in quote}:
-            same = [q for q in quote if _row_key(q) == _row_key(line)]
-            if len(same) == 1:
-                lines[i] = same[0]
-                changed += 1
+        i += 1
     if changed:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return changed
 
 
-def _row_key(row: str) -> tuple[str, ...]:
-    return tuple(cell.strip() for cell in row.strip().strip("|").split("|")[:2])
+def _cells(row: str) -> tuple[str, ...]:
+    return tuple(cell.strip() for cell in row.strip().strip("|").split("|"))
+
+
+def _fresh_table(quoted: list[str], source: list[str]) -> list[str]:
+    """``quoted`` (a header, its rule and some rows) as the source's table with the same
+    column names has them now; rows without a unique match stay as they are."""
+    for start, line in enumerate(source):
+        if not line.startswith("|") or _cells(line) != _cells(quoted[0]):
+            continue
+        end = start
+        while end < len(source) and source[end].startswith("|"):
+            end += 1
+        table = source[start:end]
+        out = table[:2] + quoted[2:]
+        for k, row in enumerate(quoted[2:], 2):
+            same = [r for r in table[2:] if _cells(r)[:2] == _cells(row)[:2]]
+            if len(same) == 1:
+                out[k] = same[0]
+        return out
+    return quoted
 
 
 def check(paths: Sequence[Path], root: Path) -> list[Finding]:
