@@ -78,13 +78,17 @@ def check_file(path: Path, root: Path) -> list[Finding]:
     lines = path.read_text(encoding="utf-8").splitlines()
     found: list[Finding] = []
     sources: dict[str, str | None] = {}
+    source_lines: dict[str, set[str]] = {}  # each source's lines, read and split once
 
     def source(name: str, at: int) -> str | None:
         if name not in sources:
             file = root / name
-            sources[name] = file.read_text(encoding="utf-8") if file.is_file() else None
-            if sources[name] is None:
+            text = file.read_text(encoding="utf-8") if file.is_file() else None
+            sources[name] = text
+            if text is None:
                 found.append(Finding(path, at, f"quoted source {name} is not a committed file"))
+            else:
+                source_lines[name] = {line.rstrip() for line in text.splitlines()}
         return sources[name]
 
     quote: str | None = None  # the source of the quote block we are in
@@ -95,8 +99,8 @@ def check_file(path: Path, root: Path) -> list[Finding]:
             if END_QUOTE.match(line):
                 quote = None
             elif line.strip() and not line.lstrip().startswith("```"):
-                text = source(quote, quote_at)
-                if text is not None and line.rstrip() not in _lines(text):
+                known = source(quote, quote_at) is not None
+                if known and line.rstrip() not in source_lines[quote]:
                     found.append(
                         Finding(path, number, f"not a line of {quote}: {line.strip()[:80]}")
                     )
@@ -188,10 +192,6 @@ def check(paths: Sequence[Path], root: Path) -> list[Finding]:
 def documentation(root: Path) -> list[Path]:
     """The files whose figures must trace to a report: the README and docs/*.md."""
     return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
-
-
-def _lines(text: str) -> set[str]:
-    return {line.rstrip() for line in text.splitlines()}
 
 
 def _without_comments(text: str) -> str:

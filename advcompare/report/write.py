@@ -35,7 +35,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
-def _other_figures(main: pd.DataFrame, run_dir: Path) -> list[tuple[str, str]]:
+def _other_figures(main: pd.DataFrame) -> list[tuple[str, str]]:
     """The figures besides the curves, (stem, caption), whether or not this run drew them."""
     out = [
         ("f1_by_attack", "Adversarial F1 per attack and backend, ours beside the paper's"),
@@ -184,7 +184,7 @@ def write_report(
 
     figures["other"] = {
         stem: caption
-        for stem, caption in _other_figures(main, run_dir)
+        for stem, caption in _other_figures(main)
         if (run_dir / f"{stem}.png").is_file() and (run_dir / f"{stem}.pdf").is_file()
     }
 
