@@ -54,19 +54,22 @@ def resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
 
 def weighted_macro_f1(y: np.ndarray, pred: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Macro F1 (over the classes present in each resample's labels, as
-    :func:`advcompare.metrics.macro_f1`) for every row of ``counts``."""
+    :func:`advcompare.metrics.macro_f1`) for every row of ``counts``.
+
+    Every class's true positives, false positives, false negatives and support come from
+    one floating-point product (BLAS: NumPy's integer products are not), exact because the
+    sums are integers far below 2**53; the scores are then added class by class."""
     y, pred = np.asarray(y), np.asarray(pred)
-    scores, present = [], []
-    for c in np.unique(y):
-        truth, guess = y == c, pred == c
-        tp = counts @ (truth & guess)
-        fp = counts @ (~truth & guess)
-        fn = counts @ (truth & ~guess)
-        denom = 2 * tp + fp + fn
-        scores.append(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0))
-        present.append(counts @ truth > 0)
-    scores_a, present_a = np.array(scores), np.array(present)
-    return (scores_a * present_a).sum(0) / np.maximum(present_a.sum(0), 1)
+    classes = np.unique(y)
+    truth = y[:, None] == classes[None, :]
+    guess = pred[:, None] == classes[None, :]
+    columns = np.concatenate([truth & guess, ~truth & guess, truth & ~guess, truth], axis=1)
+    sums = np.asarray(counts, dtype=float) @ columns.astype(float)
+    tp, fp, fn, support = np.split(np.ascontiguousarray(sums.T), 4)  # each (classes, rows)
+    denom = 2 * tp + fp + fn
+    scores = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+    present = support > 0
+    return (scores * present).sum(0) / np.maximum(present.sum(0), 1)
 
 
 def weighted_lower_median(values: np.ndarray, counts: np.ndarray) -> np.ndarray:

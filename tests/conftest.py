@@ -45,6 +45,22 @@ def _session_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("session-cache")
 
 
+def copy_models_in(session_cache, cache) -> None:
+    """Give ``cache`` a copy of every model an earlier test of the session trained."""
+    shutil.copytree(session_cache, cache, dirs_exist_ok=True)
+
+
+def copy_models_back(cache, session_cache) -> None:
+    """Keep, for the tests that follow, each complete model ``cache`` gained (not one set
+    aside as corrupt, nor a lock)."""
+    for entry in cache.iterdir() if cache.is_dir() else ():
+        kept = session_cache / entry.name
+        complete = (entry / "model.safetensors").is_file() and (entry / "record.json").is_file()
+        aside = entry.name.endswith(".corrupt") or entry.name.startswith(".")
+        if entry.is_dir() and complete and not aside and not kept.exists():
+            shutil.copytree(entry, kept)
+
+
 @pytest.fixture()
 def shared_cache(tmp_path, monkeypatch, _session_cache):
     """This test's own ``$ADVCOMPARE_CACHE`` (``tmp_path/cache``), holding a copy of every
@@ -54,15 +70,20 @@ def shared_cache(tmp_path, monkeypatch, _session_cache):
     Tests that assert a model *is trained* (or waited for) use a cold ``tmp_path/cache``.
     """
     cache = tmp_path / "cache"
-    shutil.copytree(_session_cache, cache, dirs_exist_ok=True)
+    copy_models_in(_session_cache, cache)
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(cache))
     yield cache
-    for entry in cache.iterdir() if cache.is_dir() else ():
-        kept = _session_cache / entry.name
-        complete = (entry / "model.safetensors").is_file() and (entry / "record.json").is_file()
-        aside = entry.name.endswith(".corrupt") or entry.name.startswith(".")
-        if entry.is_dir() and complete and not aside and not kept.exists():
-            shutil.copytree(entry, kept)
+    copy_models_back(cache, _session_cache)
+
+
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory, _session_cache):
+    """:func:`shared_cache` for a module's module-scoped fixtures (not set as
+    ``$ADVCOMPARE_CACHE``: pass it on)."""
+    cache = tmp_path_factory.mktemp("module-cache")
+    copy_models_in(_session_cache, cache)
+    yield cache
+    copy_models_back(cache, _session_cache)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -2,7 +2,7 @@
 against the CLI report's, every bad input as one exception before any attack runs, the
 caller's model unchanged, and ``advcompare.load_results`` reading a stored run read-only.
 
-CPU-sized: a CNN trained one epoch on scikit-learn's digits (cached for the module), a few
+CPU-sized: a CNN trained two epochs on scikit-learn's digits (once per session), a few
 images per test and few attack steps.
 """
 
@@ -87,8 +87,10 @@ EPOCHS = 2  # the CNN the API and the CLI share (the CLI's --epochs): ~80% accur
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("api-cache")
+def cache(module_cache):
+    """The two-epoch digits CNN is the one the runner and executor tests train: trained once
+    per session (tests/conftest.py)."""
+    return module_cache
 
 
 @pytest.fixture(scope="module")

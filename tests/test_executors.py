@@ -1,8 +1,10 @@
 """The grid as a plan of tasks, run serially or on Ray (issue: plan of cells, executors).
 
-Every Ray run here is a real `advcompare run --executor ray` in a subprocess inside a network
-namespace of its own (`unshare -n`, loopback only), so a local Ray, a two-node cluster
-and a driver killed with SIGKILL stay on this machine and leave nothing behind.
+Every Ray run here is a real `advcompare run --executor ray` in a subprocess. As root it runs
+inside network and PID namespaces of its own (`unshare -n -p`, loopback only), so a local
+Ray, a two-node cluster and a driver killed with SIGKILL stay on this machine, and the
+kernel kills every process they started when the run's first process ends. Each Ray run
+keeps its session files in a temporary directory of its own (``RAY_TMPDIR``), removed after.
 """
 
 from __future__ import annotations
@@ -90,9 +92,23 @@ except ImportError:
 needs_ray = pytest.mark.skipif(
     not HAVE_RAY, reason="Ray is not installed: pip install 'advcompare[ray]'"
 )
-# As root, each Ray run gets a network namespace of its own (loopback only); otherwise it
-# runs here, on loopback as the executor keeps a local Ray and as ``ray start`` is told.
+# As root, each Ray run gets network and PID namespaces of its own (loopback only); otherwise
+# it runs here, on loopback as the executor keeps a local Ray and as ``ray start`` is told.
 NETNS = shutil.which("unshare") is not None and os.geteuid() == 0
+# Without a PID namespace, the Ray that ``ray start`` left running is stopped by the script.
+RAY_STOP = "" if NETNS else "ray stop --force > /dev/null 2>&1; "
+
+
+@pytest.fixture()
+def ray_tmpdir():
+    """A short directory of this test's own for Ray's session files and its address file
+    (Ray's socket paths must stay under 107 characters, so not under ``tmp_path``); a
+    ``ray_current_cluster`` left behind would make the next local Ray join a dead cluster."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="ray-")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture()
@@ -139,14 +155,17 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def _ray_command(
     script: str, env: dict[str, str], local_only: bool = True
 ) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that run a bash script in a new network namespace that has
-    only a loopback interface (as root), or else as it is: the local Ray binds loopback
-    (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER = 0, as the executor sets it) and every ``ray start``
-    here names 127.0.0.1."""
+    """The argv and environment that run a bash script in new network and PID namespaces
+    (as root): only a loopback interface, and when the script's first process ends, or
+    ``unshare`` is killed (``--kill-child``), the kernel kills every process left in it,
+    with no ``ray stop`` to wait for. Otherwise the script runs as it is: the local Ray binds
+    loopback (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER = 0, as the executor sets it) and every
+    ``ray start`` here names 127.0.0.1."""
     bindir = str(Path(sys.executable).parent)
     body = f"export PATH={bindir}:$PATH; {script}"
     if NETNS:
-        argv = ["unshare", "-n", "bash", "-c", f"ip link set lo up; {body}"]
+        namespaces = ["unshare", "-n", "-p", "--kill-child", "--mount-proc"]
+        argv = [*namespaces, "bash", "-c", f"ip link set lo up; {body}"]
     else:
         argv = ["bash", "-c", body]
     env = {k: v for k, v in env.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
@@ -168,6 +187,24 @@ def _in_netns(
         timeout=timeout,
         **popen,
     )
+
+
+def _wait_until_unlocked(path: Path, timeout: float = 60) -> None:
+    """Return once no process holds ``path``'s lock (a killed process holds it until the
+    kernel has closed its files)."""
+    import fcntl
+
+    deadline = time.monotonic() + timeout
+    with open(path, "a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                assert time.monotonic() < deadline, f"{path} is still locked"
+                time.sleep(0.05)
+                continue
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return
 
 
 def _run_serially(capsys, *args: str) -> str:
@@ -272,7 +309,9 @@ def test_missing_ray_is_a_one_line_install_hint(tmp_path, monkeypatch):
 
 
 @needs_ray
-def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path, small_model, capsys):
+def test_driver_killed_with_sigkill_resumes_without_recomputing(
+    tmp_path, small_model, capsys, ray_tmpdir
+):
     """A run on a local Ray (on loopback, with this machine's CPUs) is killed with SIGKILL.
     The test watches the store closely; once it holds 1-4 cells it takes SQLite's write
     lock, so the driver cannot store another before the SIGKILL (no race with a fast
@@ -283,7 +322,8 @@ def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path, small_
     )
     run_dir = tmp_path / "run"
     argv, env = _ray_command(
-        f"exec advcompare run --config {config} --executor ray --cpus-per-cell 1", _env(tmp_path)
+        f"exec advcompare run --config {config} --executor ray --cpus-per-cell 1",
+        _env(tmp_path, RAY_TMPDIR=ray_tmpdir),
     )
     driver = subprocess.Popen(
         argv,
@@ -316,11 +356,15 @@ def test_driver_killed_with_sigkill_resumes_without_recomputing(tmp_path, small_
         assert freeze is not None and driver.poll() is None, "the run ended before the kill"
         os.kill(driver.pid, signal.SIGKILL)  # the driver only: Ray's processes follow it
         driver.wait(timeout=30)
+        # under ``unshare`` the driver dies just after it: its run lock says when it is gone,
+        # and only then is the store let go
+        _wait_until_unlocked(run_dir / ".advcompare.lock")
     finally:
         if freeze is not None:
             freeze.execute("ROLLBACK")
             freeze.close()
-        time.sleep(2)
+        if not NETNS:  # give the local Ray's processes time to follow the driver
+            time.sleep(2)
         try:
             os.killpg(driver.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -516,7 +560,7 @@ def test_a_sharded_serial_run_gives_the_figures_of_an_unsplit_one(
 
 @needs_ray
 def test_a_users_model_on_a_two_node_cluster_matches_the_serial_run_despite_a_killed_worker(
-    tmp_path, shared_cache, capsys, monkeypatch, trained_digits
+    tmp_path, shared_cache, capsys, monkeypatch, trained_digits, ray_tmpdir
 ):
     """``ray start`` twice on loopback, then the run joins them with ``model =
     "module:factory"`` and the five deterministic attacks. Every worker imports the factory
@@ -555,9 +599,11 @@ def test_a_users_model_on_a_two_node_cluster_matches_the_serial_run_despite_a_ki
         f"{worker_ports} > /dev/null && "
         f"advcompare run --config {config} --out {ray_dir} --executor ray "
         f"--ray-address 127.0.0.1:{port} --cpus-per-cell 1; "
-        f"status=$?; ray stop --force > /dev/null 2>&1; exit $status"
+        f"status=$?; {RAY_STOP}exit $status"
     )
-    env = _env(tmp_path, PYTHONPATH=str(folder), ADVCOMPARE_FAULT_ONCE=str(marker))
+    env = _env(
+        tmp_path, PYTHONPATH=str(folder), ADVCOMPARE_FAULT_ONCE=str(marker), RAY_TMPDIR=ray_tmpdir
+    )
     ray = _in_netns(script, env, local_only=False)
     assert ray.returncode == 0, (ray.stdout[-2000:], ray.stderr[-3000:])
     assert "byo_ray_models:cnn loaded from" in ray.stdout
