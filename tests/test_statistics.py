@@ -29,7 +29,12 @@ def test_weighted_macro_f1_is_sklearns_on_every_resample():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 4, 60)
     pred = np.where(rng.random(60) < 0.6, y, rng.integers(0, 4, 60))
-    counts = resample_counts(60, 25, seed=3)
+    # every image once, 25 resamples, and two drawn by hand: one without any image of class
+    # 3 (absent classes are left out of the mean, as sklearn's labels=unique(truth)), one
+    # with class 0 only
+    absent = np.where(y == 3, 0, 1)
+    only = np.where(y == 0, 2, 0)
+    counts = np.vstack([np.ones(60, int), resample_counts(60, 25, seed=3), absent, only])
     ours = weighted_macro_f1(y, pred, counts)
     for row, value in zip(counts, ours):
         idx = np.repeat(np.arange(60), row)
