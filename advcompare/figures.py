@@ -78,13 +78,50 @@ PANELS_PER_ROW = 6
 MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
-def _labelled_bars(ax, pos, values: pd.Series, width: float, **style) -> None:
-    """Bars with their values written on them: a zero-height bar still shows "0.00", and a
-    missing value (no paper figure) draws no bar and says "—"."""
-    values = pd.Series(values).astype(float)
-    bars = ax.bar(pos, values.fillna(0.0), width, **style)
-    labels = ["—" if v != v else f"{v:.2f}" for v in values]
-    ax.bar_label(bars, labels=labels, fontsize=6, padding=1, rotation=90)
+def _labelled_bars(ax, pos, values: pd.Series, width: float, lo=None, hi=None, **style) -> None:
+    """Bars with their values written above them: a zero-height bar still shows "0.00", and
+    a missing value (no paper figure) draws no bar and says "—". With ``lo`` and ``hi``
+    each bar carries its interval, and its value is written above the interval."""
+    at = np.asarray(pos, dtype=float)
+    values = pd.Series(values).astype(float).reset_index(drop=True)
+    ax.bar(at, values.fillna(0.0), width, **style)
+    tops = values.fillna(0.0)
+    if lo is not None and hi is not None:
+        lo = pd.Series(lo).astype(float).reset_index(drop=True)
+        hi = pd.Series(hi).astype(float).reset_index(drop=True)
+        known = values.notna() & lo.notna() & hi.notna()
+        if known.any():
+            below = (values - lo)[known].clip(lower=0)
+            above = (hi - values)[known].clip(lower=0)
+            ax.errorbar(
+                at[known.to_numpy()],
+                values[known],
+                yerr=[below, above],
+                fmt="none",
+                ecolor="black",
+                elinewidth=0.7,
+                capsize=1.5,
+            )
+            tops = hi.where(known, tops)
+    for x, top, v in zip(at, tops, values):
+        label = "—" if v != v else f"{v:.2f}"
+        ax.text(x, top + 0.01, label, ha="center", va="bottom", rotation=90, fontsize=6)
+
+
+def _interval_note(part: pd.DataFrame) -> str:
+    """What a panel's bars rest on: the images per cell and the interval's level."""
+    counts = sorted({int(n) for n in part["n"].dropna()}) if "n" in part else []
+    n = (
+        ""
+        if not counts
+        else f"n = {counts[0]}"
+        if len(counts) == 1
+        else (f"n = {counts[0]}–{counts[-1]}")
+    )
+    level = ""
+    if "confidence" in part and part["confidence"].notna().any() and "adv_f1_lo" in part:
+        level = f"{float(part['confidence'].dropna().iloc[0]):.0%} bootstrap intervals"
+    return ", ".join(s for s in (n, level) if s)
 
 
 def _colour(backend: str, i: int) -> str:
@@ -161,20 +198,22 @@ def plot_example_seven(
 
 
 def plot_f1(frame: pd.DataFrame, path: Path) -> None:
-    """Grouped bars per dataset: clean, adversarial and the paper's F1 for each attack."""
+    """Grouped bars per dataset: clean, adversarial (with its interval) and the paper's F1
+    for each attack, named as the report's tables name them."""
     plt = _pyplot()
     groups = list(frame.groupby("dataset", sort=False))
     width = max(5.5, 0.75 * max(len(part) for _, part in groups) + 1.5)
     fig, axes = plt.subplots(1, len(groups), figsize=(width * len(groups), 4.4), squeeze=False)
     for ax, (name, part) in zip(axes[0], groups):
-        labels = [f"{r.label}\n({r.backend})" for r in part.itertuples()]
+        labels = _bar_names(part)
         pos = np.arange(len(part))
-        for offset, values, label, colour in (
-            (-0.27, part["clean_f1"], "clean", "#bbbbbb"),
-            (0.0, part["adv_f1"], "adversarial (ours)", "#1f77b4"),
-            (0.27, part["paper_f1"], "adversarial (paper)", "#ff7f0e"),
+        lo, hi = part.get("adv_f1_lo"), part.get("adv_f1_hi")
+        for offset, values, label, colour, interval in (
+            (-0.27, part["clean_f1"], "clean", "#bbbbbb", (None, None)),
+            (0.0, part["adv_f1"], "adversarial (ours)", "#1f77b4", (lo, hi)),
+            (0.27, part["paper_f1"], "adversarial (paper)", "#ff7f0e", (None, None)),
         ):
-            _labelled_bars(ax, pos + offset, values, 0.27, label=label, color=colour)
+            _labelled_bars(ax, pos + offset, values, 0.27, *interval, label=label, color=colour)
         ax.set_xticks(
             pos,
             labels,
@@ -182,32 +221,70 @@ def plot_f1(frame: pd.DataFrame, path: Path) -> None:
             rotation=35 if len(part) > 5 else 0,
             ha="right" if len(part) > 5 else "center",
         )
-        ax.set(ylim=(0, 1.18), ylabel="macro F1", title=name)  # room for the value labels
+        note = _interval_note(part)
+        title = f"{name} ({note})" if note else name
+        ax.set(ylim=(0, 1.25), ylabel="macro F1", title=title)  # room for the value labels
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, fontsize=8, loc="lower center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     save_figure(fig, path)
 
 
+def _bar_names(part: pd.DataFrame) -> list[str]:
+    """Each row's attack as the report's tables name it, over its backend."""
+    from advcompare.report.tables import attack_name  # the report package imports this one
+
+    attacks = part["attack"] if "attack" in part else part["label"]
+    return [
+        f"{attack_name(label, attack)}\n({backend})"
+        for label, attack, backend in zip(part["label"], attacks, part["backend"])
+    ]
+
+
+def _bar_grid(
+    part: pd.DataFrame, values: str, rows: list[str], columns: list[str], aggfunc: str = "mean"
+) -> pd.DataFrame:
+    """``values`` with one row per ``row`` and one column per ``column`` of ``part``."""
+    table = part.pivot_table(
+        index="row", columns="column", values=values, aggfunc=aggfunc, dropna=False
+    )
+    return table.reindex(index=rows, columns=columns)
+
+
 def plot_defenses(frame: pd.DataFrame, path: Path) -> None:
-    """Per dataset, adversarial F1 of each attack under each defense (paper Figures 12-18)."""
+    """Per dataset, adversarial F1 of each attack under each defense (paper Figures 12-18),
+    named as the report's tables name them, each bar with its interval when it is one cell
+    (several training seeds: their mean, without one)."""
+    from advcompare.report.tables import defense_column  # the report package imports this one
+
     plt = _pyplot()
     groups = list(frame.groupby("dataset", sort=False))
     fig, axes = plt.subplots(len(groups), 1, figsize=(11, 5 * len(groups)), squeeze=False)
     for ax, (name, part) in zip(axes[:, 0], groups):
         part = part.assign(
-            column=[d if d == "none" else f"{d} ({t})" for d, t in zip(part.defense, part.threat)],
-            row=[f"{a}\n({b})" for a, b in zip(part.label, part.backend)],
+            column=[defense_column(d, t) for d, t in zip(part.defense, part.threat)],
+            row=_bar_names(part),
         )
-        table = part.pivot_table(index="row", columns="column", values="adv_f1", sort=False)
-        width = 0.8 / max(len(table.columns), 1)
-        pos = np.arange(len(table.index))
-        for i, column in enumerate(table.columns):
-            _labelled_bars(
-                ax, pos + i * width - 0.4 + width / 2, table[column], width, label=column
-            )
-        ax.set_xticks(pos, table.index, fontsize=8)
-        ax.set(ylim=(0, 1.18), ylabel="adversarial macro F1", title=name)
+        shown = list(dict.fromkeys(part["column"]))
+        rows = list(dict.fromkeys(part["row"]))
+
+        f1 = _bar_grid(part, "adv_f1", rows, shown)
+        one = _bar_grid(part, "adv_f1", rows, shown, "size") == 1
+        lo = hi = None
+        if {"adv_f1_lo", "adv_f1_hi"} <= set(part.columns):
+            lo, hi = (_bar_grid(part, v, rows, shown) for v in ("adv_f1_lo", "adv_f1_hi"))
+        width = 0.8 / max(len(shown), 1)
+        pos = np.arange(len(rows))
+        for i, column in enumerate(shown):
+            interval = (None, None)
+            if lo is not None and hi is not None:
+                interval = (lo[column].where(one[column]), hi[column].where(one[column]))
+            x = pos + i * width - 0.4 + width / 2
+            _labelled_bars(ax, x, f1[column], width, *interval, label=column)
+        ax.set_xticks(pos, rows, fontsize=8)
+        note = _interval_note(part)
+        title = f"{name} ({note})" if note else name
+        ax.set(ylim=(0, 1.25), ylabel="adversarial macro F1", title=title)
         ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below
     fig.tight_layout()
     save_figure(fig, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 from dataclasses import replace
 
@@ -169,9 +170,14 @@ def test_cost_table_says_how_cells_ran(run_dir):
     text = write_report(run_dir).read_text()
     cost = text[text.index("### Cost") : text.index("### Agreement")]
     assert "| executor " not in cost and "| attack ms/image " in cost  # what a paper prints
-    assert "not comparable with a serial run's" in " ".join(cost.split())
+    assert "Each cell ran alone" in cost and "not comparable" not in cost  # a serial run
     ran = text[text.index("### How each cell ran") :]  # the bookkeeping, at the end
     assert "| executor " in ran and "| concurrency " in ran and "| serial " in ran
+    with sqlite3.connect(run_dir / "results.sqlite") as db:  # as a Ray run on 4 slots stores it
+        db.execute("UPDATE cells SET executor = 'ray', concurrency = 4")
+    text = write_report(run_dir).read_text()
+    cost = " ".join(text[text.index("### Cost") : text.index("### Agreement")].split())
+    assert "ran up to 4 at a time" in cost and "not comparable with a serial run's" in cost
 
 
 def test_l2_curves_and_optimality_are_in_the_report(run_dir):
@@ -409,6 +415,61 @@ def test_figures_a_paper_can_print(tmp_path, monkeypatch):
     figures.plot_f1(frame, tmp_path / "f1.png")
     texts = [t.get_text() for t in drawn["f1.png"].axes[0].texts]
     assert "0.00" in texts and "—" in texts and "0.40" in texts
+
+
+def test_f1_figures_name_bars_as_the_tables_do_and_draw_each_cells_interval(tmp_path, monkeypatch):
+    """Both F1 figures name attacks and defenses by their records (as the tables do), say n
+    and the interval's level in each panel's title, and draw an interval on every bar that
+    is one cell; a bar that averages two training seeds gets none."""
+    from matplotlib.container import ErrorbarContainer
+
+    from advcompare import figures
+
+    drawn = {}
+    real_save = figures.save_figure
+
+    def keep(fig, path, **kwargs):
+        drawn[path.name] = fig
+        return real_save(fig, path, **kwargs)
+
+    monkeypatch.setattr(figures, "save_figure", keep)
+    rows = [  # (label, attack, defense, threat, seed, adv_f1)
+        ("ifgsm", "ifgsm", "none", "adaptive", 0, 0.10),
+        ("bim", "ifgsm", "none", "adaptive", 0, 0.20),
+        ("ifgsm", "ifgsm", "defensive_distillation", "oblivious", 0, 0.80),
+        ("bim", "ifgsm", "defensive_distillation", "oblivious", 0, 0.70),
+        ("bim", "ifgsm", "defensive_distillation", "oblivious", 1, 0.60),  # a second seed
+    ]
+    frame = pd.DataFrame(
+        [
+            dict(dataset="d", label=lab, attack=a, backend="art", defense=d, threat=t, seed=s,
+                 n=20, confidence=0.95, clean_f1=0.9, paper_f1=None, adv_f1=f,
+                 adv_f1_lo=f - 0.05, adv_f1_hi=f + 0.05)
+            for lab, a, d, t, s, f in rows
+        ]
+    )  # fmt: skip
+
+    def intervals(ax) -> int:
+        containers = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        return sum(len(c.lines[2][0].get_segments()) for c in containers)
+
+    figures.plot_defenses(frame, tmp_path / "defenses.png")
+    ax = drawn["defenses.png"].axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "no defense",
+        "defensive distillation (oblivious)",
+    ]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["I-FGSM\n(art)", "bim (I-FGSM)\n(art)"]
+    assert ax.get_title() == "d (n = 20, 95% bootstrap intervals)"
+    assert intervals(ax) == 3  # four bars, one of them the mean of two seeds
+    texts = [t.get_text() for t in ax.texts]
+    assert sorted(texts) == ["0.10", "0.20", "0.65", "0.80"]
+
+    figures.plot_f1(frame[frame.defense == "none"], tmp_path / "f1.png")
+    ax = drawn["f1.png"].axes[0]
+    assert intervals(ax) == 2  # the adversarial bars; clean and paper figures have none
+    assert ax.get_title() == "d (n = 20, 95% bootstrap intervals)"
+    assert "bim (I-FGSM)\n(art)" in [t.get_text() for t in ax.get_xticklabels()]
 
 
 def test_prose_wraps_with_hanging_list_indents_and_keeps_any_line():

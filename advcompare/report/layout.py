@@ -323,6 +323,28 @@ def _seed_blocks(name: str, spread: pd.DataFrame, versus: pd.DataFrame) -> list[
     return blocks
 
 
+def cost_note(part: pd.DataFrame) -> str:
+    """What the cost table's times can be compared with: cells that shared the cores with
+    other cells (concurrency above 1) are not comparable with a serial run's."""
+    at_once = pd.to_numeric(part.get("concurrency", pd.Series(dtype=float)), errors="coerce")
+    most = int(at_once.max()) if at_once.notna().any() else 1
+    if most > 1:
+        when = (
+            f"These cells ran up to {most} at a time, sharing the machine's cores (\"How each "
+            'cell ran", at the end): their per-image times are not comparable with a serial '
+            "run's."
+        )
+    else:
+        when = (
+            'Each cell ran alone ("How each cell ran", at the end), so the per-image times '
+            "compare across rows."
+        )
+    return (
+        f"{when} forward/image counts the model queries per image: the budget decision- and "
+        "score-based attacks spend."
+    )
+
+
 def claim_blocks(claims: pd.DataFrame | None, level: str = "95%") -> list[Block]:
     """The paper's defense findings, claim by claim, under both threat models."""
     if claims is None or not len(claims) or (claims["verdict"] == "not run").all():
@@ -438,12 +460,7 @@ def report_blocks(
                 heading(3, "What happened to each image"),
                 table(outcome_frame(part), f"{name}: per-image outcomes of each cell"),
                 heading(3, "Cost"),
-                paragraph(
-                    "Per-image times measured while other cells ran concurrently are not "
-                    "comparable with a serial run's: the cells shared the machine's cores "
-                    '("How each cell ran", at the end). forward/image counts the model '
-                    "queries per image: the budget decision- and score-based attacks spend."
-                ),
+                paragraph(cost_note(part)),
                 table(cost_frame(part), f"{name}: time and model passes per image"),
             ]
         pairs = (

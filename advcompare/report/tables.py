@@ -282,18 +282,18 @@ def seed_frame(spread: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _defense_column(defense: str, threat: str) -> str:
+def defense_column(defense: str, threat: str) -> str:
     """A defense's column: its display name, with the threat model when it defends."""
     return defense_name(defense) if defense == "none" else f"{defense_name(defense)} ({threat})"
 
 
 def defense_f1_frame(part: pd.DataFrame, defenses: dict[str, dict]) -> pd.DataFrame:
     """Adversarial F1 of every attack (rows) under every defense and threat (columns)."""
-    columns = list(dict.fromkeys(_defense_column(d, t) for d, t in zip(part.defense, part.threat)))
+    columns = list(dict.fromkeys(defense_column(d, t) for d, t in zip(part.defense, part.threat)))
     rows: dict[tuple[str, str], dict[str, str]] = {}
     clean = {"attack": "no attack (clean F1)"}
     for r in part.itertuples():
-        column = _defense_column(r.defense, r.threat)
+        column = defense_column(r.defense, r.threat)
         row = rows.setdefault(
             (r.label, r.backend), {"attack": f"{attack_name(r.label, r.attack)} ({r.backend})"}
         )
