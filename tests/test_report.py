@@ -370,21 +370,29 @@ def test_the_prose_names_attacks_from_their_records(run_dir, monkeypatch):
     assert "Minimum-norm attacks (DeepFool, C&W L2), from the stored" in text
 
 
-def test_figures_a_paper_can_print(tmp_path, monkeypatch):
+@pytest.fixture()
+def drawn(monkeypatch) -> dict:
+    """Every figure the test draws, by file name, kept open for inspection (and saved)."""
+    from advcompare import figures
+
+    kept: dict = {}
+    real_save = figures.save_figure
+
+    def keep(fig, path, **kwargs):
+        kept[path.name] = fig
+        return real_save(fig, path, **kwargs)
+
+    monkeypatch.setattr(figures, "save_figure", keep)
+    return kept
+
+
+def test_figures_a_paper_can_print(tmp_path, drawn):
     """The "7" figure wraps at six panels a row; bars carry their values (a zero bar says
     0.00, a missing paper figure says —)."""
     from torch import nn
 
     from advcompare import figures
 
-    drawn = {}
-    real_save = figures.save_figure
-
-    def keep(fig, path, **kwargs):
-        drawn[path.name] = fig
-        return real_save(fig, path, **kwargs)
-
-    monkeypatch.setattr(figures, "save_figure", keep)
     x = torch.rand(3, 3, 8, 8)
     y = torch.tensor([1, 7, 2])
     (tmp_path / "adv").mkdir()
@@ -417,7 +425,7 @@ def test_figures_a_paper_can_print(tmp_path, monkeypatch):
     assert "0.00" in texts and "—" in texts and "0.40" in texts
 
 
-def test_f1_figures_name_bars_as_the_tables_do_and_draw_each_cells_interval(tmp_path, monkeypatch):
+def test_f1_figures_name_bars_as_the_tables_do_and_draw_each_cells_interval(tmp_path, drawn):
     """Both F1 figures name attacks and defenses by their records (as the tables do), say n
     and the interval's level in each panel's title, and draw an interval on every bar that
     is one cell; a bar that averages two training seeds gets none."""
@@ -425,14 +433,6 @@ def test_f1_figures_name_bars_as_the_tables_do_and_draw_each_cells_interval(tmp_
 
     from advcompare import figures
 
-    drawn = {}
-    real_save = figures.save_figure
-
-    def keep(fig, path, **kwargs):
-        drawn[path.name] = fig
-        return real_save(fig, path, **kwargs)
-
-    monkeypatch.setattr(figures, "save_figure", keep)
     rows = [  # (label, attack, defense, threat, seed, adv_f1)
         ("ifgsm", "ifgsm", "none", "adaptive", 0, 0.10),
         ("bim", "ifgsm", "none", "adaptive", 0, 0.20),
