@@ -111,13 +111,9 @@ def _labelled_bars(ax, pos, values: pd.Series, width: float, lo=None, hi=None, *
 def _interval_note(part: pd.DataFrame) -> str:
     """What a panel's bars rest on: the images per cell and the interval's level."""
     counts = sorted({int(n) for n in part["n"].dropna()}) if "n" in part else []
-    n = (
-        ""
-        if not counts
-        else f"n = {counts[0]}"
-        if len(counts) == 1
-        else (f"n = {counts[0]}–{counts[-1]}")
-    )
+    n = ""
+    if counts:
+        n = f"n = {counts[0]}" + (f"–{counts[-1]}" if len(counts) > 1 else "")
     level = ""
     if "confidence" in part and part["confidence"].notna().any() and "adv_f1_lo" in part:
         level = f"{float(part['confidence'].dropna().iloc[0]):.0%} bootstrap intervals"

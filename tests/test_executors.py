@@ -190,21 +190,19 @@ def _in_netns(
 
 
 def _wait_until_unlocked(path: Path, timeout: float = 60) -> None:
-    """Return once no process holds ``path``'s lock (a killed process holds it until the
-    kernel has closed its files)."""
-    import fcntl
+    """Return once no process holds ``path``'s run lock (:func:`advcompare.locks.file_lock`;
+    a killed process holds it until the kernel has closed its files)."""
+    from advcompare.errors import AdvCompareError
+    from advcompare.locks import file_lock
 
     deadline = time.monotonic() + timeout
-    with open(path, "a") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                assert time.monotonic() < deadline, f"{path} is still locked"
-                time.sleep(0.05)
-                continue
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return
+    while True:
+        try:
+            with file_lock(path, f"{path} is still locked"):
+                return
+        except AdvCompareError:
+            assert time.monotonic() < deadline, f"{path} is still locked"
+            time.sleep(0.05)
 
 
 def _run_serially(capsys, *args: str) -> str:

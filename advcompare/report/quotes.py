@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"refreshed quoted rows in {path.relative_to(root)}")
     findings = check(documentation(root), root)
     for finding in findings:
-        print(finding.__str__().replace(str(root) + "/", ""))
+        print(str(finding).replace(str(root) + "/", ""))
     print(f"{len(findings)} unsourced or stale figures" if findings else "every figure traced")
     return 1 if findings else 0
 
