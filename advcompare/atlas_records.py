@@ -9,11 +9,14 @@ differs in is in its adapter entry and in ``docs/backends.md``; the atlas run is
   ε = 1.0 with the same step count).
 - ``apgd``: Croce & Hein 2020, arXiv:2003.01690 (100 steps, cross-entropy or DLR loss,
   first step 2ε; ε = 0.3 on MNIST).
-- ``autoattack``: the same paper's *standard* ensemble (APGD-CE, APGD-T, FAB-T, Square).
+- ``autoattack``: the same paper's *standard* ensemble (APGD-CE, APGD-T, FAB-T, Square;
+  100 iterations each APGD). Every backend runs APGD-CE, APGD-T over the top 9 other
+  classes and Square (5,000 queries) at ``steps``; FAB-T is left out (ART has none).
 - ``square``: Andriushchenko et al. 2020, arXiv:1912.00049, L∞, 5,000 queries, p = 0.8
   (AutoAttack's setting), margin loss.
 - ``ead``: Chen et al. 2018, arXiv:1709.04114, elastic-net (β = 0.01, 9 binary-search steps,
-  1,000 iterations, lr 0.01, initial c 0.001, EN decision rule).
+  1,000 iterations, lr 0.01, initial c 0.001, EN decision rule); no early abort by default,
+  because ART's ElasticNet has none (torchattacks and Foolbox abort on different tests).
 - ``jsma``: Papernot et al. 2016, arXiv:1511.07528 (θ = 1, at most γ = 14.5% of the
   features changed), targeted at class (y + 1) mod C on every backend.
 - ``newtonfool``: Jang et al. 2017, ACSAC (η = 0.01, 100 steps).
@@ -109,7 +112,10 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
     ),
     AttackRecord(
         "autoattack",
-        {"eps": _unit(0.3)},
+        {
+            "eps": _unit(0.3),
+            "steps": _count(100, "a positive integer (iterations of APGD-CE and APGD-T)"),
+        },
         "torchattacks",
         "Croce & Hein 2020, arXiv:2003.01690 (AutoAttack, standard, L∞)",
         display="AutoAttack",
@@ -142,6 +148,8 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
             "lr": _rate(0.01),
             "confidence": Param(float, 0.0, non_negative, ">= 0 (kappa)"),
             "decision_rule": choice("EN", "EN", "L1"),
+            # off: ART's ElasticNet cannot abort, so only "off" means the same everywhere
+            "abort_early": flag(False),
         },
         "foolbox",
         "Chen et al. 2018, arXiv:1709.04114 (elastic-net attack)",

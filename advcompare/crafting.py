@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from advcompare.adapters.base import Adapter
+from advcompare.adapters.base import Adapter, repair_note
 from advcompare.adapters.registry import check_spec, get_backend
 from advcompare.data import Split
 from advcompare.entry import AttackEntry
@@ -34,6 +34,7 @@ class Crafted:
     notes: list[str] = field(default_factory=list)
     node: str = ""
     repaired: torch.Tensor | None = None  # per sample: the output contract repaired it
+    repair_cause: str = ""  # the library defect behind those repairs (AttackImpl.repair_cause)
 
 
 def seed_batch(seed: int, batch_index: int) -> None:
@@ -79,6 +80,7 @@ def craft(
         counter.backward_samples,
         notes,
         repaired=torch.cat(repairs) if repairs else None,
+        repair_cause=backend.repair_cause(entry.spec) if isinstance(backend, Adapter) else "",
     )
 
 
@@ -114,6 +116,7 @@ def joined(parts: list[Crafted]) -> Crafted:
         parts[0].notes,
         ",".join(nodes),
         torch.cat(repairs) if len(repairs) == len(parts) else None,
+        parts[0].repair_cause,
     )
 
 
@@ -139,7 +142,8 @@ def grade_crafted(
         repaired=crafted.repaired,
         budget=budget,
     )
-    return metrics, list(crafted.notes), {"x_adv": crafted.x_adv, **outcomes}
+    notes = list(crafted.notes) + repair_note(crafted.repair_cause, crafted.repaired)
+    return metrics, notes, {"x_adv": crafted.x_adv, **outcomes}
 
 
 def craft_and_grade(

@@ -139,16 +139,31 @@ def _apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, An
     )(x, y)
 
 
+AUTOATTACK_SQUARE_QUERIES = 5000  # Croce & Hein's standard Square, on every backend
+
+
+def autoattack_targets(num_classes: int) -> int:
+    """APGD-T's target classes: the top 9 other classes (Croce & Hein), fewer when C < 10."""
+    return min(9, num_classes - 1)
+
+
 def _autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    """torchattacks' standard AutoAttack as ``AutoAttack(version="standard")`` builds it
+    (``MultiAttack`` of APGD-CE, APGD-T and Square, one seed), with ``steps`` iterations:
+    torchattacks' class passes none, so its APGDs run their default 10. FAB-T is left out
+    because ART, the other backend, has no FAB."""
     import torchattacks
 
-    return torchattacks.AutoAttack(
-        model,
-        norm="Linf",
-        eps=p["eps"],
-        version="standard",
-        n_classes=num_classes_of(model, x),
-        seed=_library_seed(),
+    num_classes, seed = num_classes_of(model, x), _library_seed()
+    common = {"norm": "Linf", "eps": p["eps"], "seed": seed, "n_restarts": 1}
+    targeted = torchattacks.APGDT(model, steps=p["steps"], n_classes=num_classes, **common)
+    targeted.n_target_classes = autoattack_targets(num_classes)  # torchattacks: C - 1
+    return torchattacks.MultiAttack(
+        [
+            torchattacks.APGD(model, loss="ce", steps=p["steps"], **common),
+            targeted,
+            torchattacks.Square(model, n_queries=AUTOATTACK_SQUARE_QUERIES, **common),
+        ]
     )(x, y)
 
 
@@ -177,7 +192,7 @@ def _ead(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any
         lr=p["lr"],
         binary_search_steps=p["binary_search_steps"],
         max_iterations=p["steps"],
-        abort_early=True,
+        abort_early=p["abort_early"],
         initial_const=p["c"],
         beta=p["beta"],
     )(x, y)
@@ -275,21 +290,28 @@ def cw_binary_search(
 
 def _autoattack_notes(spec: AttackSpec, num_classes: int) -> list[str]:
     return [
-        "torchattacks' standard AutoAttack builds APGD-CE, APGD-T and FAB-T without a step "
-        "count, so they run their 10-iteration default, not Croce & Hein's 100"
+        f"standard AutoAttack's APGD-CE, APGD-T and Square at {spec['steps']} APGD "
+        "iterations (torchattacks' AutoAttack passes none: 10); FAB-T left out (ART has none)"
     ]
 
 
+EAD_REFERENCE_DEFECT = (
+    "torchattacks 3.5.1's EAD moves its reference image: y_k = nn.Parameter(images) shares "
+    "storage with images, so the first in-place step y_k -= lr·grad shifts x0 too, and "
+    "outputs (x0 where unperturbed) leave [0, 1]"
+)
+
+
 def _ead_notes(spec: AttackSpec, num_classes: int) -> list[str]:
-    if spec["steps"] < 10:
+    if spec["abort_early"] and spec["steps"] < 10:
         raise UnsupportedSpecError(
             f"torchattacks' EAD checks for an early abort every steps // 10 iterations and "
             f"divides by zero below 10 steps; set ead steps to at least 10 (got "
-            f"{spec['steps']}) or take EAD from art or foolbox"
+            f"{spec['steps']}), abort_early to false, or take EAD from art or foolbox"
         )
     return [
-        "torchattacks' EAD momentum step leaves the box by up to ~0.005; the output "
-        "contract clips into [0, 1] and counts those images as repaired"
+        "keeps its iterate across binary-search steps (ART and Foolbox restart from x); "
+        "momentum k/(k+3) counted from k = 1 (others: 0)"
     ]
 
 
@@ -364,7 +386,7 @@ class TorchattacksBackend(Adapter):
                 "pgd_l2",
                 NATIVE,
                 "torchattacks.PGDL2",
-                "start: Gaussian direction, radius uniform in [0, ε]",
+                "start: Gaussian direction, radius uniform in [0, ε] (no option to match)",
             ),
             _pgd_call("PGDL2"),
         ),
@@ -376,8 +398,8 @@ class TorchattacksBackend(Adapter):
             Capability(
                 "autoattack",
                 NATIVE,
-                "torchattacks.AutoAttack",
-                "standard, but APGD-CE, APGD-T and FAB-T at 10 iterations (paper: 100)",
+                "torchattacks.MultiAttack(APGD, APGDT, Square)",
+                "APGD-CE, APGD-T, Square with steps set (its AutoAttack: 10); no FAB-T",
             ),
             _autoattack,
             notes=_autoattack_notes,
@@ -391,10 +413,11 @@ class TorchattacksBackend(Adapter):
                 "ead",
                 NATIVE,
                 "torchattacks.EADEN / EADL1",
-                "ISTA with momentum, early abort; outputs up to ~0.005 outside [0, 1]",
+                "first step moves its reference x0 (aliasing); warm start across binary search",
             ),
             _ead,
             notes=_ead_notes,
+            repair_cause=EAD_REFERENCE_DEFECT,
         ),
         "jsma": AttackImpl(
             Capability(
