@@ -5,7 +5,9 @@ the quoted text and conditions such as ``GAIN(adversarial_training, *) > 0`` (th
 is documented at the top of that file and in ``docs/defenses.md``). Each claim is judged per
 dataset and threat model (oblivious, adaptive) with a paired bootstrap over the attacked
 images: every figure of a condition is recomputed on the same resampled images, so a
-difference between two cells gets its own interval.
+difference between two cells gets its own interval. The adaptive verdicts use each defended
+cell's worst case, the stronger of the white-box and the transfer attack
+(``advcompare.defenses.worst_case``).
 
 - *supported*: every condition holds at its interval's pessimistic end;
 - *contradicted*: some condition fails even at its optimistic end;
@@ -28,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from advcompare.data import paper_dataset
+from advcompare.defenses.defended import ADAPTIVE, OBLIVIOUS
+from advcompare.defenses.worst_case import worse_threat
 from advcompare.statistics import (
     DEFAULT_CONFIDENCE,
     DEFAULT_RESAMPLES,
@@ -339,6 +343,23 @@ def _pick(part: pd.DataFrame, attack: str) -> Any:
     return (named if len(named) else mine).iloc[0]
 
 
+def _worst_case(
+    row: Any,
+    data: Mapping[str, np.ndarray],
+    cells: pd.DataFrame,
+    attack: str,
+    arrays: Callable[[str], Mapping[str, np.ndarray] | None],
+    f1: Callable[[Any, Mapping[str, np.ndarray]], float],
+) -> Mapping[str, np.ndarray]:
+    """An adaptive cell's worst case: the transfer (oblivious) cell on the same images when
+    its attack is the stronger (``advcompare.defenses.worst_case``), else the cell itself."""
+    transfer = _pick(cells[cells["threat"] == OBLIVIOUS], attack)
+    other = None if transfer is None else arrays(str(transfer["key"]))
+    if other is None or not np.array_equal(other["y"], data["y"]):
+        return data
+    return other if worse_threat(f1(row, data), f1(transfer, other)) == OBLIVIOUS else data
+
+
 def build_grids(
     cells: pd.DataFrame,
     load: Callable[[str], Mapping[str, Any] | None],
@@ -346,7 +367,8 @@ def build_grids(
     seed: int = 0,
 ) -> dict[tuple[str, str], Grid]:
     """Per (dataset, threat model), the grid of the main cells of a results frame whose
-    per-image labels and predictions ``load(key)`` returns."""
+    per-image labels and predictions ``load(key)`` returns. The adaptive grid holds each
+    defended cell's worst case: the transfer cell where it beats the white-box one."""
     main = cells[cells["role"] == "main"] if "role" in cells else cells
     grids: dict[tuple[str, str], Grid] = {}
     loaded: dict[str, Mapping[str, np.ndarray]] = {}
@@ -359,16 +381,27 @@ def build_grids(
             loaded[key] = {k: np.asarray(raw[k]) for k in ("y", "pred_adv", "pred_clean")}
         return loaded[key]
 
+    def f1(row: Any, data: Mapping[str, np.ndarray]) -> float:
+        """The cell's F1 as the results frame has it, else from its predictions."""
+        stored = row.get("adv_f1") if hasattr(row, "get") else None
+        if stored is not None and stored == stored:
+            return float(stored)
+        ones = np.ones((1, len(data["y"])), dtype=np.int64)
+        return float(weighted_macro_f1(data["y"], data["pred_adv"], ones)[0])
+
     for dataset, part in main.groupby("dataset", sort=False):
         for threat in THREATS:
             found: dict[tuple[str, str], Mapping[str, np.ndarray]] = {}
             for defense in ("none", *PAPER_DEFENSES):
-                rows = part[part["defense"] == defense]
+                everything = part[part["defense"] == defense]
+                rows = everything
                 if defense != "none":
                     rows = rows[rows["threat"] == threat]
                 for attack in PAPER_ATTACKS:
                     row = _pick(rows, attack)
                     data = None if row is None else arrays(str(row["key"]))
+                    if data is not None and defense != "none" and threat == ADAPTIVE:
+                        data = _worst_case(row, data, everything, attack, arrays, f1)
                     if data is not None:
                         found[(defense, attack)] = data
             n = len(next(iter(found.values()))["y"]) if found else 0

@@ -137,8 +137,9 @@ def _graded(cell, data: Split, defended, attacked, crafted: Crafted, device) -> 
     metrics, notes, samples = grade_crafted(
         defended.classifier, data, crafted, device, budget_of(cell.entry)
     )
-    if attacked is defended.eot_view:
-        notes = notes + [f"expectation over {cell.params['eot_samples']} gradient draws (EOT)"]
+    note = defended.attack_note(cell.threat, cell.entry.spec.attack)
+    if note:
+        notes = notes + [note]
     return CellResult(metrics, notes, samples, crafted.node or node_name())
 
 

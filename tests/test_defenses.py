@@ -14,9 +14,9 @@ from dataclasses import replace
 from advcompare.adapters import get_backend
 from advcompare.entry import AttackEntry
 from advcompare.defenses.adversarial_training import adversarially_train
-from advcompare.defenses.distillation import distill, soft_labels
+from advcompare.defenses.distillation import MarginOverT, distill, soft_labels
 from advcompare.defenses.eot import ExpectationOverTransformation
-from advcompare.defenses.gradient_masking import GradientMasked
+from advcompare.defenses.gradient_masking import GradientMasked, bpda_view
 from advcompare.defenses.preflight import preflight, raised
 from advcompare.defenses.smoothing import GaussianBlur, smoothed
 from advcompare.models import PaperCNN, predict
@@ -62,6 +62,44 @@ def test_gradient_masking_keeps_outputs_and_adds_noise_of_the_configured_scale(m
     assert noise.std().item() == pytest.approx(eps, rel=0.05)
     assert noise.mean().abs().item() < 0.05 * eps
     assert torch.equal(_input_grad(GradientMasked(model, 0.0), x, y), clean)
+
+
+def test_bpda_view_keeps_the_masked_outputs_and_gives_the_undefended_gradient(model, batch):
+    """BPDA with the identity backward (Athalye et al. 2018 §4.1) through the noise layer:
+    the outputs are the masked pipeline's, the input gradient the undefended model's."""
+    x, y = batch
+    masked = GradientMasked(model, epsilon=5.0).eval()
+    view = bpda_view(masked).eval()
+    assert torch.equal(view(x), masked(x))
+    assert torch.equal(_input_grad(view, x, y), _input_grad(model, x, y))
+
+
+def test_the_distillation_view_keeps_predictions_and_the_margins_direction(model, batch):
+    """MarginOverT: arg-max unchanged; cross-entropy on it follows the margin of the top two
+    logits divided by T (not the saturated soft-max)."""
+    x, y = batch
+    saturated = nn.Sequential(model, _Times(50.0)).eval()  # logits × 50: soft-max saturates
+    view = MarginOverT(saturated, 50.0).eval()
+    assert torch.equal(view(x).argmax(1), saturated(x).argmax(1))
+    kept = (view(x) > view(x).max(1, keepdim=True).values - MarginOverT.GAP / 2).sum(1)
+    assert (kept <= 2).all()
+
+    def ce_grad(m):  # the loss I-FGSM uses
+        xg = x.clone().requires_grad_(True)
+        F.cross_entropy(m(xg), y).backward()
+        return xg.grad.flatten(1).abs().sum(1)
+
+    assert (ce_grad(saturated) == 0).any()  # saturated: some images give no gradient
+    assert (ce_grad(view) > 0).all()
+
+
+class _Times(nn.Module):
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        return v * self.factor
 
 
 def test_eot_averages_the_noise_away(model, batch):

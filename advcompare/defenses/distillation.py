@@ -1,6 +1,15 @@
 """Defensive distillation (paper §2.3.4, Papernot et al. 2016): a teacher trained at
 temperature T labels the training data with soft labels softmax(z / T); a student of the same
-architecture is trained on them at T and deployed at T = 1."""
+architecture is trained on them at T and deployed at T = 1.
+
+Deployed at T = 1 its soft-max saturates, so cross-entropy gradients vanish (the preflight's
+``zero_gradients``): a weak attack, not a strong defense. The adaptive attack (Carlini &
+Wagner 2016, "Defensive Distillation is Not Robust to Adversarial Examples") gives the
+gradient attacks whose loss reads the soft-max (I-FGSM, PGD, FGSM, DDN) a margin loss on the
+logits divided by T (:class:`MarginOverT`); CW, DeepFool and FMN already work on logit
+margins and attack the deployed logits. Either way, the deployed model (T = 1) grades the
+examples.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advcompare.attack_record import BOUNDED, AttackRecord
 from advcompare.data import Dataset
+from advcompare.defenses.defended import AdaptiveView, Views, trained_model
 from advcompare.models import PaperCNN, channel_stats
 from advcompare.train import TrainConfig, fit
 from advcompare.user_model import LogProbabilities, instantiate
@@ -107,3 +118,56 @@ def train(
     used: distillation trains from scratch), the student and its history kept."""
     result = distill(dataset, config, params["temperature"], device, factory=factory)
     return result.student, result.student_history
+
+
+class MarginOverT(nn.Module):
+    """The deployed model's logits divided by ``temperature``, with every class but the top
+    two pushed far below them (a constant, no gradient). Cross-entropy on these outputs is
+    softplus(−margin / T), margin = logit of the predicted class − its strongest rival's:
+    the direction of Carlini & Wagner's margin loss, without the saturation of soft-max at
+    T = 1. The top class stays the top class, so predictions are the deployed model's.
+    (The paper CNN's log-probabilities differ from logits by a per-sample constant, which
+    the margin ignores.)"""
+
+    #: How far below the rival (after division by T) the other classes are put.
+    GAP = 50.0
+
+    def __init__(self, model: nn.Module, temperature: float) -> None:
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.model = model
+        self.temperature = float(temperature)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.model(x) / self.temperature
+        top = z.detach().topk(min(2, z.shape[1]), dim=1)
+        keep = torch.zeros_like(z, dtype=torch.bool).scatter_(1, top.indices, True)
+        floor = top.values[:, -1:] - self.GAP
+        return torch.where(keep, z, floor.expand_as(z))
+
+
+#: Minimum-norm attacks whose loss reads the soft-max (DDN: cross-entropy; NewtonFool: the
+#: class probability) rather than a logit margin, and so saturates like the bounded ones.
+SOFTMAX_MINIMUM_NORM = ("ddn", "newtonfool")
+
+
+def softmax_loss_attacks(record: AttackRecord) -> bool:
+    """Gradient attacks whose loss saturates with the soft-max: the bounded ones (I-FGSM,
+    PGD, FGSM: cross-entropy) and :data:`SOFTMAX_MINIMUM_NORM`. CW, EAD, DeepFool and FMN
+    work on logit margins already, and attack the deployed logits."""
+    return record.gradient and (record.threat == BOUNDED or record.name in SOFTMAX_MINIMUM_NORM)
+
+
+def build(params: dict[str, Any], base: nn.Module, trained: nn.Module | None) -> Views:
+    """The deployed student (T = 1): graded, attacked white-box; gradient attacks with a
+    soft-max loss run on its margin over T (adaptive); the base model crafts oblivious
+    examples."""
+    views = trained_model(params, base, trained)
+    t = float(params["temperature"])
+    note = (
+        f"margin of the logits / T (T = {t:g}) instead of saturated soft-max "
+        "(Carlini & Wagner 2016); graded at T = 1"
+    )
+    margin = MarginOverT(views.classifier, t).eval()
+    return views._replace(adaptive=(AdaptiveView(margin, softmax_loss_attacks, note),))

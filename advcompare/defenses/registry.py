@@ -65,7 +65,9 @@ class DefenseRecord:
     is evaluated under, the paper section, its display name, and its functions: ``build``
     (always), ``train`` (a defense with a model of its own), ``key_extra`` (what else its
     trained model depends on, e.g. the attacks it trains on) and ``check_labels`` (the
-    configured attack labels it may name)."""
+    configured attack labels it may name). ``adaptive_revision``: raised whenever
+    ``build``'s adaptive views change (the adaptive attacks: ``docs/defenses.md``), so stored
+    adaptive cells crafted the old way are crafted again (0: part of no key)."""
 
     name: str
     params: dict[str, Rule]
@@ -76,6 +78,7 @@ class DefenseRecord:
     train: Train | None = None
     key_extra: Callable[[dict[str, Any], Sequence[Any]], Any] | None = None
     check_labels: Callable[[dict[str, Any], list[str]], None] | None = None
+    adaptive_revision: int = 0
 
     @property
     def trains(self) -> bool:
@@ -132,6 +135,8 @@ DEFENSES: dict[str, DefenseRecord] = {
             "gradient_masking",
             {
                 "epsilon": Rule(0.01, _finite_number(0.0, 1e3), "a number in (0, 1000]"),
+                # Kept so that configs stay valid: EOT answers a random forward pass, and
+                # masking's is deterministic (BPDA is exact), so no attack uses it.
                 "eot_samples": Rule(
                     10, lambda v: _int_at_least(1)(v) and v <= 1000, "an integer in [1, 1000]"
                 ),
@@ -140,6 +145,7 @@ DEFENSES: dict[str, DefenseRecord] = {
             "§2.3.3",
             "gradient masking",
             gradient_masking.build,
+            adaptive_revision=1,  # 1: BPDA (identity backward) instead of EOT
         ),
         DefenseRecord(
             "defensive_distillation",
@@ -149,8 +155,9 @@ DEFENSES: dict[str, DefenseRecord] = {
             (OBLIVIOUS, ADAPTIVE),
             "§2.3.4",
             "defensive distillation",
-            trained_model,
+            distillation.build,
             train=distillation.train,
+            adaptive_revision=1,  # 1: margin over T for soft-max-loss attacks
         ),
     )
 }
@@ -211,6 +218,13 @@ def threat_models(name: str) -> tuple[str, ...]:
     return DEFENSES[name].threats
 
 
+def threat_key(name: str, threat: str) -> str:
+    """A cell's threat model as its key holds it: with the defense's adaptive revision for an
+    adaptive cell, so a changed adaptive attack is run again rather than read back."""
+    revision = DEFENSES[name].adaptive_revision if name in DEFENSES else 0
+    return f"{threat}-r{revision}" if threat == ADAPTIVE and revision else threat
+
+
 def needs_training(name: str) -> bool:
     """Whether a defense trains a model of its own (cached like the base model)."""
     return DEFENSES[name].trains
@@ -267,7 +281,7 @@ def assemble_defense(
         views.classifier,
         key,
         dict(views.by_threat),
-        views.eot,
+        tuple(views.adaptive),
         history=list(history or []),
         from_cache=from_cache,
     )
