@@ -2,34 +2,48 @@
 
 Two kinds of curve, both computed from stored results only (never by rerunning a library):
 
-*Minimum-norm attacks* (records whose threat is minimum-norm: DeepFool and CW by default)
-look for the smallest perturbation that fools each image, so one run gives robust accuracy
-at every L2 budget. Per image ``i`` of the attacked set, its *needed norm* is
+*Norm-minimising attacks* (:func:`minimises_norm`: records whose threat is minimum-norm, in
+any norm, and the decision-based L2 attacks, HopSkipJump and Boundary, which shrink the L2
+distance from an adversarial start) look for the smallest perturbation that fools each
+image, so one run gives robust accuracy at every budget *of its own norm* (EAD: L1, JSMA:
+L0, the rest L2). Per image ``i`` of the attacked set, its *needed norm* is
 
-    d_i = 0                  if the clean prediction was already wrong,
-    d_i = L2(x_adv_i − x_i)  if it was right and the attack fooled it,
-    d_i = +inf               if it was right and the attack failed,
+    d_i = 0                 if the clean prediction was already wrong,
+    d_i = ‖x_adv_i − x_i‖   if it was right and the attack fooled it (the attack's norm),
+    d_i = +inf              if it was right and the attack failed,
 
 and robust accuracy at budget ε is ``r(ε) = #{i : d_i > ε} / N``: the image was correct and
-the attack failed or needed more than ε (so ``r(0)`` is the clean accuracy). The *envelope*
-is the per-image minimum of ``d_i`` over every minimum-norm cell (every attack and backend)
-graded on the same classifier and images: the best any of them found, as AttackBench's
-"best distances". It also takes the run's *reference* cells (role ``reference``): Foolbox's
-FMN-L2 and DDN run with a large step budget on the same images, so the strongest backend is
-measured against an independent attack rather than scoring ≈ 1 by construction.
+the attack failed or needed more than ε (so ``r(0)`` is the clean accuracy).
+
+*The reference* (:data:`REFERENCES`): every cell is measured against an *independent*
+strength reference of its own norm, run on the same classifier and images (role
+``reference``, planned by ``advcompare.plan.reference_entries``): Foolbox's FMN-L2
+(Pintor et al. 2021) and DDN (Rony et al. 2019) for L2, Foolbox's FMN-L1 for L1 (EAD) and
+FMN-L0, its projection repaired (``adapters.foolbox_backend``), for L0 (JSMA). Its
+*envelope* is the per-image minimum of ``d_i`` over those reference cells only, as
+AttackBench's "best distances" over its reference attacks. No cell is ever scored against an
+envelope it belongs to: a compared cell against the reference cells, a reference cell
+against the *other* references of its norm (FMN-L2 against DDN; FMN-L1 and FMN-L0, alone
+in their norms, get none). Norms without a reference (L∞: no norm-minimising attack in the
+atlas) and runs that did not run it (``[curves] reference = false``) read "no reference"
+and score NaN, never 1: the best of the run's own cells is no yardstick (the old "best of
+all cells" envelope row is gone; the L2 figure still draws it, unscored).
 
 *Optimality* (AttackBench, Cinà et al. 2024, arXiv:2404.19460) compares the area under a
-curve with the envelope's on ``[0, D]``, ``D`` the largest finite needed norm of the
-envelope. Because ``r`` is a step function its area is exact:
+curve with the reference envelope's on ``[0, D]``, ``D`` the envelope's largest finite
+needed norm. Because ``r`` is a step function its area is exact:
 ``A = ∫_0^D r(ε) dε = (1/N) Σ_i min(d_i, D)``. With ``A*`` the envelope's area and
 ``W = D · clean accuracy`` the area of an attack that fools nothing,
 
     optimality = 1 − (A − A*) / (W − A*) = (W − A) / (W − A*)
 
-which is 1 for a curve on the envelope and 0 for an attack that fools no image. (AttackBench's
-script integrates the same curves with the trapezoidal rule on the sampled steps; the exact
-step integral differs from it by discretisation only.) Undefined (NaN) when the envelope
-fools nothing.
+which is 1 for a curve on the envelope and 0 for an attack that fools no image. It is not
+clipped above: a cell that beats the reference scores > 1 (the reference was too weak
+there, which the table then shows). (AttackBench's script integrates the same curves with
+the trapezoidal rule on the sampled steps; the exact step integral differs from it by
+discretisation only.) Undefined (NaN) when the envelope fools nothing. A cell that attacked
+fewer images than the reference (``samples``) is compared on its images, the reference's
+first ones.
 
 *Fixed-budget attacks* (records with ``has_eps_curve``: I-FGSM by default) give one point per
 run, so the security-evaluation curve (robust accuracy against ε, as SecML and ARES draw it)
@@ -49,29 +63,62 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advcompare.spec import ATTACKS
-from advcompare.statistics import lower_median
+from advcompare.spec import ATTACKS, DECISION_BASED, MINIMUM_NORM
+from advcompare.statistics import (
+    lower_median,
+    percentile_interval,
+    resample_counts,
+    weighted_lower_median,
+)
 from advcompare.results.store import load_samples
 
 # L2 budgets (pixel units, 3×32×32 inputs in [0, 1]) at which the table reports robust
 # accuracy; the figure draws the whole curve.
 TABLE_BUDGETS = (0.5, 1.0, 1.5, 2.0, 3.0)
+# The independent strength reference of each norm: the attacks ``reference_entries`` plans
+# (Foolbox backend) and that the norm's cells are scored against. No L∞ entry: no atlas
+# attack minimises L∞ (Foolbox's LInfFMNAttack would be its reference).
+REFERENCES: dict[str, tuple[str, ...]] = {
+    "l2": ("fmn", "ddn"),
+    "l1": ("fmn_l1",),
+    "l0": ("fmn_l0",),
+}
+# The fewest steps the sparse references run, whatever ``[curves] fmn_steps`` says: on the
+# MNIST sample FMN-L0 fooled 17 of 49 images at 50 steps and all 49 at 200, and FMN-L1's
+# median L1 fell from 15.1 at 50 steps to 12.7 at 200 (12.66 at 1,000).
+REFERENCE_MIN_STEPS = {"fmn_l1": 200, "fmn_l0": 200}
+NORM_NAMES = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
+NO_REFERENCE = "no reference"
+# The median norm's interval: a percentile bootstrap over images, as the attacks table's.
+MEDIAN_RESAMPLES = 1000
 
 
-def needed_norms(correct: Any, success: Any, l2: Any) -> np.ndarray:
-    """Per image: 0 where the clean prediction was wrong, the L2 norm where the attack
-    fooled it, +inf where the attack failed."""
+def needed_norms(correct: Any, success: Any, norms: Any) -> np.ndarray:
+    """Per image: 0 where the clean prediction was wrong, its stored perturbation norm where
+    the attack fooled it, +inf where the attack failed."""
     correct = np.asarray(correct).astype(bool)
     success = np.asarray(success).astype(bool) & correct
-    norms = np.where(correct, np.inf, 0.0)
-    norms[success] = np.asarray(l2, dtype=float)[success]
-    return norms
+    needed = np.where(correct, np.inf, 0.0)
+    needed[success] = np.asarray(norms, dtype=float)[success]
+    return needed
 
 
 def is_minimum_norm(attack: str) -> bool:
     """Whether ``attack``'s record says one run gives every L2 budget (no record: no)."""
     record = ATTACKS.get(attack)
     return record is not None and record.minimum_norm
+
+
+def minimises_norm(attack: str) -> bool:
+    """Whether ``attack`` looks for the smallest perturbation in its record's norm, so its
+    optimality is defined: a minimum-norm threat in any norm (EAD, JSMA too), or a
+    decision-based L2 attack (HopSkipJump, Boundary). No record: no."""
+    record = ATTACKS.get(attack)
+    if record is None:
+        return False
+    return record.threat == MINIMUM_NORM or (
+        record.threat == DECISION_BASED and record.norm == "l2"
+    )
 
 
 def has_eps_curve(attack: str) -> bool:
@@ -110,7 +157,8 @@ def curve_area(norms: np.ndarray, limit: float) -> float:
 
 def optimality(norms: np.ndarray, best: np.ndarray) -> float:
     """AttackBench's optimality of one curve against the envelope ``best`` (see the module
-    docstring): ``(W − A) / (W − A*)`` on ``[0, D]``; NaN when the envelope fools nothing."""
+    docstring): ``(W − A) / (W − A*)`` on ``[0, D]``, ≥ 0, above 1 where the curve beats
+    the envelope; NaN when the envelope fools nothing."""
     norms, best = np.asarray(norms, dtype=float), np.asarray(best, dtype=float)
     if norms.shape != best.shape:
         raise ValueError("a curve and its envelope must cover the same images")
@@ -120,54 +168,89 @@ def optimality(norms: np.ndarray, best: np.ndarray) -> float:
     if not limit or worst - best_area <= 0:
         return float("nan")
     value = (worst - curve_area(norms, limit)) / (worst - best_area)
-    return float(min(max(value, 0.0), 1.0))
+    return float(max(value, 0.0))
 
 
 @dataclass
 class NormCurve:
-    """One minimum-norm cell's needed norms (``reference``: a strength-reference cell)."""
+    """One norm-minimising cell's needed norms in ``norm`` (``reference``: a cell of the
+    independent strength reference)."""
 
     label: str
     attack: str
     backend: str
     norms: np.ndarray
     reference: bool = False
+    norm: str = "l2"
+
+
+def _prefix(arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """The arrays cut to their shortest length: a cell that attacked the first m images is
+    compared on those."""
+    m = min(len(a) for a in arrays)
+    return [np.asarray(a, dtype=float)[:m] for a in arrays]
 
 
 @dataclass
 class NormGroup:
-    """Every minimum-norm cell on one classifier (dataset, defense, threat) and its envelope."""
+    """Every norm-minimising cell in one norm on one classifier (dataset, defense, threat),
+    and the independent reference it is scored against."""
 
     dataset: str
     defense: str
     threat: str
     curves: list[NormCurve] = field(default_factory=list)
+    norm: str = "l2"
 
     @property
     def classifier(self) -> str:
         return "undefended" if self.defense == "none" else f"{self.defense} ({self.threat})"
 
     @property
+    def references(self) -> list[NormCurve]:
+        return [c for c in self.curves if c.reference]
+
+    @property
+    def has_reference(self) -> bool:
+        return bool(self.references)
+
+    @property
     def best(self) -> np.ndarray:
-        return envelope(c.norms for c in self.curves)
+        """Per image the smallest norm any cell found (references included): what the L2
+        figure draws as the best envelope. It scores nothing."""
+        return envelope(_prefix([c.norms for c in self.curves]))
 
     @property
     def limit(self) -> float:
         return budget_limit(self.best)
 
+    def reference_cells(self, curve: NormCurve | None = None) -> list[NormCurve]:
+        """The reference cells ``curve`` is scored against: every reference of the norm
+        but ``curve`` itself (no cell belongs to its own yardstick)."""
+        return [c for c in self.references if c is not curve]
+
+    def reference_envelope(self, curve: NormCurve | None = None) -> np.ndarray | None:
+        """Per image the smallest norm of :meth:`reference_cells`, or None when none."""
+        refs = self.reference_cells(curve)
+        return envelope(_prefix([c.norms for c in refs])) if refs else None
+
     def optimality(self, curve: NormCurve) -> float:
-        return optimality(curve.norms, self.best)
+        """``curve`` against the reference envelope of its norm; NaN without one."""
+        best = self.reference_envelope(curve)
+        if best is None:
+            return float("nan")
+        norms, best = _prefix([curve.norms, best])
+        return optimality(norms, best)
+
+    def reference_of(self, curve: NormCurve | None = None) -> str:
+        """What ``curve``'s envelope is the per-image minimum of, in words."""
+        refs = self.reference_cells(curve)
+        return ", ".join(f"{c.label} ({c.backend})" for c in refs) or NO_REFERENCE
 
     @property
     def made_of(self) -> str:
-        """What the envelope is the per-image minimum of, in words."""
-        own = [f"{c.label} ({c.backend})" for c in self.curves if not c.reference]
-        refs = [f"{c.label} ({c.backend}, reference)" for c in self.curves if c.reference]
-        return ", ".join(own + refs)
-
-    @property
-    def has_reference(self) -> bool:
-        return any(c.reference for c in self.curves)
+        """What the compared cells' reference envelope is made of, in words."""
+        return self.reference_of()
 
 
 def _load(path: Path) -> dict | None:
@@ -184,48 +267,57 @@ def _main(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def norm_groups(frame: pd.DataFrame, run_dir: Path) -> tuple[list[NormGroup], list[str]]:
-    """Minimum-norm cells of a results frame grouped by classifier, with their per-image
-    needed norms read from ``adv/<key>.safetensors``.
+    """Norm-minimising and reference cells of a results frame grouped by classifier and
+    norm (L2 groups first), with their per-image needed norms in that norm read from
+    ``adv/<key>.safetensors``.
 
-    Returns the groups and notes on cells left out (no per-image norms stored, or graded
-    on other images than the rest of their group).
+    Returns the groups and notes on cells left out (no per-image norm stored, or graded on
+    other images than the rest of their classifier's cells).
     """
+    part = _main(frame)
+    part = part[part["attack"].map(minimises_norm).astype(bool)]
+    if not len(part):
+        return [], []
+    part = part.assign(norm=part["attack"].map(lambda a: ATTACKS[a].norm))
     groups: list[NormGroup] = []
     notes: list[str] = []
-    part = _main(frame)
-    part = part[part["attack"].map(is_minimum_norm).astype(bool)]
     for (dataset, defense, threat), cells in part.groupby(
         ["dataset", "defense", "threat"], sort=False
     ):
-        group, reference = NormGroup(dataset, defense, threat), None
+        by_norm: dict[str, NormGroup] = {}
+        seen: np.ndarray | None = None  # the classifier's longest `correct` so far
         for row in cells.itertuples():
             stored = _load(Path(run_dir) / "adv" / f"{row.key}.safetensors")
             name = f"{dataset}/{row.label} ({row.backend})"
-            if stored is None or "l2" not in stored:
+            if stored is None or row.norm not in stored:
                 notes.append(
-                    f"{name}: no per-image L2 norms stored (a store from before "
-                    f"they were kept); rerun the cell to draw its curve"
+                    f"{name}: no per-image {NORM_NAMES[row.norm]} norms stored (a store "
+                    f"from before they were kept); rerun the cell to score it"
                 )
                 continue
-            if reference is None:
-                reference = stored["correct"]
-            elif not np.array_equal(reference, stored["correct"]):
-                notes.append(
-                    f"{name}: graded on other images or another model than the "
-                    f"rest of its classifier's cells; left out of the envelope"
-                )
-                continue
+            correct = np.asarray(stored["correct"]).astype(bool)
+            if seen is not None:
+                m = min(len(seen), len(correct))
+                if not np.array_equal(seen[:m], correct[:m]):
+                    notes.append(
+                        f"{name}: graded on other images or another model than the "
+                        f"rest of its classifier's cells; left out of the comparison"
+                    )
+                    continue
+            if seen is None or len(correct) > len(seen):
+                seen = correct
+            group = by_norm.setdefault(row.norm, NormGroup(dataset, defense, threat, norm=row.norm))
             group.curves.append(
                 NormCurve(
                     row.label,
                     row.attack,
                     row.backend,
-                    needed_norms(stored["correct"], stored["success"], stored["l2"]),
+                    needed_norms(correct, stored["success"], stored[row.norm]),
                     getattr(row, "role", "main") == "reference",
+                    row.norm,
                 )
             )
-        if group.curves:
-            groups.append(group)
+        groups += sorted(by_norm.values(), key=lambda g: g.norm != "l2")
     return groups, notes
 
 
@@ -235,23 +327,53 @@ def _median_success(norms: np.ndarray) -> float:
     return lower_median(norms[np.isfinite(norms) & (norms > 0)])
 
 
+def median_interval(
+    norms: np.ndarray, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """The ``confidence`` percentile-bootstrap interval (over images, 1,000 resamples) of
+    the lower median needed norm over fooled images."""
+    norms = np.asarray(norms, dtype=float)
+    fooled = np.isfinite(norms) & (norms > 0)
+    if not fooled.any():
+        return float("nan"), float("nan")
+    counts = resample_counts(len(norms), MEDIAN_RESAMPLES, seed)
+    medians = weighted_lower_median(norms[fooled], counts[:, fooled])
+    return percentile_interval(medians, confidence)
+
+
 def optimality_frame(
-    groups: list[NormGroup], budgets: Iterable[float] = TABLE_BUDGETS
+    groups: list[NormGroup], budgets: Iterable[float] = TABLE_BUDGETS, confidence: float = 0.95
 ) -> pd.DataFrame:
-    """One row per minimum-norm cell and one per envelope: robust accuracy at ``budgets``,
-    median needed L2 over fooled images, area on ``[0, D]`` and optimality."""
+    """One row per norm-minimising cell, and one per reference envelope: its norm, what it
+    is scored against (``reference``, or "no reference"), robust accuracy at the L2
+    ``budgets`` (L2 rows only), the median needed norm over fooled images with its
+    ``confidence`` interval (``median_l2`` too on L2 rows), area on ``[0, D]`` and
+    optimality against the reference (NaN without one; the envelope row's is NaN too: it is
+    the yardstick)."""
     budgets = tuple(budgets)
     rows = []
     for g in groups:
-        best, limit = g.best, g.limit
         entries = [
-            (c.label, c.backend, c.norms, g.optimality(c), "reference" if c.reference else "main")
+            (
+                c.label,
+                c.backend,
+                c.norms,
+                g.optimality(c),
+                "reference" if c.reference else "main",
+                g.reference_envelope(c),
+                g.reference_of(c),
+            )
             for c in g.curves
         ]
-        entries.append(
-            ("envelope", "best of all", best, 1.0 if limit else float("nan"), "envelope")
-        )
-        for label, backend, norms, score, role in entries:
+        best = g.reference_envelope()
+        if best is not None:
+            entries.append(
+                ("envelope", "reference", best, float("nan"), "envelope", best, g.made_of)
+            )
+        for label, backend, norms, score, role, against, of in entries:
+            limit = budget_limit(_prefix([norms, against])[1]) if against is not None else 0.0
+            lo, hi = median_interval(norms, confidence)
+            robust = robust_accuracy(norms, budgets) if g.norm == "l2" else [np.nan] * len(budgets)
             rows.append(
                 {
                     "dataset": g.dataset,
@@ -261,16 +383,17 @@ def optimality_frame(
                     "attack": label,
                     "backend": backend,
                     "role": role,
-                    "envelope_of": g.made_of,
+                    "norm": g.norm,
+                    "reference": of,
                     "n": len(norms),
                     "clean_accuracy": float((norms > 0).mean()),
-                    **{
-                        f"robust_at_{b:g}": float(v)
-                        for b, v in zip(budgets, robust_accuracy(norms, budgets))
-                    },
-                    "median_l2": _median_success(norms),
+                    **{f"robust_at_{b:g}": float(v) for b, v in zip(budgets, robust)},
+                    "median_l2": _median_success(norms) if g.norm == "l2" else float("nan"),
+                    "median_norm": _median_success(norms),
+                    "median_norm_lo": lo,
+                    "median_norm_hi": hi,
                     "budget_limit": limit,
-                    "area": curve_area(norms, limit),
+                    "area": curve_area(norms, limit) if against is not None else float("nan"),
                     "optimality": score,
                 }
             )

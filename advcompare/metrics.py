@@ -64,10 +64,12 @@ def macro_f1(y_true: torch.Tensor, y_pred: torch.Tensor) -> float:
 
 
 def perturbation_norms(x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-sample L0 (changed coordinates), L2 and L∞ norms of ``x_adv - x``."""
+    """Per-sample L0 (changed coordinates), L1, L2 and L∞ norms of ``x_adv - x`` (L1: EAD's
+    norm; stores written before it was kept hold the other three)."""
     delta = (x_adv.detach().float() - x.detach().float()).flatten(1).cpu()
     return {
         "l0": (delta.abs() > L0_TOLERANCE).sum(1).float(),
+        "l1": delta.abs().sum(1),
         "l2": delta.norm(p=2, dim=1),
         "linf": delta.abs().amax(1) if delta.shape[1] else torch.zeros(len(delta)),
     }

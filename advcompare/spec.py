@@ -17,7 +17,8 @@ each attack:
   (arXiv:1710.08864); a library comparator for the pixel swap.
 - ``pixle``: Pomponi et al.'s Pixle, rearranging patches of pixels, 2022 (IJCNN); the paper's
   reference [16] for pixel-swap attacks.
-- ``fmn``, ``ddn``: the strength reference of the L2 curves (docs/statistics.md).
+- ``fmn``, ``ddn``: the strength reference of the L2 curves; ``fmn_l1`` and ``fmn_l0``: the
+  L1 and L0 references that EAD and JSMA are scored against (docs/statistics.md).
 
 The eleven attacks of the cross-library atlas have their records in
 :mod:`advcompare.atlas_records`; what a record holds is :mod:`advcompare.attack_record`.
@@ -237,6 +238,32 @@ ATTACKS: dict[str, AttackRecord] = {
             gradient=False,
             comparator_of="pixel_swap",
             check_input=_pixle_fits,
+        ),
+        AttackRecord(
+            "fmn_l1",
+            {
+                "steps": Param(int, 100, positive, "a positive integer"),
+                "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
+            },
+            "foolbox",
+            "Pintor et al. 2021, arXiv:2102.12827 (fast minimum-norm, L1)",
+            display="FMN-L1",
+            norm="l1",
+            threat=MINIMUM_NORM,
+            gradient=True,
+        ),
+        AttackRecord(
+            "fmn_l0",
+            {
+                "steps": Param(int, 100, positive, "a positive integer"),
+                "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
+            },
+            "foolbox",
+            "Pintor et al. 2021, arXiv:2102.12827 (fast minimum-norm, L0)",
+            display="FMN-L0",
+            norm="l0",
+            threat=MINIMUM_NORM,
+            gradient=True,
         ),
         *ATLAS_RECORDS,
     )

@@ -121,7 +121,7 @@ def test_norm_groups_read_stored_per_sample_norms(tmp_path):
     frame = pd.DataFrame(
         [
             _row("a", "deepfool", "deepfool", "torchattacks"),
-            _row("b", "cw", "cw", "foolbox"),
+            _row("b", "fmn", "fmn", "foolbox", role="reference"),
             _row("old", "cw", "cw", "art"),
             _row("other", "deepfool", "deepfool", "art"),
             _row("i", "ifgsm", "ifgsm", "art"),
@@ -132,15 +132,20 @@ def test_norm_groups_read_stored_per_sample_norms(tmp_path):
     assert any("cw (art): no per-image L2" in n for n in notes)
     assert any("deepfool (art): graded on other images" in n for n in notes)
     table = optimality_frame(groups, budgets=(1.0, 2.0))
-    assert list(table["backend"]) == ["torchattacks", "foolbox", "best of all"]
-    assert list(table["optimality"]) == pytest.approx([2 / 3, 1.0, 1.0])
+    # DeepFool against the reference (FMN); FMN, the only L2 reference, against nothing; the
+    # reference envelope is the yardstick, unscored
+    assert list(table["backend"]) == ["torchattacks", "foolbox", "reference"]
+    assert list(table["reference"]) == ["fmn (foolbox)", "no reference", "fmn (foolbox)"]
+    # D = 3, W = 3 × 0.75, A* = (0.5 + 3 + 2) / 4, A = (1 + 2 + 3) / 4: (W − A) / (W − A*)
+    assert table["optimality"].iloc[0] == pytest.approx((2.25 - 1.5) / (2.25 - 1.375))
+    assert table["optimality"].iloc[1:].isna().all()
     assert list(table["robust_at_1"]) == [0.5, 0.5, 0.5]
-    assert list(table["robust_at_2"]) == [0.25, 0.25, 0.0]
+    assert list(table["robust_at_2"]) == [0.25, 0.25, 0.25]
     assert list(table["clean_accuracy"]) == [0.75] * 3
     # the lower median over fooled images (1.0 and 2.0 → 1.0), as in the attacks table; and
     # over an odd count (0.5, 2.0, 3.0 → 2.0)
     assert list(table["median_l2"]) == pytest.approx([1.0, 2.0, 2.0])
-    assert (table["budget_limit"] == 2.0).all()
+    assert list(table["budget_limit"]) == [3.0, 0.0, 3.0]  # D: the reference's largest norm
 
 
 def _metric_row(key, label, backend, eps, role, success, clean=0.9, f1=0.5):

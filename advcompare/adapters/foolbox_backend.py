@@ -13,7 +13,9 @@ Canonical parameters → Foolbox:
   initial_const=c, abort_early=True)`` with Foolbox's own binary search. Foolbox returns an
   all-zero image for samples it could not fool; the adapter returns them unchanged.
 - ``fmn``: ``L2FMNAttack(steps, gamma)``; ``ddn``: ``DDNAttack(steps, gamma, init_epsilon)``,
-  both with ``epsilons=None``: the strength reference of the L2 curves (docs/statistics.md).
+  both with ``epsilons=None``: the strength reference of the L2 curves (docs/statistics.md);
+  ``fmn_l1``: ``L1FMNAttack(steps, gamma)``, the L1 reference EAD is scored against;
+  ``fmn_l0``: ``L0FMNAttack(steps, gamma)`` with its projection repaired, JSMA's L0 one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from advcompare.adapters.base import (
     Capability,
     num_classes_of,
 )
+from advcompare.adapters.starts import blended_noise_start
 from advcompare.spec import AttackSpec
 
 
@@ -103,6 +106,39 @@ def build_ddn(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     return fa.DDNAttack(steps=p["steps"], gamma=p["gamma"], init_epsilon=p["init_epsilon"]), None
 
 
+def build_fmn_l1(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """Foolbox's L1 fast minimum-norm attack (Pintor et al. 2021), unbounded: EAD's L1
+    reference. Its projection (Duchi et al.'s L1-ball projection) is correct in 3.3.4."""
+    import foolbox.attacks as fa
+
+    return fa.L1FMNAttack(steps=p["steps"], gamma=p["gamma"]), None
+
+
+def build_fmn_l0(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """Foolbox's L0 fast minimum-norm attack (Pintor et al. 2021), unbounded: JSMA's L0
+    reference, with the projection repaired (see :func:`_projected_l0_fmn`)."""
+    return _projected_l0_fmn()(steps=p["steps"], gamma=p["gamma"]), None
+
+
+def _projected_l0_fmn():
+    """``L0FMNAttack`` keeping the ε largest coordinates of ``x − x0``. Foolbox 3.3.4's
+    ``L0FMNAttack.project`` thresholds at index ε of the descending order, the (ε + 1)-th
+    largest, so it keeps ε + 1 coordinates (more on ties) and indexes past the end once ε
+    reaches the input size."""
+    import eagerpy as ep
+    import foolbox.attacks as fa
+    from foolbox.devutils import flatten
+
+    class ProjectedL0FMN(fa.L0FMNAttack):
+        def project(self, x: ep.Tensor, x0: ep.Tensor, epsilon: ep.Tensor) -> ep.Tensor:
+            delta = flatten(x - x0)
+            ranks = ep.argsort(ep.argsort(-abs(delta), axis=1), axis=1)
+            keep = ranks < epsilon.astype(ranks.dtype).expand_dims(1)
+            return x0 + ep.where(keep, delta, 0).reshape(x0.shape).astype(x0.dtype)
+
+    return ProjectedL0FMN
+
+
 def build_fgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Foolbox's L∞ FGSM, no random start."""
     import foolbox.attacks as fa
@@ -136,7 +172,7 @@ def build_ead(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         initial_const=p["c"],
         regularization=p["beta"],
         decision_rule=p["decision_rule"],
-        abort_early=True,
+        abort_early=p["abort_early"],
     ), None
 
 
@@ -148,7 +184,8 @@ def build_newtonfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
 
 
 def build_hopskipjump(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
-    """Foolbox's HopSkipJump (L2), started by its default blended-noise search."""
+    """Foolbox's HopSkipJump (L2, γ = 1: θ = 1 / d^1.5), from the shared start
+    (:mod:`advcompare.adapters.starts`, Foolbox's own blended-noise search)."""
     import foolbox.attacks as fa
 
     return fa.HopSkipJumpAttack(
@@ -160,7 +197,11 @@ def build_hopskipjump(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
 
 
 def build_boundary(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
-    """Foolbox's boundary attack, started by its default blended-noise search."""
+    """Foolbox's boundary attack from the shared start, its step-size statistics updated
+    every step (``update_stats_every_k=1``; Foolbox: every 10th, so its queues of 100
+    spherical and 30 step outcomes fill only after 1,000 and 300 steps, and a run of under
+    300 steps never adapts a step size). A step then costs two queries (spherical, then combined
+    candidate), as ART's with one candidate per trial."""
     import foolbox.attacks as fa
 
     return fa.BoundaryAttack(
@@ -168,17 +209,33 @@ def build_boundary(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         spherical_step=p["spherical_step"],
         source_step=p["source_step"],
         step_adaptation=p["step_adaptation"],
+        update_stats_every_k=1,
     ), None
 
 
-def _call(builder):
+def _call(builder, start: bool = False):
     def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
         import foolbox as fb
 
         fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=x.device)
         attack, epsilons = builder(p, model, x)
-        _, clipped, _ = attack(fmodel, x.detach(), y.detach(), epsilons=epsilons)
-        return clipped
+        if not start:
+            _, clipped, _ = attack(fmodel, x.detach(), y.detach(), epsilons=epsilons)
+            return clipped
+        # the start ART gets too; Foolbox refuses a start that is not adversarial, so images
+        # without one (no misclassified noise in 100 draws) come back unchanged
+        points, found = blended_noise_start(model, x, y)
+        out = x.detach().clone()
+        if found.any():
+            _, clipped, _ = attack(
+                fmodel,
+                x[found].detach(),
+                y[found].detach(),
+                epsilons=epsilons,
+                starting_points=points[found],
+            )
+            out[found] = clipped
+        return out
 
     return call
 
@@ -189,19 +246,33 @@ def foolbox_entry(
     library_class: str,
     note: str = "",
     restore_zeros: bool = False,
+    start: bool = False,
     **kw: Any,
 ) -> AttackImpl:
     """A table entry whose call runs the attack ``builder(params, model, x)`` returns with
     its epsilons (None: minimum-norm); ``restore_zeros`` hands back the input for samples
-    Foolbox returns as all-zero images; ``kw`` are :class:`AttackImpl`'s ``notes`` and
-    ``seconds_per_image``."""
+    Foolbox returns as all-zero images; ``start`` gives the attack the shared blended-noise
+    start (:mod:`advcompare.adapters.starts`); ``kw`` are :class:`AttackImpl`'s ``notes``
+    and ``seconds_per_image``."""
     return AttackImpl(
         Capability(attack, NATIVE, library_class, note),
-        _call(builder),
+        _call(builder, start),
         builder=builder,
         restores_zeros=restore_zeros,
         **kw,
     )
+
+
+ZERO_FAILURES = (
+    "Foolbox 3.3.4 returns all-zero images for samples it never fooled ({where}: best_advs "
+    "starts as ep.zeros_like(x) and is only overwritten by an adversarial iterate); the "
+    "input is handed back"
+)
+NEWTONFOOL_NAN = (
+    "Foolbox 3.3.4's NewtonFool divides by ‖g‖⁴ unguarded (newtonfool.py, step 5): where "
+    "the softmax saturates in float32, g = 0 and the step is 0/0 = NaN, which its clip keeps; "
+    "the input is handed back"
+)
 
 
 def _ifgsm_notes(spec: AttackSpec, num_classes: int) -> list[str]:
@@ -276,6 +347,7 @@ class FoolboxBackend(Adapter):
             notes=_cw_notes,
             restore_zeros=True,
             seconds_per_image=0.35,
+            repair_cause=ZERO_FAILURES.format(where="carlini_wagner.py"),
         ),
         "fmn": foolbox_entry(
             "fmn",
@@ -289,6 +361,19 @@ class FoolboxBackend(Adapter):
         "ddn": foolbox_entry(
             "ddn", build_ddn, "foolbox DDNAttack", restore_zeros=True, seconds_per_image=0.05
         ),
+        "fmn_l1": foolbox_entry(
+            "fmn_l1", build_fmn_l1, "foolbox L1FMNAttack", seconds_per_image=0.05
+        ),
+        "fmn_l0": foolbox_entry(
+            "fmn_l0",
+            build_fmn_l0,
+            "foolbox L0FMNAttack",
+            "projection keeps ε coordinates (Foolbox 3.3.4: ε + 1)",
+            notes=lambda spec, classes: [
+                "Foolbox 3.3.4's L0 projection keeps ε + 1 coordinates; the adapter keeps ε"
+            ],
+            seconds_per_image=0.05,
+        ),
         "fgsm": foolbox_entry("fgsm", build_fgsm, "foolbox LinfFastGradientAttack"),
         "pgd": foolbox_entry(
             "pgd", _pgd_builder("LinfPGD"), "foolbox LinfPGD", "uniform start in the ε box"
@@ -300,8 +385,9 @@ class FoolboxBackend(Adapter):
             "ead",
             build_ead,
             "foolbox EADAttack",
-            "ISTA with momentum, early abort; failures returned as zeros (fixed)",
+            "restarts from x for each c; failures returned as zeros (restored)",
             restore_zeros=True,
+            repair_cause=ZERO_FAILURES.format(where="ead.py"),
         ),
         "newtonfool": foolbox_entry(
             "newtonfool",
@@ -309,17 +395,20 @@ class FoolboxBackend(Adapter):
             "foolbox NewtonFoolAttack",
             "squared norms for norms: steps min(η‖x‖²‖g‖², p − 1/C)/‖g‖³",
             notes=_newtonfool_notes,
+            repair_cause=NEWTONFOOL_NAN,
         ),
         "hopskipjump": foolbox_entry(
             "hopskipjump",
             build_hopskipjump,
             "foolbox HopSkipJumpAttack",
-            "batched; starts from a blended-noise line search",
+            "batched; shared start; binary search after every step, the last included",
+            start=True,
         ),
         "boundary": foolbox_entry(
             "boundary",
             build_boundary,
             "foolbox BoundaryAttack",
-            "batched; one candidate per image and step; blended-noise start",
+            "stats every step (Foolbox: 10th), shared start; adapts over 100/30-outcome windows",
+            start=True,
         ),
     }
