@@ -116,7 +116,8 @@ def _interval_note(part: pd.DataFrame) -> str:
         n = f"n = {counts[0]}" + (f"–{counts[-1]}" if len(counts) > 1 else "")
     level = ""
     if "confidence" in part and part["confidence"].notna().any() and "adv_f1_lo" in part:
-        level = f"{float(part['confidence'].dropna().iloc[0]):.0%} bootstrap intervals"
+        # written as the report's text writes the level (97.5%, not a rounded 98%)
+        level = f"{float(part['confidence'].dropna().iloc[0]) * 100:g}% bootstrap intervals"
     return ", ".join(s for s in (n, level) if s)
 
 

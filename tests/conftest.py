@@ -13,6 +13,17 @@ from advcompare.data import load_dataset
 from advcompare.train import TrainConfig, train_or_load
 
 
+def pytest_collection_modifyitems(config, items):
+    """``gpu`` tests run in the default ``pytest`` wherever torch sees a CUDA device, and are
+    skipped, saying so, wherever it does not (no flag to remember on a GPU machine)."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (torch.cuda.is_available() is False)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def digits():
     return load_dataset("digits", seed=0)

@@ -241,13 +241,27 @@ def test_there_are_at_least_thirty_cases():
 
 
 def test_an_unreachable_ray_address_fails_within_thirty_seconds(tmp_path, monkeypatch, capsys):
-    import time
+    """Bounded by construction, not by a stopwatch a loaded machine could miss: the one
+    connection tried waits at most its timeout (under 30 s), and Ray, which retries for
+    minutes, is never asked."""
+    import socket
 
+    import ray
+
+    from advcompare.executors import ray_executor
+
+    tried, create_connection = [], socket.create_connection
+
+    def connect(address, timeout=None, *args, **kwargs):
+        tried.append(timeout)
+        return create_connection(address, timeout, *args, **kwargs)
+
+    monkeypatch.setattr(ray_executor.socket, "create_connection", connect)
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("Ray was asked to connect"))
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     argv = ["run", "--config", _write(tmp_path, ""), "--out", str(tmp_path / "run")]
-    start = time.monotonic()
     code = main(argv + ["--executor", "ray", "--ray-address", "127.0.0.1:1"])
-    assert time.monotonic() - start < 30
+    assert len(tried) == 1 and 0 < tried[0] < 30, tried
     err = capsys.readouterr().err
     _assert_one_line_exit_2(code, err, "ray start --head", tmp_path / "cache")
 

@@ -200,6 +200,60 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, shared_cache, m
     assert ("bim", "gradient_masking", "adaptive") in where
 
 
+OBLIVIOUS = (
+    TINY.replace('name = "tiny"', 'name = "oblivious"\ndefenses = ["none", "feature_smoothing"]')
+    .replace("samples = 40\nbatch_size = 20", "samples = 20\nbatch_size = 20")
+    .split("[attacks.bim]")[0]
+)
+
+
+def test_a_resumed_oblivious_cell_reuses_the_stored_crafted_cell(
+    tmp_path, shared_cache, monkeypatch
+):
+    """An oblivious cell classifies the undefended cell's adversarial images with the
+    defended model. Resumed with that cell stored and the oblivious one lost, the run reads
+    the stored images back rather than crafting them again, and grades them to the same
+    figures."""
+    import sqlite3
+
+    from safetensors.torch import load_file
+
+    from advcompare.results.store import samples_path
+
+    path = tmp_path / "oblivious.toml"
+    path.write_text(OBLIVIOUS.replace("{out}", str(tmp_path / "run")))
+    cfg = load_config(path)
+    first = run_experiment(cfg, log=lambda *_: None)
+    with ResultStore(first.run_dir) as store:
+        by = {(c.defense, c.threat): c for c in store.cells() if c.label == "ifgsm"}
+    crafted, oblivious = by["none", "adaptive"], by["feature_smoothing", "oblivious"]
+    before = load_file(str(samples_path(first.run_dir, oblivious.key)))
+    with sqlite3.connect(first.run_dir / "results.sqlite") as db:  # the oblivious cell is lost
+        db.execute("DELETE FROM cells WHERE key = ?", (oblivious.key,))
+    samples_path(first.run_dir, oblivious.key).unlink()
+
+    crafts, backend = [], get_backend("torchattacks")
+    craft = backend.craft  # still crafts, so a run that crafts again completes and says so
+    monkeypatch.setattr(backend, "craft", lambda *a, **k: crafts.append(a) or craft(*a, **k))
+    second = run_experiment(cfg, log=lambda *_: None)
+    assert crafts == []  # nothing was attacked again
+    assert second.computed == [n for n in first.computed if "oblivious" in n]
+    assert len(second.computed) == 1 and len(second.resumed) == len(first.computed) - 1
+    with ResultStore(second.run_dir) as store:
+        (again,) = store.cells([oblivious.key])
+    after = load_file(str(samples_path(second.run_dir, oblivious.key)))
+    crafted_adv = load_file(str(samples_path(first.run_dir, crafted.key)))["x_adv"]
+    assert torch.equal(after["x_adv"], crafted_adv)  # the undefended cell's images
+    assert set(after) == set(before)
+    assert all(torch.equal(after[k], before[k]) for k in before)
+    timeless = sorted(k for k in oblivious.metrics if "time" not in k)  # clocks never agree
+    assert "adv_f1" in timeless and "success_rate" in timeless
+    pd.testing.assert_series_equal(  # NaN-aware: a norm of no fooled image is NaN
+        pd.Series({k: again.metrics[k] for k in timeless}, dtype=object),
+        pd.Series({k: oblivious.metrics[k] for k in timeless}, dtype=object),
+    )
+
+
 def test_a_store_from_another_version_is_a_one_line_error(tmp_path):
     import sqlite3
 
