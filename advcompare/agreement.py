@@ -3,14 +3,20 @@
 For every pair of backends that ran the same attack spec on the same classifier (dataset,
 defense, threat model, training seed) and images: the share of initially correct images both
 fooled, both failed on, or only one fooled; the distance between their adversarial images;
-and two paired tests (:mod:`advcompare.statistics`):
+two paired tests (:mod:`advcompare.statistics`) and their effect sizes:
 
-- McNemar's exact test on per-image fooled / not fooled (``p_fooled``);
-- the Wilcoxon signed-rank test on per-image L2 where both fooled (``p_l2``).
+- McNemar's exact test on per-image fooled / not fooled (``p_fooled``), and the paired
+  difference in success rate with Tango's score interval (``success_difference``, ``_lo``,
+  ``_hi`` at the confidence level; ``equivalence_lo``/``_hi`` at ``1 − 2α`` for the TOST);
+- the Wilcoxon signed-rank test on per-image L2 where both fooled (``p_l2``), and the median
+  per-image L2 ratio first / second with its bootstrap interval (``l2_ratio``, ``_lo``, ``_hi``);
+- each backend's measured cost, forward plus backward passes per image (``cost_first``,
+  ``cost_second``, ``cost_ratio``: the larger over the smaller).
 
 Every p-value of the table is Holm-corrected together (``*_holm``); a pair *differs* when
-either corrected p-value is below α (default 0.05). Computed from each cell's stored
-per-sample results, never from the libraries themselves.
+either corrected p-value is below α (default 0.05). What a pair's figures answer ("agree
+within ±m points", "differ by d points", …) is :mod:`advcompare.comparison`'s. Computed from
+each cell's stored per-sample results and measured passes, never from the libraries.
 """
 
 from __future__ import annotations
@@ -24,8 +30,19 @@ import numpy as np
 import pandas as pd
 import torch
 
+from advcompare.proportions import tango_interval
 from advcompare.results.store import load_samples
-from advcompare.statistics import DEFAULT_ALPHA, holm, mcnemar_exact, wilcoxon_paired
+from advcompare.statistics import (
+    DEFAULT_ALPHA,
+    DEFAULT_CONFIDENCE,
+    holm,
+    lower_median,
+    mcnemar_exact,
+    percentile_interval,
+    resample_counts,
+    weighted_lower_median,
+    wilcoxon_paired,
+)
 
 Samples = Mapping[str, Any]
 # What identifies one classifier and attack whose backends are paired.
@@ -46,6 +63,17 @@ COLUMNS = (
     "n_both_fooled",
     "median_l2_difference",
     "p_l2",
+    "success_difference",
+    "success_difference_lo",
+    "success_difference_hi",
+    "equivalence_lo",
+    "equivalence_hi",
+    "l2_ratio",
+    "l2_ratio_lo",
+    "l2_ratio_hi",
+    "cost_first",
+    "cost_second",
+    "cost_ratio",
     "p_fooled_holm",
     "p_l2_holm",
     "differ",
@@ -57,10 +85,12 @@ def _array(samples: Samples, name: str) -> np.ndarray:
     return value.numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
 
 
-def pair_agreement(a: Samples, b: Samples) -> dict[str, float]:
-    """Agreement and paired tests between two cells' per-sample results on the same images
-    (``correct``, ``success``, ``l2``; ``x_adv`` for the distances between them, NaN
-    without)."""
+def pair_agreement(
+    a: Samples, b: Samples, alpha: float = DEFAULT_ALPHA, confidence: float = DEFAULT_CONFIDENCE
+) -> dict[str, float]:
+    """Agreement, paired tests and effect sizes between two cells' per-sample results on the
+    same images (``correct``, ``success``, ``l2``; ``x_adv`` for the distances between them
+    and ``passes_per_image`` for the cost, NaN without)."""
     correct = _array(a, "correct").astype(bool)
     if not np.array_equal(correct, _array(b, "correct").astype(bool)):
         raise ValueError("cells were graded on different images or models")
@@ -93,14 +123,55 @@ def pair_agreement(a: Samples, b: Samples) -> dict[str, float]:
         }
     else:
         out |= {"n_both_fooled": int(both.sum()), "median_l2_difference": np.nan, "p_l2": np.nan}
-    return out
+    only_first, only_second = int(fooled_test["only_first"]), int(fooled_test["only_second"])
+    lo, hi = tango_interval(only_first, only_second, n, confidence)
+    eq_lo, eq_hi = tango_interval(only_first, only_second, n, 1 - 2 * alpha)
+    out |= {
+        "success_difference": (only_first - only_second) / share if n else np.nan,
+        "success_difference_lo": lo,
+        "success_difference_hi": hi,
+        "equivalence_lo": eq_lo,
+        "equivalence_hi": eq_hi,
+    }
+    if "l2" in a and "l2" in b:
+        out |= l2_ratio(_array(a, "l2")[correct][both], _array(b, "l2")[correct][both], confidence)
+    else:
+        out |= {"l2_ratio": np.nan, "l2_ratio_lo": np.nan, "l2_ratio_hi": np.nan}
+    return out | pass_costs(a, b)
+
+
+def l2_ratio(
+    first: np.ndarray, second: np.ndarray, confidence: float = DEFAULT_CONFIDENCE, seed: int = 0
+) -> dict[str, float]:
+    """The lower median of the per-image L2 ratios first / second (images both fooled, both
+    norms positive) with a seeded percentile bootstrap interval (1,000 resamples)."""
+    keep = (first > 0) & (second > 0) & np.isfinite(first) & np.isfinite(second)
+    ratios = first[keep] / second[keep]
+    if not ratios.size:
+        return {"l2_ratio": np.nan, "l2_ratio_lo": np.nan, "l2_ratio_hi": np.nan}
+    medians = weighted_lower_median(ratios, resample_counts(ratios.size, 1000, seed))
+    lo, hi = percentile_interval(medians, confidence)
+    return {"l2_ratio": lower_median(ratios), "l2_ratio_lo": lo, "l2_ratio_hi": hi}
+
+
+def pass_costs(a: Samples, b: Samples) -> dict[str, float]:
+    """Each backend's forward plus backward passes per image, and the larger over the
+    smaller (NaN where a cost was not measured)."""
+    first = float(a.get("passes_per_image", np.nan))
+    second = float(b.get("passes_per_image", np.nan))
+    low, high = min(first, second), max(first, second)
+    ratio = high / low if low > 0 else (np.inf if high > 0 else np.nan)
+    return {"cost_first": first, "cost_second": second, "cost_ratio": ratio}
 
 
 def pairs_frame(
-    groups: Iterable[tuple[dict[str, Any], dict[str, Samples]]], alpha: float = DEFAULT_ALPHA
+    groups: Iterable[tuple[dict[str, Any], dict[str, Samples]]],
+    alpha: float = DEFAULT_ALPHA,
+    confidence: float = DEFAULT_CONFIDENCE,
 ) -> pd.DataFrame:
     """One row per pair of backends within each group (its identity, backend → samples),
-    with every p-value of the table Holm-corrected together and ``differ`` at ``alpha``."""
+    with every p-value of the table Holm-corrected together and ``differ`` at ``alpha``;
+    intervals at ``confidence`` (the equivalence interval at ``1 − 2α``)."""
     rows = []
     for identity, by_backend in groups:
         for first, second in combinations(by_backend, 2):
@@ -109,7 +180,7 @@ def pairs_frame(
                     **identity,
                     "first": first,
                     "second": second,
-                    **pair_agreement(by_backend[first], by_backend[second]),
+                    **pair_agreement(by_backend[first], by_backend[second], alpha, confidence),
                 }
             )
     frame = pd.DataFrame(
@@ -144,10 +215,14 @@ def _identity(row: Any, display: Callable[[str], str] | None = None) -> dict[str
 
 
 def agreement_frame(
-    cells: pd.DataFrame, run_dir: Path, alpha: float = DEFAULT_ALPHA
+    cells: pd.DataFrame,
+    run_dir: Path,
+    alpha: float = DEFAULT_ALPHA,
+    confidence: float = DEFAULT_CONFIDENCE,
 ) -> pd.DataFrame:
     """The paired comparison of every group of cells in a results frame whose per-sample
-    files exist: only cells graded on the same classifier and images are paired."""
+    files exist: only cells graded on the same classifier and images are paired; each
+    cell's measured passes per image go with its samples."""
     if not len(cells):
         return with_holm(pd.DataFrame(columns=list(COLUMNS)), alpha)
     keys = [c for c in (*GROUP, "spec") if c in cells]
@@ -157,10 +232,17 @@ def agreement_frame(
         for row in group.itertuples():
             samples = load_samples(Path(run_dir), str(row.key))
             if samples is not None:
-                loaded[row.backend] = samples
+                loaded[row.backend] = {**samples, "passes_per_image": passes_per_image(row)}
         if len(loaded) > 1:
             groups.append((_identity(group.iloc[0]), loaded))
-    return pairs_frame(groups, alpha)
+    return pairs_frame(groups, alpha, confidence)
+
+
+def passes_per_image(row: Any) -> float:
+    """A cell's forward plus backward passes per image (NaN for a cell stored without)."""
+    forward = getattr(row, "forward_per_image", np.nan)
+    backward = getattr(row, "backward_per_image", np.nan)
+    return float(forward) + float(backward)
 
 
 def samples_groups(samples: pd.DataFrame) -> list[tuple[dict[str, Any], dict[str, Samples]]]:
@@ -182,53 +264,3 @@ def samples_groups(samples: pd.DataFrame) -> list[tuple[dict[str, Any], dict[str
         if len(by_backend) > 1:
             out.append((_identity(group.iloc[0]), by_backend))
     return out
-
-
-def attack_conclusions(pairs: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
-    """Per classifier and attack: "libraries differ (p = …)" with the smallest corrected
-    p-value and the pair it belongs to, or "no detectable difference at n = …"."""
-    rows = []
-    if not len(pairs):
-        return pd.DataFrame(
-            columns=[*GROUP, "attack", "backends", "differ", "p", "conclusion", "cause"]
-        )
-    for _, group in pairs.groupby(list(GROUP), sort=False, dropna=False):
-        first = group.iloc[0]
-        smallest = group[["p_fooled_holm", "p_l2_holm"]].min(axis=1)
-        at = smallest.idxmin() if smallest.notna().any() else group.index[0]
-        p = float(smallest.loc[at])
-        differ = bool(group["differ"].any())
-        backends = sorted(set(group["first"]) | set(group["second"]))
-        cause = ""
-        if differ:
-            pair = group.loc[at]
-            test = "fooled, McNemar" if pair["p_fooled_holm"] == p else "L2, Wilcoxon"
-            text = f"libraries differ ({test} p = {p:.2g}, {pair['first']} vs {pair['second']})"
-            cause = documented_cause(str(first["attack"]), str(pair["first"]), str(pair["second"]))
-        else:
-            text = f"no detectable difference at n = {int(group['n'].min())} (α = {alpha:g})"
-        rows.append(
-            {
-                **{k: first[k] for k in GROUP},
-                "attack": first["attack"],
-                "backends": ", ".join(backends),
-                "differ": differ,
-                "p": p,
-                "conclusion": text,
-                "cause": cause,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def documented_cause(attack: str, first: str, second: str) -> str:
-    """What the two backends' entries for ``attack`` say they differ in (their capability
-    notes, ``advcompare backends``): the documented candidates for a measured difference."""
-    from advcompare.adapters.registry import implementation
-
-    notes = []
-    for backend in (first, second):
-        impl = implementation(backend, attack)
-        if impl is not None and impl.capability.note:
-            notes.append(f"{backend}: {impl.capability.note}")
-    return "; ".join(notes)

@@ -49,6 +49,7 @@ from advcompare.entry import AttackEntry, AttackLike, attack_entries
 from advcompare.errors import ConfigError, ModelError
 from advcompare.hashing import digest
 from advcompare.agreement import pairs_frame, samples_groups
+from advcompare.comparison import with_answers
 from advcompare.claims import claims_frame
 from advcompare.results import CellRecord, Results, load_results, results_frame
 from advcompare.results.reading import PerImage, samples_frame
@@ -272,9 +273,12 @@ def compare_backends(
     Returns:
         One row per pair: identity, agreement shares, ``p_fooled`` (McNemar's exact test on
         per-image fooled / not fooled), ``p_l2`` (Wilcoxon signed-rank on per-image L2 where
-        both fooled), their Holm-corrected ``p_fooled_holm``/``p_l2_holm`` and ``differ``.
+        both fooled), their Holm-corrected ``p_fooled_holm``/``p_l2_holm`` and ``differ``;
+        the success difference with Tango's interval, the median L2 ratio with its
+        interval, and each pair's ``answer`` ("agree", "differ", "inconclusive"; cost is
+        not measured here) with its sentence ``answer_text`` (docs/statistics.md).
     """
-    return pairs_frame(samples_groups(per_image(results)), alpha)
+    return with_answers(pairs_frame(samples_groups(per_image(results)), alpha), alpha)
 
 
 def check_claims(

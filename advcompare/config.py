@@ -83,11 +83,12 @@ def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
         'a backend name, a list of names or "all"',
     )
     curve = expect(f"{where}.curve", params.pop("curve", True), bool, "true or false")
+    samples = integer(f"{where}.samples", params.pop("samples", 0), 0)
     try:
         spec = AttackSpec.create(attack, **params)
     except ConfigError as exc:
         raise ConfigError(f"config table '{where}': {exc}") from exc
-    entries = expand_backends(label, spec, backend, curve)
+    entries = expand_backends(label, spec, backend, curve, samples)
     if not entries:
         raise ConfigError(f"config key '{where}.backend': no backend provides '{attack}'")
     return entries
@@ -386,10 +387,14 @@ def apply_overrides(
 
 def _with_backend(attacks: tuple[AttackEntry, ...], backend: str) -> tuple[AttackEntry, ...]:
     if backend == ALL_BACKENDS:
-        seen: dict[tuple[str, AttackSpec], None] = {}
+        seen: dict[tuple[str, AttackSpec], AttackEntry] = {}
         for a in attacks:
-            seen.setdefault((a.label, a.spec))
-        return tuple(e for label, spec in seen for e in expand_backends(label, spec, "all"))
+            seen.setdefault((a.label, a.spec), a)
+        return tuple(
+            e
+            for (label, spec), a in seen.items()
+            for e in expand_backends(label, spec, "all", a.curve, a.samples)
+        )
     validate_backend_name(backend)
     provided = get_backend(backend).capabilities()
     if not any(a.spec.attack in provided for a in attacks):

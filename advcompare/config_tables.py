@@ -15,9 +15,12 @@ CURVE_KEYS = {"ifgsm_eps", "linf_eps", "l2_eps", "reference", "fmn_steps", "ddn_
 
 
 def parse_statistics(table: Any) -> StatisticsConfig:
-    """``[statistics]``: ``resamples`` (bootstrap, ≥ 100), ``confidence`` and ``alpha``."""
+    """``[statistics]``: ``resamples`` (bootstrap, ≥ 100), ``confidence``, ``alpha``, the
+    equivalence ``margin`` (a share, default 0.05) and ``max_cost_ratio`` (≥ 1)."""
     table = expect("statistics", table, dict, "a table")
-    unknown_keys("statistics", table, {"resamples", "confidence", "alpha"})
+    unknown_keys(
+        "statistics", table, {"resamples", "confidence", "alpha", "margin", "max_cost_ratio"}
+    )
     out = StatisticsConfig()
     values: dict[str, Any] = {}
     if "resamples" in table:
@@ -29,6 +32,14 @@ def parse_statistics(table: Any) -> StatisticsConfig:
     if "alpha" in table:
         values["alpha"] = number(
             "statistics.alpha", table["alpha"], low=0.0, high=0.5, open_low=True
+        )
+    if "margin" in table:
+        values["margin"] = number(
+            "statistics.margin", table["margin"], low=0.0, high=0.5, open_low=True
+        )
+    if "max_cost_ratio" in table:
+        values["max_cost_ratio"] = number(
+            "statistics.max_cost_ratio", table["max_cost_ratio"], low=1.0, high=1000.0
         )
     return StatisticsConfig(**{**vars(out), **values})
 

@@ -26,6 +26,7 @@ class AttackEntry:
     spec: AttackSpec
     backend: str
     curve: bool = True  # a bounded attack also runs at the budget curve's other ε
+    samples: int = 0  # attack only the first this many of the run's images (0: all of them)
 
 
 def no_duplicates(where: str, values: Any) -> None:
@@ -38,7 +39,11 @@ def no_duplicates(where: str, values: Any) -> None:
 
 
 def expand_backends(
-    label: str, spec: AttackSpec, backends: str | list[str], curve: bool = True
+    label: str,
+    spec: AttackSpec,
+    backends: str | list[str],
+    curve: bool = True,
+    samples: int = 0,
 ) -> tuple[AttackEntry, ...]:
     """One entry per backend; ``"all"`` means every backend that provides the attack."""
     if backends == ALL_BACKENDS:
@@ -48,7 +53,7 @@ def expand_backends(
     for name in names:
         validate_backend_name(name)
     no_duplicates(f"attacks.{label}.backend", names)
-    return tuple(AttackEntry(label, spec, name, curve) for name in names)
+    return tuple(AttackEntry(label, spec, name, curve, samples) for name in names)
 
 
 def spec_of(item: AttackLike) -> tuple[str, AttackSpec]:

@@ -18,7 +18,14 @@ from typing import Any, Callable
 from advcompare import tasks as fn
 from advcompare.adapters.registry import get_backend, implementation
 from advcompare.data import Dataset, Split
-from advcompare.defenses.registry import ADAPTIVE, OBLIVIOUS, key_of, needs_training, threat_models
+from advcompare.defenses.registry import (
+    ADAPTIVE,
+    OBLIVIOUS,
+    key_of,
+    needs_training,
+    threat_key,
+    threat_models,
+)
 from advcompare.entry import AttackEntry
 from advcompare.settings import ExperimentConfig
 from advcompare.spec import AttackSpec, attack_record
@@ -28,7 +35,7 @@ from advcompare.user_model import model_key, weights_digest
 
 MODEL, DEFENSE, ATTACK, OBLIVIOUS_CELL = "model", "defense", "attack", "oblivious"
 SHARD = "shard"  # crafts part of an attack cell's images; the cell's task grades the parts
-MAIN, EPS_CURVE, REFERENCE = "main", "eps_curve", "reference"
+MAIN, EPS_CURVE, REFERENCE, CONTROL = "main", "eps_curve", "reference", "control"
 # The strength reference of the L2 curves (``[curves]`` reference): Foolbox's FMN and DDN.
 REFERENCE_BACKEND = "foolbox"
 
@@ -99,8 +106,16 @@ def data_key(dataset: str) -> str:
     return f"data:{dataset}"
 
 
-def attacked_key(dataset: str) -> str:
-    return f"attacked:{dataset}"
+def attacked_key(dataset: str, images: int = 0) -> str:
+    """The plan value of a dataset's attacked images (``images``: only the first so many)."""
+    return f"attacked:{dataset}" + (f"[:{images}]" if images else "")
+
+
+def entry_images(entry: AttackEntry, n: int) -> int:
+    """How many of the run's ``n`` attacked images ``entry`` attacks: its ``samples`` when
+    set and smaller, else all (always the first ones, so a smaller attack's images are a
+    prefix of every larger one's and paired tests can pair them)."""
+    return entry.samples if 0 < entry.samples < n else n
 
 
 def cell_name(
@@ -112,20 +127,53 @@ def cell_name(
 
 
 def reference_entries(cfg: ExperimentConfig) -> list[AttackEntry]:
-    """The strength reference (Foolbox's FMN-L2 and DDN, steps from ``[curves]``) when the
-    run draws L2 curves (a minimum-norm attack among its main entries) and it is enabled."""
-    if not cfg.reference.enabled or not any(
-        attack_record(e.spec.attack).minimum_norm for e in cfg.attacks
-    ):
+    """The independent strength reference of every norm that one of the run's main entries
+    minimises (:data:`advcompare.curves.REFERENCES`: Foolbox's FMN-L2 and DDN for L2,
+    FMN-L1 for L1, FMN-L0 for L0; FMN steps ``[curves] fmn_steps``, at least
+    :data:`~advcompare.curves.REFERENCE_MIN_STEPS` for the sparse ones; DDN's
+    ``ddn_steps``), when enabled."""
+    from advcompare.curves import REFERENCE_MIN_STEPS, REFERENCES, minimises_norm
+
+    if not cfg.reference.enabled:
         return []
+    norms = {
+        attack_record(e.spec.attack).norm for e in cfg.attacks if minimises_norm(e.spec.attack)
+    }
+    steps = {"ddn": cfg.reference.ddn_steps}
     return [
         AttackEntry(
-            "fmn", AttackSpec.create("fmn", steps=cfg.reference.fmn_steps), REFERENCE_BACKEND
-        ),
-        AttackEntry(
-            "ddn", AttackSpec.create("ddn", steps=cfg.reference.ddn_steps), REFERENCE_BACKEND
-        ),
+            name,
+            AttackSpec.create(
+                name,
+                steps=steps.get(
+                    name, max(cfg.reference.fmn_steps, REFERENCE_MIN_STEPS.get(name, 0))
+                ),
+            ),
+            REFERENCE_BACKEND,
+        )
+        for norm, names in REFERENCES.items()
+        if norm in norms
+        for name in names
     ]
+
+
+def control_entries(entries: list[AttackEntry]) -> list[AttackEntry]:
+    """Per attack row run by two or more backends: each backend entry that declares a
+    :class:`~advcompare.adapters.base.Control` again, with its documented cause equalised
+    (skipped where the overrides leave the spec as it was)."""
+    backends: dict[str, set[str]] = {}
+    for entry in entries:
+        backends.setdefault(entry.label, set()).add(entry.backend)
+    out = []
+    for entry in entries:
+        impl = implementation(entry.backend, entry.spec.attack)
+        if len(backends[entry.label]) < 2 or impl is None or impl.control is None:
+            continue
+        params = dict(entry.spec.params)
+        spec = AttackSpec.create(entry.spec.attack, **{**params, **impl.control.params(params)})
+        if spec != entry.spec:
+            out.append(AttackEntry(entry.label, spec, entry.backend, False, entry.samples))
+    return out
 
 
 def curve_eps(cfg: ExperimentConfig, attack: str) -> tuple[float, ...]:
@@ -152,7 +200,9 @@ def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list
             if record.norm == "linf":
                 scaled["step_size"] = min(1.0, scaled["step_size"])
         spec = AttackSpec.create(entry.spec.attack, **{**params, **scaled})
-        out.append(AttackEntry(f"{entry.label}@eps={eps:g}", spec, entry.backend))
+        out.append(
+            AttackEntry(f"{entry.label}@eps={eps:g}", spec, entry.backend, samples=entry.samples)
+        )
     return out
 
 
@@ -179,13 +229,17 @@ def _key(
     entry: AttackEntry,
     n: int,
     seed: int,
+    role: str = MAIN,
 ) -> str:
     """Everything that determines a cell's figures: model, defense, threat, label, spec,
-    backend and its library's version, attacked images, seed, batch size, code version."""
+    backend and its library's version, attacked images, seed, batch size, code version;
+    and for a control cell its role (the other roles' keys predate it)."""
+    extra = {"role": role} if role == CONTROL else {}
     return cell_key(
+        **extra,
         model=model_key,
         defense=defense,
-        threat=threat,
+        threat=threat_key(defense, threat),
         label=entry.label,
         spec=entry.spec.as_dict(),
         backend=entry.backend,
@@ -279,6 +333,9 @@ def build_plan(
     for name, dataset in datasets.items():
         plan.values[data_key(name)] = dataset
         plan.values[attacked_key(name)] = attacked[name]
+        split, n = attacked[name], len(attacked[name])
+        for images in {entry_images(e, n) for e in cfg.attacks} - {n}:
+            plan.values[attacked_key(name, images)] = Split(split.x[:images], split.y[:images])
         for seed in seeds:
             shown = None if len(seeds) == 1 else seed
             plan.tasks += _seeded(
@@ -366,11 +423,15 @@ def _dataset_tasks(
                     for e in entries
                     for c in eps_curve_entries(e, curve_eps(cfg, e.spec.attack))
                 ]
+                rows += [(c, CONTROL) for c in control_entries(entries)]
             rows += [(e, REFERENCE) for e in reference_entries(cfg)]
             for entry, role in rows:
-                key = _key(cfg, dkey, defense, threat, entry, n, seed)
+                images = entry_images(entry, n)
+                data = Dep(attacked_key(name, images if images < n else 0))
+                key = _key(cfg, dkey, defense, threat, entry, images, seed, role)
                 cell = CellSpec(
-                    cell_name(name, defense, threat, entry.label, entry.backend, shown),
+                    cell_name(name, defense, threat, entry.label, entry.backend, shown)
+                    + (" (control)" if role == CONTROL else ""),
                     key,
                     name,
                     dataset.num_classes,
@@ -385,7 +446,7 @@ def _dataset_tasks(
                     cfg.device,
                     role,
                 )
-                crafted = _key(cfg, base, "none", ADAPTIVE, entry, n, seed)
+                crafted = _key(cfg, base, "none", ADAPTIVE, entry, images, seed)
                 if threat == OBLIVIOUS and any(d == "none" for d, _ in cfg.defenses):
                     tasks.append(
                         Task(
@@ -395,7 +456,7 @@ def _dataset_tasks(
                             fn.oblivious_cell,
                             (
                                 cell,
-                                Dep(attacked_key(name)),
+                                data,
                                 Dep(base),
                                 Dep(crafted),
                                 trained_dep,
@@ -408,8 +469,8 @@ def _dataset_tasks(
                 else:
                     tasks += _attack_tasks(
                         cell,
-                        (cell, Dep(attacked_key(name)), Dep(base), trained_dep),
-                        n,
+                        (cell, data, Dep(base), trained_dep),
+                        images,
                         per_shard,
                         defense,
                     )

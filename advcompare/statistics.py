@@ -1,8 +1,9 @@
 """Uncertainty and tests, so a reader can tell a library effect from chance (DESIGN.md §9).
 
 - :func:`bootstrap_intervals`: a seeded percentile bootstrap over images (the same images
-  resampled together for every figure of a cell) for macro F1, success rate and the median
-  norms. The resamples are drawn from the run's seed, so a report is reproducible.
+  resampled together for every figure of a cell) for macro F1 and the median norms, and
+  Wilson's score interval for the success rate (:mod:`advcompare.proportions`). The resamples
+  are drawn from the run's seed, so a report is reproducible.
 - :func:`mcnemar_exact` and :func:`wilcoxon_paired`: two backends that attacked the same images
   on the same classifier are *paired*; McNemar's exact test on per-image fooled / not fooled,
   the Wilcoxon signed-rank test on per-image L2 where both fooled.
@@ -21,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from advcompare.proportions import wilson_interval
+
 DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_ALPHA = 0.05
@@ -29,13 +32,20 @@ DEFAULT_ALPHA = 0.05
 INTERVAL_METRICS = ("adv_f1", "success_rate", "l2_median", "linf_median", "l0_median")
 
 
+DEFAULT_MARGIN = 0.05  # equivalence margin of a success difference: "agree within ±5 points"
+DEFAULT_MAX_COST_RATIO = 1.5  # a pair spending more than this × the passes is not comparable
+
+
 @dataclass(frozen=True)
 class StatisticsConfig:
-    """``[statistics]`` in the config: bootstrap resamples and level, the tests' α."""
+    """``[statistics]`` in the config: bootstrap resamples and level, the tests' α, the
+    equivalence margin and the largest cost ratio at which two backends are compared."""
 
     resamples: int = DEFAULT_RESAMPLES
     confidence: float = DEFAULT_CONFIDENCE
     alpha: float = DEFAULT_ALPHA
+    margin: float = DEFAULT_MARGIN
+    max_cost_ratio: float = DEFAULT_MAX_COST_RATIO
 
 
 def lower_median(values: np.ndarray) -> float:
@@ -108,7 +118,8 @@ def bootstrap_intervals(
     seed: int = 0,
 ) -> dict[str, float]:
     """``<metric>_lo`` and ``<metric>_hi`` for every metric of :data:`INTERVAL_METRICS`:
-    a percentile bootstrap over images (``config.resamples`` resamples seeded by ``seed``).
+    a percentile bootstrap over images (``config.resamples`` resamples seeded by ``seed``),
+    except the success rate, which gets Wilson's score interval.
 
     ``norms`` maps ``l0``/``l2``/``linf`` to every image's norm; the medians are over fooled
     images, as in the table. Success rate is over the images classified right before.
@@ -122,8 +133,6 @@ def bootstrap_intervals(
     correct = np.asarray(correct).astype(bool)
     success = np.asarray(success).astype(bool) & correct
     stats = {"adv_f1": weighted_macro_f1(y, np.asarray(pred_adv), counts)}
-    right = counts @ correct
-    stats["success_rate"] = np.where(right > 0, (counts @ success) / np.maximum(right, 1), np.nan)
     for name in ("l2", "linf", "l0"):
         if name in norms:
             values = np.asarray(norms[name], dtype=float)
@@ -138,6 +147,10 @@ def bootstrap_intervals(
             )
         )
         out[f"{metric}_lo"], out[f"{metric}_hi"] = lo, hi
+    # a count out of the initially correct images: Wilson's interval, which keeps a positive
+    # width at 0% and 100% where a percentile bootstrap collapses
+    rate = wilson_interval(int(success.sum()), int(correct.sum()), config.confidence)
+    out["success_rate_lo"], out["success_rate_hi"] = rate
     return out
 
 

@@ -25,6 +25,8 @@ FAST_SPECS = {
     "pixle": AttackSpec.create("pixle", restarts=1, max_iterations=2),
     "fmn": AttackSpec.create("fmn", steps=5),
     "ddn": AttackSpec.create("ddn", steps=5),
+    "fmn_l1": AttackSpec.create("fmn_l1", steps=5),
+    "fmn_l0": AttackSpec.create("fmn_l0", steps=5),
     "fgsm": AttackSpec.create("fgsm", eps=0.1),
     "pgd": AttackSpec.create("pgd", eps=0.1, step_size=0.02, steps=3),
     "pgd_l2": AttackSpec.create("pgd_l2", eps=1.0, step_size=0.3, steps=3),
@@ -37,6 +39,16 @@ FAST_SPECS = {
     "hopskipjump": AttackSpec.create("hopskipjump", steps=1, initial_evals=5, max_evals=10),
     "boundary": AttackSpec.create("boundary", steps=3),
 }
+
+# The attacks whose FAST_SPECS fool at least 2 of the batch's first 8 images (7 classified
+# right) on every backend that has them, at 1, 2 and 4 threads and several seeds: the contract
+# test asks each to fool one, so an adapter that hands back its input fails it. The others are
+# too cheap here to be sure of fooling any (DeepFool's 3 steps, Square's 10 queries, EAD's one
+# round of c, JSMA's 0.3% of the features, ART's NewtonFool, the pixel attacks); each is held
+# to fooling something by its own tests (tests/test_atlas.py, test_consistency.py and others).
+MUST_FOOL = frozenset(
+    {"ifgsm", "fgsm", "pgd", "apgd", "autoattack", "cw", "fmn", "ddn", "hopskipjump", "boundary"}
+)
 
 
 def assert_same_up_to_contract(model, x, y, ours, direct):
@@ -91,6 +103,21 @@ def test_direct_torchattacks_cw_cannot_move_on_log_probabilities(model, batch):
     assert torch.equal(ours[~fooled], x[~fooled])
 
 
+def _assert_output_contract(model, x, y, x_adv, attack):
+    """The adapter contract on one output, graded as attacked (``model`` in eval mode):
+    shape, dtype, device, finite, in [0, 1]; the images it did not fool returned exactly as
+    they came; and, for an attack in :data:`MUST_FOOL`, some correctly classified image
+    fooled (an output equal to its input keeps every other clause)."""
+    assert x_adv.shape == x.shape and x_adv.dtype == x.dtype
+    assert x_adv.device == x.device and torch.isfinite(x_adv).all()
+    assert float(x_adv.min()) >= 0 and float(x_adv.max()) <= 1
+    not_fooled = predict(model, x_adv) == y
+    assert torch.equal(x_adv[not_fooled], x[not_fooled])
+    if attack in MUST_FOOL:
+        correct = predict(model, x) == y
+        assert (correct & ~not_fooled).any(), f"{attack} fooled none of {int(correct.sum())}"
+
+
 def test_cw_binary_search_is_emulated_and_recorded(model, batch):
     x, y = batch
     backend = get_backend("torchattacks")
@@ -128,8 +155,8 @@ def test_adapters_keep_the_contract_and_leave_the_model_unchanged(
     trained_digits, batch, backend_name, attack
 ):
     """Every backend × attack: the output contract (shape, dtype, device, finite, in [0, 1],
-    unfooled images returned as they came) and the caller's model as it was (modes, grad
-    flags, hooks, weights)."""
+    unfooled images returned as they came, something fooled where the attack must) and the
+    caller's model as it was (modes, grad flags, hooks, weights)."""
     model = copy.deepcopy(trained_digits.model)
     model.train()
     model.features[0].eval()  # a mixed mode that a blanket model.train() would not restore
@@ -148,8 +175,6 @@ def test_adapters_keep_the_contract_and_leave_the_model_unchanged(
     x, y = batch[0][:n], batch[1][:n]
     x_adv = get_backend(backend_name).run(model, x, y, FAST_SPECS[attack])
 
-    assert x_adv.shape == x.shape and x_adv.dtype == x.dtype
-    assert float(x_adv.min()) >= 0 and float(x_adv.max()) <= 1
     assert {n: m.training for n, m in model.named_modules()} == modes
     assert {n: p.requires_grad for n, p in model.named_parameters()} == grads
     assert {
@@ -160,9 +185,17 @@ def test_adapters_keep_the_contract_and_leave_the_model_unchanged(
         assert torch.equal(value, state[name]), name
     assert calls  # the caller's own hook stayed registered and working
     handle.remove()
-    assert x_adv.device == x.device and torch.isfinite(x_adv).all()
-    not_fooled = predict(model.eval(), x_adv) == y  # graded as attacked: in eval mode
-    assert torch.equal(x_adv[not_fooled], x[not_fooled])
+    _assert_output_contract(model.eval(), x, y, x_adv, attack)
+
+
+def test_an_adapter_that_returns_its_input_fails_the_contract(model, batch):
+    """A stand-in adapter that hands back its input unchanged keeps every clause of the
+    contract but one: on each attack that must fool, the contract test fails it."""
+    x, y = batch[0][:8], batch[1][:8]
+    assert MUST_FOOL <= set(FAST_SPECS)
+    for attack in sorted(MUST_FOOL):
+        with pytest.raises(AssertionError, match=f"{attack} fooled none of 7"):
+            _assert_output_contract(model, x, y, x.clone(), attack)
 
 
 def test_foolbox_zero_images_for_failures_come_back_unchanged():
@@ -181,7 +214,7 @@ def test_torchattacks_ead_below_ten_steps_is_refused_not_crashed():
     ZeroDivisionError; the adapter refuses the spec in one line instead."""
     from advcompare.adapters import check_spec
 
-    spec = AttackSpec.create("ead", steps=9)
+    spec = AttackSpec.create("ead", steps=9, abort_early=True)  # the abort is what divides
     with pytest.raises(UnsupportedSpecError, match="at least 10"):
         check_spec("torchattacks", spec, 10)
     assert check_spec("foolbox", spec, 10) == []

@@ -10,11 +10,17 @@ What each pair is held to, and why:
   squares its norms; JSMA's target; ART draws its random start from NumPy;
 - *indistinguishable*: McNemar's exact test on fooled / not fooled finds no difference
   (p > 0.05) and the success rates are within 0.25, for random or differently optimised
-  attacks (APGD, Square, EAD, HopSkipJump, Boundary).
+  attacks on 8 or more images (APGD, Square); on 4 images, where an exact McNemar p is at
+  least 0.125 and so can never fall below 0.05, at most one image's outcome differs (EAD,
+  HopSkipJump, Boundary).
+
+Nothing here depends on the thread count: a random attack's success is asserted only on
+enough images and queries that it holds at 1, 2 and 4 threads (measured over several seeds).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -30,6 +36,9 @@ pytestmark = pytest.mark.consistency
 LIBRARIES = ("torchattacks", "art", "foolbox")
 IDENTICAL = 1e-6  # float32 rounding of the same torch operations
 SAME_RATE = 0.25  # largest gap in success rate two "indistinguishable" backends may show
+# The fewest images at which McNemar's exact test can reject at 0.05: its smallest p on n
+# images, all discordant one way, is 2 × 0.5ⁿ (0.0625 at 5, 0.03125 at 6).
+MCNEMAR_MIN_IMAGES = 6
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +51,10 @@ def correct(digits, trained_digits):
 
 
 def _run(backend, model, x, y, attack, seed=0, **params):
+    """One attack with torch's and NumPy's global generators seeded (ART's random attacks
+    draw from NumPy's), so its random draws do not depend on the tests run before it."""
     torch.manual_seed(seed)
+    np.random.seed(seed)
     return get_backend(backend).run(model, x, y, AttackSpec.create(attack, **params))
 
 
@@ -79,7 +91,7 @@ BOUNDED_CASES = {
     "pgd_l2": {"eps": 1.0, "step_size": 0.5, "steps": 5},
     "apgd": {"eps": 0.1, "steps": 5},
     "autoattack": {"eps": 0.3},
-    "square": {"eps": 0.3, "queries": 50},
+    "square": {"eps": 0.3, "queries": 100},
 }
 
 
@@ -88,22 +100,31 @@ BOUNDED_CASES = {
     [(a, b) for a in BOUNDED_CASES for b in LIBRARIES if b in backends_supporting(a)],
 )
 def test_bounded_attack_respects_its_budget(correct, attack, backend):
-    """‖δ‖ ≤ ε + 1e-6 in the attack's norm on every image, and the attack fooled some."""
+    """‖δ‖ ≤ ε + 1e-6 in the attack's norm on every image, and the attack fooled some.
+
+    Eight images each: Square is random search, and at ε = 0.3 with 100 queries it fooled 5
+    to 8 of these 8 on each backend (three seeds, 1, 2 and 4 threads); on 2 images with 50
+    queries it fooled none at some thread counts. AutoAttack fooled all 8 everywhere."""
     model, x, y = correct
     params = BOUNDED_CASES[attack]
-    n = 2 if attack in ("autoattack", "square") else 8  # ART's run fixed iteration counts
+    n = 8
     adv = _run(backend, model, x[:n], y[:n], attack, **params)
     norm = ATTACKS[attack].budget_norm
     assert norm is not None
     sizes = perturbation_norms(x[:n], adv)[norm]
     assert sizes.max().item() <= params["eps"] + BUDGET_TOLERANCE
+    assert (sizes > 0).any()  # a budget check on unmoved images would check nothing
     assert _fooled(model, adv, y[:n]).any()
 
 
 def test_fgsm_is_identical_on_all_three_libraries(correct):
     """One signed-gradient step: torchattacks and Foolbox compute it in torch; ART takes the
-    gradient in torch and the sign in NumPy, which rounds the same way (no coordinate
-    differs on this data)."""
+    gradient in torch and the sign in NumPy, which rounds the same way.
+
+    Equal because the arithmetic is: all three take the gradient of torch's cross-entropy
+    through the same model in one batch (torchattacks and ART average it over the 16 images,
+    Foolbox sums it: a power-of-two scale, exact in float, that cannot change a sign), and
+    sign, step and clip are exact IEEE operations in torch and NumPy alike."""
     model, x, y = correct
     outs = {b: _run(b, model, x, y, "fgsm", eps=0.1) for b in LIBRARIES}
     assert (outs["torchattacks"] != x).any()
@@ -113,7 +134,8 @@ def test_fgsm_is_identical_on_all_three_libraries(correct):
 
 def test_pgd_without_random_start_is_identical(correct):
     """From the clean image, L∞ PGD is BIM: the same sign step, projection and clip in all
-    three (the projection and the box clip commute in L∞)."""
+    three (the projection and the box clip commute in L∞). Equal for FGSM's reason: the
+    same torch gradient up to an exact power-of-two scale, then exact sign, step and clip."""
     model, x, y = correct
     params = {"eps": 0.05, "step_size": 0.01, "steps": 10, "random_start": False}
     outs = {b: _run(b, model, x, y, "pgd", **params) for b in LIBRARIES}
@@ -142,6 +164,8 @@ def test_art_l2_pgd_clips_before_it_projects(correct):
     model, x, y = correct
     params = {"eps": 1.0, "step_size": 0.5, "steps": 5, "random_start": False}
     ta, art, fb = (_run(b, model, x, y, "pgd_l2", **params) for b in LIBRARIES)
+    # a tolerance, not equality: each library computes the gradient's L2 norm and the
+    # projection's scale its own way (its own stabilising epsilon), a float32 rounding apart
     assert (ta - fb).abs().max().item() <= 1e-5
     assert (ta - art).abs().max().item() > 1e-3
     clip_first = _l2_pgd(model, x, y, clip_first=True, **params)
@@ -173,9 +197,18 @@ def _l2_pgd(model, x, y, *, eps, step_size, steps, clip_first, random_start):
 
 
 def _indistinguishable(first, second):
-    """No paired difference in fooled / not fooled, and success rates close."""
+    """No paired difference in fooled / not fooled, and success rates close. Asked only on
+    enough images that McNemar's test could find a difference (:data:`MCNEMAR_MIN_IMAGES`)."""
+    assert len(first) == len(second) >= MCNEMAR_MIN_IMAGES, "too few images for McNemar"
     assert mcnemar_exact(first, second)["p"] > 0.05
     assert abs(first.mean() - second.mean()) <= SAME_RATE
+
+
+def _at_most_one_differs(first, second):
+    """On a handful of images, where McNemar could never reject: the two backends' per-image
+    outcomes (fooled or not) differ on at most one image."""
+    assert len(first) == len(second)
+    assert int((first != second).sum()) <= 1, (first, second)
 
 
 def test_apgd_torchattacks_and_art_are_indistinguishable(correct):
@@ -188,23 +221,29 @@ def test_apgd_torchattacks_and_art_are_indistinguishable(correct):
 
 
 def test_square_torchattacks_and_art_are_indistinguishable(correct):
-    """Score-based Square at 100 queries per image; both spend at most their budget plus
-    the queries for the start and the final check."""
+    """Score-based Square at 200 queries per image; both spend at most their budget plus
+    the queries for the start and the final check.
+
+    At ε = 0.3 and 200 queries each fooled all 8 (twelve seeds; 1, 2 and 4 threads), so a
+    backend that fools two fewer fails the rate check. With fewer queries or a smaller ε
+    ART's random search fooled 2 to 7 of them by seed and thread count: too close to the
+    tolerance to say anything."""
     model, x, y = correct
     fooled, queries = {}, {}
     for b in ("torchattacks", "art"):
         counter = PassCounter(model)
-        adv = _run(b, counter, x[:8], y[:8], "square", eps=0.15, queries=100)
+        adv = _run(b, counter, x[:8], y[:8], "square", eps=0.3, queries=200)
         fooled[b], queries[b] = _fooled(model, adv, y[:8]), counter.forward_samples / 8
     assert fooled["torchattacks"].any()
     _indistinguishable(fooled["torchattacks"], fooled["art"])
-    assert all(q <= 3 * 100 + 5 for q in queries.values()), queries
+    assert all(q <= 3 * 200 + 5 for q in queries.values()), queries
 
 
 def test_ead_libraries_are_indistinguishable_in_what_they_fool(correct):
     """EAD's ISTA with a binary search over c in three optimisers: torchattacks and Foolbox
     abort early when the loss stalls, ART never does. On four digits at 3 × 30 iterations
-    they fool the same share (McNemar), each at least half."""
+    each fools at least half, and any two disagree on at most one image's outcome (all three
+    fooled all four at 1, 2 and 4 threads)."""
     model, x, y = correct
     params = {"steps": 30, "binary_search_steps": 3, "c": 1.0, "lr": 0.05}
     x4, y4 = x[:4], y[:4]
@@ -212,7 +251,7 @@ def test_ead_libraries_are_indistinguishable_in_what_they_fool(correct):
     for b in LIBRARIES:
         assert fooled[b].sum() >= 2, (b, fooled)
     for first, second in (("torchattacks", "art"), ("torchattacks", "foolbox"), ("art", "foolbox")):
-        _indistinguishable(fooled[first], fooled[second])
+        _at_most_one_differs(fooled[first], fooled[second])
 
 
 def _closest_to_their_target(model, x, y, n):
@@ -298,8 +337,10 @@ def test_newtonfool_foolbox_squares_the_norms_art_follows_the_paper(correct):
     ],
 )
 def test_decision_based_attacks_fool_and_their_queries_are_counted(correct, attack, params):
-    """Decision-based attacks from ART and Foolbox: both fool the same share, and every
-    query goes through the model, so the grader's forward count is their query budget."""
+    """Decision-based attacks from ART and Foolbox: both start from an adversarial image and
+    keep it adversarial, so each fools (nearly) all four and their outcomes differ on at most
+    one; every query goes through the model, so the grader's forward count is their query
+    budget."""
     model, x, y = correct
     x4, y4 = x[:4], y[:4]
     fooled, queries = {}, {}
@@ -308,10 +349,13 @@ def test_decision_based_attacks_fool_and_their_queries_are_counted(correct, atta
         adv = _run(b, counter, x4, y4, attack, **params)
         fooled[b], queries[b] = _fooled(model, adv, y4), counter.forward_samples / 4
     assert fooled["foolbox"].all()
-    _indistinguishable(fooled["art"], fooled["foolbox"])
+    _at_most_one_differs(fooled["art"], fooled["foolbox"])
     assert all(q > params["steps"] for q in queries.values()), queries
-    if attack == "boundary":  # ART tries up to 25 × 20 candidates a step, Foolbox one
-        assert queries["art"] >= 5 * queries["foolbox"], queries
+    if attack == "boundary":
+        # matched: one candidate per step in both (ART's sample_size = 1, Foolbox's statistics
+        # every step); ART still retries a rejected candidate (up to num_trial) within a step,
+        # which no setting turns off, so it spends more, but no longer 20× (docs/backends.md)
+        assert queries["foolbox"] <= queries["art"] < 3 * queries["foolbox"], queries
 
 
 def test_readme_capability_table_is_the_registry():
@@ -349,8 +393,6 @@ def test_torchattacks_standard_autoattack_runs_ten_step_sub_attacks(correct):
 def test_art_jsma_saliency_is_the_two_largest_target_gradients(correct):
     """ART's saliency map ignores the other classes' gradients: its chosen pair is the two
     largest target-class gradients (Papernot et al. score pairs with both)."""
-    import numpy as np
-
     from advcompare.adapters.art_backend import art_classifier, build_jsma
 
     model, x, y = correct

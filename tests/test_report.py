@@ -157,13 +157,32 @@ def test_the_stored_tolerance_is_used(run_dir):
     assert "0 of 6" in write_report(run_dir, tolerance=0.0001).read_text()
 
 
-def test_the_stored_confidence_names_every_interval(run_dir):
+@pytest.mark.parametrize("confidence,level", [(0.9, "90%"), (0.975, "97.5%")])
+def test_the_stored_confidence_names_every_interval(run_dir, confidence, level):
+    """The run's ``[statistics] confidence`` is the level every sentence, caption and column
+    of the report states, in Markdown and LaTeX alike (the default's 95% nowhere)."""
     with ResultStore(run_dir) as store:
-        store.set_meta("statistics", json.dumps({"confidence": 0.9}))
+        store.set_meta("statistics", json.dumps({"confidence": confidence}))
     text = " ".join(write_report(run_dir).read_text().split())
-    assert "adv. F1 (90% CI)" in text and "our F1 (90% CI)" in text
-    assert "around each cell's 90% interval" in text and "Intervals: 90% bootstrap" in text
+    assert f"adv. F1 ({level} CI)" in text and f"our F1 ({level} CI)" in text
+    assert f"around each cell's {level} interval" in text
+    assert f"Intervals: {level} bootstrap" in text
     assert "95%" not in text
+    latex = " ".join((run_dir / "report.tex").read_text().split())
+    tex_level = level.replace("%", "\\%")
+    assert f"adv. F1 ({tex_level} CI)" in latex and f"Intervals: {tex_level} bootstrap" in latex
+    assert "95\\%" not in latex
+
+
+def test_the_default_confidence_renders_as_before(run_dir):
+    """Stated or left to its default, a 0.95 level renders the same bytes ("95%")."""
+    default = write_report(run_dir).read_text()
+    default_tex = (run_dir / "report.tex").read_text()
+    assert "(95% CI)" in default and "(95\\% CI)" in default_tex
+    with ResultStore(run_dir) as store:
+        store.set_meta("statistics", json.dumps({"confidence": 0.95}))
+    assert write_report(run_dir).read_text() == default
+    assert (run_dir / "report.tex").read_text() == default_tex
 
 
 def test_cost_table_says_how_cells_ran(run_dir):
@@ -186,10 +205,10 @@ def test_l2_curves_and_optimality_are_in_the_report(run_dir):
     assert "advcompare report <run-dir>" in " ".join(section.split())
     assert "![mnist-sample: robust accuracy against the L2 budget" in section
     table = pd.read_csv(run_dir / "optimality.csv")
-    assert list(table["backend"]) == ["torchattacks", "foolbox", "foolbox", "best of all"]
-    by = dict(zip(table["attack"] + "/" + table["backend"], table["optimality"]))
-    assert by["envelope/best of all"] == 1.0
-    assert 0 < by["deepfool/torchattacks"] < by["cw/foolbox"] <= 1
+    assert list(table["backend"]) == ["torchattacks", "foolbox", "foolbox"]
+    # no reference ran: no cell is scored (the best of the run's own cells is no yardstick)
+    assert table["optimality"].isna().all() and set(table["reference"]) == {"no reference"}
+    assert "no strength reference was run, so no cell is scored" in " ".join(section.split())
     for stem in ("l2_curves_mnist-sample", "f1_by_attack"):
         assert (run_dir / f"{stem}.png").stat().st_size > 10_000
         assert (run_dir / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
@@ -470,6 +489,9 @@ def test_f1_figures_name_bars_as_the_tables_do_and_draw_each_cells_interval(tmp_
     assert intervals(ax) == 2  # the adversarial bars; clean and paper figures have none
     assert ax.get_title() == "d (n = 20, 95% bootstrap intervals)"
     assert "bim (I-FGSM)\n(art)" in [t.get_text() for t in ax.get_xticklabels()]
+    # the run's level, written as the report's text writes it (97.5%, not a rounded 98%)
+    figures.plot_f1(frame[frame.defense == "none"].assign(confidence=0.975), tmp_path / "f.png")
+    assert drawn["f.png"].axes[0].get_title() == "d (n = 20, 97.5% bootstrap intervals)"
 
 
 def test_prose_wraps_with_hanging_list_indents_and_keeps_any_line():

@@ -10,7 +10,9 @@ import torch
 from scipy.stats import binomtest
 from sklearn.metrics import f1_score
 
-from advcompare.agreement import attack_conclusions, pair_agreement, pairs_frame
+from advcompare.agreement import pair_agreement, pairs_frame
+from advcompare.comparison import attack_conclusions
+from advcompare.proportions import wilson_interval
 from advcompare.statistics import (
     StatisticsConfig,
     bootstrap_intervals,
@@ -124,7 +126,8 @@ def test_identical_backends_give_p_one_and_never_differ():
     assert not frame["differ"].any()
     assert frame.loc[0, "p_fooled_holm"] == 1.0
     text = attack_conclusions(frame.assign(defense="none", threat="adaptive", seed=0))
-    assert text.loc[0, "conclusion"].startswith("no detectable difference at n = ")
+    assert text.loc[0, "answer"] == "agree"
+    assert text.loc[0, "conclusion"].startswith("a vs b: agree within ±5.0 points: +0.0 points")
 
 
 def test_same_random_distribution_is_flagged_at_most_ten_percent_of_the_time():
@@ -188,3 +191,21 @@ def test_agreement_numbers_from_two_hand_made_sample_files(tmp_path):
     assert row["mean_l2_between"] == pytest.approx((0.3 + 0.4 * 2**0.5) / 6)  # all 6 images
     assert row["max_linf_between"] == pytest.approx(0.4)
     assert row["p_fooled"] == pytest.approx(1.0)  # 1 against 1 discordant: McNemar's p = 1
+
+
+def test_the_success_interval_is_wilsons_over_the_initially_correct_images_at_the_level():
+    # 40 images, 30 classified right before the attack, 30 of those fooled: 100% success.
+    # The interval is Wilson's on 30 of 30 (positive width), not a bootstrap's 1.000-1.000,
+    # and not over all 40 images; its level is the config's.
+    n = 40
+    y = np.arange(n) % 10
+    correct = np.arange(n) < 30
+    fooled = correct.copy()
+    pred = np.where(fooled, (y + 1) % 10, y)
+    for confidence in (0.95, 0.8):
+        config = StatisticsConfig(resamples=200, confidence=confidence)
+        out = bootstrap_intervals(y, pred, correct, fooled, {}, config, 0)
+        assert (out["success_rate_lo"], out["success_rate_hi"]) == pytest.approx(
+            wilson_interval(30, 30, confidence)
+        )
+        assert out["success_rate_hi"] == 1.0 and out["success_rate_lo"] < 1.0

@@ -74,6 +74,18 @@ def no_notes(spec: AttackSpec, num_classes: int) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Control:
+    """How to equalise a backend's documented cause of a difference: the spec parameters
+    that, set on this backend, remove it (more steps for a backend that runs half of them,
+    early abort off, the other library's start). A run adds a *control* cell with them
+    beside every comparison, and the report says whether the difference then vanishes
+    (the cause is *confirmed*) or persists (*unexplained*): :mod:`advcompare.controls`."""
+
+    cause: str  # the documented cause, in a few words
+    params: Callable[[Mapping[str, Any]], dict[str, Any]]  # the spec's params → overrides
+
+
+@dataclass(frozen=True)
 class AttackImpl:
     """One attack of one adapter, in one entry: what it advertises (``capability``), the
     library call that does it, the notes (or refusals) for a given spec, the builder of the
@@ -81,7 +93,12 @@ class AttackImpl:
     directly), a rough cost for ordering work (seconds per image at the default
     parameters on the paper CNN, one CPU core; never a reported figure) and whether the
     library returns all-zero images for samples it never fooled (``restores_zeros``: the
-    contract hands back the input for those, and counts them as repaired)."""
+    contract hands back the input for those, and counts them as repaired). ``repair_cause``
+    names the library defect behind the repairs the contract makes for this attack (traced in
+    the library's source, docs/backends.md "Library defects the contract repairs"); each cell
+    that needed one carries it in its notes with the count (:func:`repair_note`).
+    ``control``: the parameters that equalise this entry's documented cause of a difference
+    (:class:`Control`), where a parameter can."""
 
     capability: Capability
     call: LibraryCall
@@ -89,6 +106,8 @@ class AttackImpl:
     builder: Callable[..., Any] | None = None
     seconds_per_image: float | None = None
     restores_zeros: bool = False
+    repair_cause: str = ""
+    control: Control | None = None
 
 
 class Adapter:
@@ -117,6 +136,10 @@ class Adapter:
         """Refuse a spec this backend cannot honour; else the notes for the report."""
         return self.impl(spec).notes(spec, num_classes)
 
+    def repair_cause(self, spec: AttackSpec) -> str:
+        """The library defect behind this attack's repairs ('' where none is traced)."""
+        return self.impl(spec).repair_cause
+
     @final
     def run(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: AttackSpec
@@ -138,6 +161,16 @@ class Adapter:
                 zeros = zero_failures(x, raw)
                 raw, repaired = restore_zero_failures(x, raw), repaired | zeros.cpu()
             return finish(model, x, y, raw), repaired
+
+
+def repair_note(cause: str, repaired: torch.Tensor | None) -> list[str]:
+    """The cell note that keeps a repair from being silent: the library defect (``cause``)
+    and how many of the cell's images the output contract repaired; none if it repaired
+    none."""
+    if repaired is None or not bool(repaired.any()):
+        return []
+    count = f"the output contract repaired {int(repaired.sum())} of {len(repaired)} images"
+    return [f"{cause}: {count}" if cause else f"{count} (cause not traced)"]
 
 
 @contextlib.contextmanager

@@ -16,6 +16,8 @@ from advcompare.report.blocks import Block, figure, heading, paragraph, table
 from advcompare.checks import low_accuracy_warning
 from advcompare.spec import ATTACKS
 from advcompare.report.tables import (
+    ranking_table_frame,
+    attack_name,
     agreement_table_frame,
     attack_frame,
     claim_frame,
@@ -32,6 +34,8 @@ from advcompare.report.tables import (
     fidelity_frame,
     minimum_norm_names,
     norm_curve_frame,
+    OBFUSCATED_MARK,
+    obfuscation_lines,
 )
 from advcompare.results import main_cells
 from advcompare.results.store import ResultStore
@@ -167,14 +171,15 @@ def _envelope_text(groups: list[NormGroup]) -> str:
     made = (
         kinds[0] if len(kinds) == 1 else "; ".join(f"{g.classifier}: {g.made_of}" for g in groups)
     )
-    refs = any(g.has_reference for g in groups)
-    tail = (
-        ", including the independent strength reference (Foolbox's FMN-L2 and DDN with a "
-        "large step budget)"
-        if refs
-        else " (no strength reference was run: the strongest cell scores ≈ 1 by construction)"
+    if not any(g.has_reference for g in groups):
+        return (
+            " (no strength reference was run, so no cell is scored: the best of the run's "
+            "own cells is no yardstick; set `[curves] reference = true`)"
+        )
+    return (
+        ": Foolbox's FMN-L2 and DDN with a large step budget, never the compared cells (a "
+        "reference cell is scored against the other reference). Envelope of " + made
     )
-    return f"{tail}. Envelope of {made}"
 
 
 def _curve_blocks(
@@ -199,8 +204,9 @@ def _curve_blocks(
             paragraph(
                 f"Minimum-norm attacks{_in_parentheses(norm_names)}, from the stored per-image "
                 "L2 norms: an image is robust at budget ε if it was classified right and the "
-                "attack failed or needed L2 > ε. The envelope is, per image, the smallest norm any "
-                "of these cells found on the same classifier"
+                "attack failed or needed L2 > ε. Optimality is measured against the "
+                "independent strength reference: its envelope is, per image, the smallest norm "
+                "the reference cells found on the same classifier"
                 + _envelope_text(mine)
                 + ". Optimality (AttackBench, Cinà "
                 "et al. 2024) = (W − A) / (W − A*), with A the area under the curve on "
@@ -264,25 +270,66 @@ def _warnings(datasets: dict[str, dict[str, Any]]) -> list[Block]:
     return [paragraph("\n".join(lines))] if lines else []
 
 
-def library_blocks(conclusions: pd.DataFrame | None) -> list[Block]:
+def library_blocks(conclusions: pd.DataFrame | None, level: str = "95%") -> list[Block]:
     """The tool's central answer, first in the report: per attack (and classifier), do the
-    libraries differ, with the paired test's p-value and the documented cause."""
+    libraries agree, differ, or can this run not tell; with effect sizes, the cost check and
+    the smallest difference the run could detect."""
     if conclusions is None or not len(conclusions):
         return []
+    margin = 100 * float(conclusions["margin"].iloc[0])
+    detectable = 100 * float(conclusions["detectable_difference"].max())
+    n = int(conclusions["n"].min())
+    ratio = float(conclusions["max_cost_ratio"].iloc[0])
     return [
         heading(2, "Does the library matter?"),
         paragraph(
             "Per attack, backends that attacked the same classifier and images are paired "
-            "image by image: McNemar's exact test on fooled / not fooled, the Wilcoxon "
-            "signed-rank test on L2 where both fooled, Holm-corrected across the run's "
-            "table. The documented cause is what the two backends' entries say they differ "
-            "in (`advcompare backends`, `docs/backends.md`). How: `docs/statistics.md`."
+            f"image by image. A pair that spent more than {ratio:g}× the other's forward and "
+            "backward passes per image is *not comparable at equal cost*. Otherwise it "
+            "*differs* when McNemar's exact test on fooled / not fooled or the Wilcoxon "
+            "signed-rank test on L2 where both fooled rejects after Holm's correction across "
+            f"the run's table; the success difference carries Tango's {level} score interval "
+            "and the L2 ratio a bootstrap one. It *agrees within "
+            f"±{margin:.1f} points* when the difference's interval at 1 − 2α lies inside "
+            "that margin (two one-sided tests); anything else is *inconclusive*, with about "
+            "how many images would settle it. The documented cause is what the two backends' "
+            "entries say they differ in (`advcompare backends`, `docs/backends.md`). How: "
+            "`docs/statistics.md`."
+        ),
+        paragraph(
+            f"Power: at n = {n} images, the smallest one-way difference in success these tests "
+            f"detect with 80% power after the correction is {detectable:.1f} points; a smaller "
+            "difference can hide behind an inconclusive answer."
         ),
         table(
-            conclusion_frame(conclusions),
+            conclusion_frame(conclusions, level),
             "Do the libraries differ, per attack",
             footnote=("documented cause",),
         ),
+        *_control_blocks(conclusions),
+    ]
+
+
+def _control_blocks(conclusions: pd.DataFrame) -> list[Block]:
+    """One line per difference: its control run and whether it confirmed the cause."""
+    if "cause_status" not in conclusions:
+        return []
+    differ = conclusions[conclusions["cause_status"] != ""]
+    if not len(differ):
+        return []
+    lines = [
+        f"- **{label}** ({pair}): cause {status}. Control: {control}."
+        for label, pair, status, control in zip(
+            where_label(differ), differ["pair"], differ["cause_status"], differ["control"]
+        )
+    ]
+    return [
+        paragraph(
+            "Each difference's documented cause is tested by a control run that equalises "
+            "it on one backend: *confirmed* when the difference then vanishes within its "
+            "interval, *unexplained* when it persists."
+        ),
+        paragraph("\n".join(lines)),
     ]
 
 
@@ -356,7 +403,8 @@ def claim_blocks(claims: pd.DataFrame | None, level: str = "95%") -> list[Block]
         paragraph(
             "Each finding of §3.5-3.6 as data (`advcompare/resources/paper_claims.toml`), judged "
             "per dataset and threat model: *oblivious* (examples crafted on the undefended "
-            "model) and *adaptive* (the defended model attacked directly). A claim is "
+            "model) and *adaptive* (per cell the worst case, the stronger of the white-box "
+            "attack on the defended model and the transfer attack). A claim is "
             f"*supported* when every condition holds at its {level} interval's pessimistic end "
             "(a paired bootstrap over the attacked images), *contradicted* when one fails "
             "even at the optimistic end, *inconclusive* in between. Thresholds for the "
@@ -394,6 +442,36 @@ def provenance_blocks(record: dict[str, Any] | None, datasets: dict[str, Any]) -
     return [heading(2, "Reproducibility"), paragraph("\n".join(lines))]
 
 
+def ranking_blocks(name: str, ranking: pd.DataFrame | None, level: str = "95%") -> list[Block]:
+    """The ranking of each attack family's backends on one dataset (``advcompare.ranking``):
+    success at counted cost, median norm in the attack's own norm, optimality against the
+    reference of that norm; nothing when no family has two backends."""
+    part = ranking[ranking["dataset"] == name] if ranking is not None and len(ranking) else None
+    if part is None or not len(part):
+        return []
+    unequal = sorted(
+        {attack_name(r.label, r.attack) for r in part.itertuples() if not r.equal_cost}
+    )
+    return [
+        heading(3, "Ranking across implementations (AttackBench)"),
+        paragraph(
+            "Per attack, its backends best first: higher optimality against the independent "
+            "reference of the attack's own norm (FMN-L2 and DDN for L2, FMN-L1 for EAD's L1, "
+            "FMN-L0 for JSMA's L0; 'no reference' where none ran), then higher "
+            "success, then a smaller median norm in that norm. Passes/image: forward + backward "
+            "passes per image as the grader counted them (× the family's cheapest); "
+            f"'≠ cost': the family's backends differ by more than "
+            f"{float(part['max_cost_ratio'].iloc[0]):g}×, so the ranks compare "
+            "success at unequal queries"
+            + (f" ({', '.join(unequal)})" if unequal else "")
+            + f". Intervals ({level}): Wilson's for success, a bootstrap over images for the "
+            "median norm. "
+            f"Regenerate: `{REGENERATE}`."
+        ),
+        table(ranking_table_frame(part), f"{name}: each attack's implementations ranked"),
+    ]
+
+
 def report_blocks(
     frame: pd.DataFrame,
     datasets: dict[str, dict[str, Any]],
@@ -408,6 +486,7 @@ def report_blocks(
     provenance: dict[str, Any] | None = None,
     claims: pd.DataFrame | None = None,
     confidence: float = 0.95,
+    ranking: pd.DataFrame | None = None,
 ) -> list[Block]:
     """The whole report: the fidelity summary, then a section per dataset."""
     figures = figures or {}
@@ -435,8 +514,8 @@ def report_blocks(
             "(Tables 4, 6, 8, 10)."
         ),
     ]
-    blocks += library_blocks(conclusions)
     level = f"{confidence * 100:g}%"  # the run's [statistics] confidence
+    blocks += library_blocks(conclusions, level)
     blocks += claim_blocks(claims, level)
     blocks += _fidelity_blocks(frame, tolerance, level)
     main = main_cells(frame)
@@ -471,23 +550,31 @@ def report_blocks(
         blocks += _agreement_blocks(name, pairs)
         blocks += _seed_blocks(name, spread, versus)
         blocks += _curve_blocks(name, groups, norm_table, notes, eps, figures, names)
+        blocks += ranking_blocks(name, ranking, level)
         records = {d: rec for (ds, d), rec in (defenses or {}).items() if ds == name}
         if set(everything.defense) - {"none"}:
             flags = [
                 f"- **{d}**: {', '.join(rec['preflight']) or 'no flags'}"
                 for d, rec in records.items()
             ]
+            flagged = obfuscation_lines(everything)
             blocks += [
                 heading(3, "Defenses: adversarial F1"),
                 paragraph(
                     "Columns are defense (threat model): *oblivious* attacks the undefended "
-                    "model and the defended one classifies; *adaptive* attacks the defended "
-                    "pipeline (with EOT where its gradients are random)."
+                    "model and the defended one classifies (a transfer attack); *adaptive* "
+                    "attacks the defended pipeline white-box, as the field builds the attack "
+                    "(BPDA through gradient masking, a margin loss on logits / T against "
+                    "distillation: `docs/defenses.md`); *worst case* is the stronger of the "
+                    f"two, named. {OBFUSCATED_MARK}: the transfer attack beats the white-box "
+                    "one beyond chance (intervals apart, or McNemar's exact test on the same "
+                    "images, per cell): a sign of obfuscated gradients."
                 ),
                 table(
                     defense_f1_frame(everything, records),
                     f"{name}: adversarial F1 under each defense",
                 ),
+                *([paragraph("\n".join(flagged))] if flagged else []),
                 heading(3, "Defenses: attack + prediction time per image (ms), paper Tables 11-14"),
                 table(
                     defense_time_frame(everything, records, name),

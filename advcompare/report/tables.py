@@ -218,20 +218,62 @@ def agreement_table_frame(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def conclusion_frame(conclusions: pd.DataFrame) -> pd.DataFrame:
-    """Per attack: do the libraries differ (the smallest corrected p-value), or not; with a
-    dataset column when there is more than one."""
+def conclusion_frame(conclusions: pd.DataFrame, level: str = "95%") -> pd.DataFrame:
+    """Per attack: the libraries' answer, the deciding pair's success difference and median
+    L2 ratio with their ``level`` intervals, its cost ratio, the documented cause of a
+    difference and what its control run made of it; with a dataset column when there is
+    more than one."""
     out = pd.DataFrame(
         {
             "attack": where_label(conclusions),
             "backends": conclusions["backends"],
-            "answer": conclusions["conclusion"],
+            "answer": [short_answer(r) for _, r in conclusions.iterrows()],
+            "pair": conclusions["pair"],
+            f"success difference, points ({level} CI)": [
+                _interval_points(r) for _, r in conclusions.iterrows()
+            ],
+            f"median L2 ratio ({level} CI)": [
+                _ratio(r["l2_ratio"], r["l2_ratio_lo"], r["l2_ratio_hi"])
+                for _, r in conclusions.iterrows()
+            ],
+            "cost ratio": conclusions["cost_ratio"].map(lambda v: _fmt(v, 1) + "×"),
             "documented cause": conclusions["cause"] if "cause" in conclusions else "",
+            "cause": conclusions["cause_status"] if "cause_status" in conclusions else "",
         }
     )
     if conclusions["dataset"].nunique() > 1:
         out.insert(0, "dataset", conclusions["dataset"].to_numpy())
     return out
+
+
+def short_answer(row: Any) -> str:
+    """An attack's answer in a few words: "differ (McNemar p = …)", "agree within ±5 points",
+    "inconclusive: ~K images needed", "not comparable at equal cost"."""
+    answer = str(row["answer"])
+    if answer == "differ":
+        test = "McNemar" if row.get("differ_in") == "success" else "Wilcoxon, L2"
+        p = _p(row["p"])
+        return f"differ ({test} p {p if p.startswith('<') else '= ' + p})"
+    if answer == "agree":
+        return f"agree within ±{100 * float(row['margin']):.1f} points"
+    if answer == "inconclusive":
+        needed = row.get("images_needed")
+        return "inconclusive" + ("" if _missing(needed) else f": ~{int(needed):,} images needed")
+    return "not comparable at equal cost"
+
+
+def _interval_points(row: Any) -> str:
+    values = [row["success_difference"], row["success_difference_lo"], row["success_difference_hi"]]
+    if any(_missing(v) for v in values):
+        return "—"
+    d, lo, hi = (f"{100 * float(v):+.1f}".replace("-", "−") for v in values)
+    return f"{d} ({lo} to {hi})"
+
+
+def _ratio(value: Any, lo: Any, hi: Any) -> str:
+    if _missing(value):
+        return "—"
+    return f"{float(value):.2f} ({_fmt(float(lo), 2)}–{_fmt(float(hi), 2)})"
 
 
 def claim_frame(claims: pd.DataFrame) -> pd.DataFrame:
@@ -287,21 +329,62 @@ def defense_column(defense: str, threat: str) -> str:
     return defense_name(defense) if defense == "none" else f"{defense_name(defense)} ({threat})"
 
 
+OBFUSCATED_MARK = "†"
+
+
+def _worst(r: Any) -> str | None:
+    """A defended adaptive row's worst case, ``0.093 (transfer) †``; None where it has none
+    (the undefended model, an oblivious row, a frame without the worst-case columns)."""
+    by = getattr(r, "worst_by", None)
+    if r.defense == "none" or not isinstance(by, str):
+        return None
+    return f"{_fmt(r.worst_f1)} ({by})" + (f" {OBFUSCATED_MARK}" if r.obfuscated else "")
+
+
 def defense_f1_frame(part: pd.DataFrame, defenses: dict[str, dict]) -> pd.DataFrame:
-    """Adversarial F1 of every attack (rows) under every defense and threat (columns)."""
-    columns = list(dict.fromkeys(defense_column(d, t) for d, t in zip(part.defense, part.threat)))
+    """Adversarial F1 of every attack (rows) under every defense and threat (columns), each
+    defense's threat columns followed by its worst case (the stronger of its white-box and
+    transfer attacks, † where transfer beats white-box beyond chance)."""
+    columns: dict[str, list[str]] = {}
     rows: dict[tuple[str, str], dict[str, str]] = {}
     clean = {"attack": "no attack (clean F1)"}
     for r in part.itertuples():
         column = defense_column(r.defense, r.threat)
+        mine = columns.setdefault(r.defense, [])
         row = rows.setdefault(
             (r.label, r.backend), {"attack": f"{attack_name(r.label, r.attack)} ({r.backend})"}
         )
         row[column] = _fmt(r.adv_f1)
+        here = [column]
+        worst = _worst(r)
+        if worst is not None:
+            here.append(f"{defense_name(r.defense)} (worst case)")
+            row[here[-1]] = worst
+        mine += [c for c in here if c not in mine]
         record = defenses.get(r.defense)
         if record:
-            clean[column] = _fmt(record["clean"]["clean_f1"])
-    return pd.DataFrame([clean, *rows.values()], columns=["attack", *columns]).fillna("—")
+            for c in here:
+                clean[c] = _fmt(record["clean"]["clean_f1"])
+    ordered = [
+        c for cs in columns.values() for c in sorted(cs, key=lambda c: c.endswith("(worst case)"))
+    ]
+    return pd.DataFrame([clean, *rows.values()], columns=["attack", *ordered]).fillna("—")
+
+
+def obfuscation_lines(part: pd.DataFrame) -> list[str]:
+    """One line per cell whose transfer attack beats its white-box one beyond chance."""
+    if "obfuscated" not in part:
+        return []
+    flagged = part[part["obfuscated"].fillna(False).astype(bool)]
+    out = []
+    for r in flagged.itertuples():
+        test = "" if _missing(r.paired_p) else f", McNemar p = {_p(r.paired_p)}"
+        out.append(
+            f"- {OBFUSCATED_MARK} {attack_name(r.label, r.attack)} ({r.backend}) against "
+            f"{defense_name(r.defense)}: {r.worst_note} (white-box F1 {_fmt(r.adv_f1)}, "
+            f"transfer {_fmt(r.worst_f1)}{test})"
+        )
+    return out
 
 
 def defense_time_frame(part: pd.DataFrame, defenses: dict[str, dict], dataset: str) -> pd.DataFrame:
@@ -400,3 +483,46 @@ def eps_curve_names(frame: pd.DataFrame) -> list[str]:
     if "role" not in frame:
         return []
     return attack_names(frame[frame["role"] == "eps_curve"]["attack"], lambda r: r.has_eps_curve)
+
+
+def ranking_table_frame(ranking: pd.DataFrame) -> pd.DataFrame:
+    """The ranking table (``advcompare.ranking``): per attack family, its backends best
+    first, with success, passes per image, the median norm in the attack's own norm and
+    optimality against the reference of that norm."""
+    norm_names = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
+    medians = []
+    for r in ranking.itertuples():
+        digits = 0 if r.norm == "l0" else 3
+        value, lo, hi = (
+            _fmt(v, digits) for v in (r.median_norm, r.median_norm_lo, r.median_norm_hi)
+        )
+        shown = value if "—" in (lo, hi) or value == "—" else f"{value} ({lo}–{hi})"
+        medians.append(f"{norm_names.get(r.norm, r.norm)} {shown}")
+    out = pd.DataFrame(
+        {
+            "classifier": [
+                "undefended" if d == "none" else f"{defense_name(d)} ({t})"
+                for d, t in zip(ranking["defense"], ranking["threat"])
+            ],
+            "attack": [
+                attack_name(label, a) for label, a in zip(ranking["label"], ranking["attack"])
+            ],
+            "rank": ranking["rank"].astype(int).astype(str),
+            "backend": ranking["backend"],
+            "success": with_interval(ranking, "success_rate", _pct),
+            "passes/image": [
+                f"{_fmt(p, 0)} (×{_fmt(c, 2)})" + ("" if e else " ≠ cost")
+                for p, c, e in zip(
+                    ranking["passes_per_image"], ranking["cost_ratio"], ranking["equal_cost"]
+                )
+            ],
+            "median norm": medians,
+            "optimality": [
+                "no reference" if _missing(o) and ref == "no reference" else _fmt(o, 2)
+                for o, ref in zip(ranking["optimality"], ranking["reference"])
+            ],
+        }
+    )
+    if out["classifier"].nunique() == 1:
+        out = out.drop(columns="classifier")
+    return out

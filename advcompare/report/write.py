@@ -10,9 +10,13 @@ from typing import Any
 
 import pandas as pd
 
-from advcompare.agreement import agreement_frame, attack_conclusions
+from advcompare.agreement import agreement_frame
+from advcompare.comparison import attack_conclusions
+from advcompare.controls import judge_controls
 from advcompare.claims import claims_frame
 from advcompare.curves import eps_curve_frame, norm_groups, optimality_frame
+from advcompare.ranking import ranking_frame
+from advcompare.defenses.worst_case import with_worst_case
 from advcompare.errors import AdvCompareError
 from advcompare.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
 from advcompare.report.latex import render_latex
@@ -22,7 +26,13 @@ from advcompare.report.tables import eps_curve_names
 from advcompare.results import main_cells, results_frame
 from advcompare.results.store import ResultStore, load_samples
 from advcompare.seeds import library_vs_seeds, seed_spread
-from advcompare.statistics import DEFAULT_ALPHA, DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
+from advcompare.statistics import (
+    DEFAULT_ALPHA,
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MARGIN,
+    DEFAULT_MAX_COST_RATIO,
+    DEFAULT_RESAMPLES,
+)
 from advcompare.verdict import DEFAULT_TOLERANCE, judge_frame, tolerance_from_meta
 
 
@@ -87,7 +97,8 @@ def write_report(
     tolerance: float | None = None,
 ) -> Path:
     """Render ``report.md``, ``report.tex``, ``results.csv``/``.json``, the curve tables
-    (``optimality.csv``, ``eps_curves.csv``) and every figure (PNG and PDF).
+    (``optimality.csv``, ``eps_curves.csv``), the implementation ranking (``ranking.csv``)
+    and every figure (PNG and PDF).
 
     ``tolerance`` defaults to the run's (``fidelity_tolerance`` in the store), else 0.10.
     """
@@ -109,7 +120,9 @@ def write_report(
         alpha = float(statistics.get("alpha", DEFAULT_ALPHA))
     if not cells:
         raise AdvCompareError(f"no stored results in '{run_dir}'; run `advcompare run` first")
-    every_seed = results_frame(cells, tolerance)
+    every_seed = with_worst_case(
+        results_frame(cells, tolerance), lambda key: load_samples(run_dir, key), alpha
+    )
     spread = seed_spread(every_seed)
     versus = library_vs_seeds(spread)
     frame = every_seed[every_seed["seed"] == headline]
@@ -118,13 +131,25 @@ def write_report(
     main = main_cells(frame)
 
     groups, notes = norm_groups(frame, run_dir)
-    norm_table = optimality_frame(groups)
+    # every norm; the L2 curves and table show L2
+    norm_table = optimality_frame(
+        groups, confidence=float(statistics.get("confidence", DEFAULT_CONFIDENCE))
+    )
+    ranking = ranking_frame(
+        frame,
+        norm_table,
+        float(statistics.get("max_cost_ratio", DEFAULT_MAX_COST_RATIO)),
+    )
+    l2_groups = [g for g in groups if g.norm == "l2"]
+    l2_table = norm_table[norm_table["norm"] == "l2"] if len(norm_table) else norm_table
     eps = eps_curve_frame(frame)
     every_seed.to_csv(run_dir / "results.csv", index=False)
     if len(spread):
         spread.to_csv(run_dir / "seeds.csv", index=False)
     if len(norm_table):
         norm_table.to_csv(run_dir / "optimality.csv", index=False)
+    if len(ranking):
+        ranking.to_csv(run_dir / "ranking.csv", index=False)
     if len(eps):
         eps.to_csv(run_dir / "eps_curves.csv", index=False)
     claims = None
@@ -152,6 +177,7 @@ def write_report(
                 if len(norm_table)
                 else [],
                 "eps_curves": json.loads(eps.to_json(orient="records")) if len(eps) else [],
+                "ranking": json.loads(ranking.to_json(orient="records")) if len(ranking) else [],
                 **claims_json,
             },
             indent=2,
@@ -165,7 +191,7 @@ def write_report(
     figures: dict[str, dict[str, str]] = {"l2": {}, "eps": {}}
     attacks = ", ".join(eps_curve_names(frame))
     for dataset in dict.fromkeys(main.dataset):
-        mine = [g for g in groups if g.dataset == dataset]
+        mine = [g for g in l2_groups if g.dataset == dataset]
         if mine:
             stem = f"l2_curves_{_slug(dataset)}"
             plot_norm_curves(mine, run_dir / f"{stem}.png", f"{dataset}: minimum-norm attacks")
@@ -188,8 +214,15 @@ def write_report(
         if (run_dir / f"{stem}.png").is_file() and (run_dir / f"{stem}.pdf").is_file()
     }
 
-    agreement = agreement_frame(main, run_dir, alpha)
-    conclusions = attack_conclusions(agreement, alpha)
+    confidence = float(statistics.get("confidence", DEFAULT_CONFIDENCE))
+    agreement = agreement_frame(main, run_dir, alpha, confidence)
+    conclusions = attack_conclusions(
+        agreement,
+        alpha,
+        float(statistics.get("margin", DEFAULT_MARGIN)),
+        float(statistics.get("max_cost_ratio", DEFAULT_MAX_COST_RATIO)),
+    )
+    conclusions = judge_controls(conclusions, frame, run_dir, alpha, confidence)
     if len(agreement):
         agreement.to_csv(run_dir / "agreement.csv", index=False)
         conclusions.to_csv(run_dir / "library_differences.csv", index=False)
@@ -200,13 +233,14 @@ def write_report(
         agreement,
         defenses,
         tolerance,
-        (groups, norm_table, notes, eps),
+        (l2_groups, l2_table, notes, eps),
         figures,
         conclusions,
         (spread, versus),
         provenance,
         claims,
-        confidence=float(statistics.get("confidence", DEFAULT_CONFIDENCE)),
+        confidence=confidence,
+        ranking=ranking,
     )
     (run_dir / "report.tex").write_text(render_latex(blocks, _slug(name)))
     report = run_dir / "report.md"

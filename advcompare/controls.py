@@ -1,0 +1,115 @@
+"""A documented cause is a hypothesis until a control run confirms it.
+
+For every pair of backends that differ, or that spent unequal cost
+(:mod:`advcompare.comparison`), the run holds a *control* cell (role ``control``, planned by
+:func:`advcompare.plan.control_entries`) for a backend whose entry declares how to equalise
+its documented cause (:class:`advcompare.adapters.base.Control`). The control cell is paired
+with the other backend's main cell on the same images, with the same tests and answers
+(uncorrected: one confirmatory comparison per difference):
+
+- **confirmed**: the difference vanishes within its interval: the success difference's
+  interval holds 0 and, for a difference in L2, the median L2 ratio's holds 1. For a pair
+  that was not comparable at equal cost, the control is its re-run at matched cost;
+- **unexplained**: it persists: the documented cause is not (all of) the reason;
+- **no control**: neither backend's entry names a parameter that equalises its cause (the
+  cause is the algorithm itself), so the difference stands unconfirmed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from advcompare.agreement import GROUP, pair_agreement, passes_per_image
+from advcompare.comparison import DIFFER, NOT_COMPARABLE, pair_answer
+from advcompare.results.store import load_samples
+from advcompare.statistics import DEFAULT_ALPHA, DEFAULT_CONFIDENCE
+
+CONFIRMED, UNEXPLAINED, NO_CONTROL = "confirmed", "unexplained", "no control"
+CONTROL_ROLE = "control"
+
+
+def control_status(control: dict[str, Any], differed_in_l2: bool) -> str:
+    """Whether a control pair's difference vanished within its intervals."""
+    vanished = control["success_difference_lo"] <= 0 <= control["success_difference_hi"]
+    if differed_in_l2 and np.isfinite(control["l2_ratio"]):
+        vanished = vanished and control["l2_ratio_lo"] <= 1 <= control["l2_ratio_hi"]
+    return CONFIRMED if vanished else UNEXPLAINED
+
+
+def _cell(frame: pd.DataFrame, identity: dict[str, Any], backend: str, role: str) -> Any:
+    """The row of ``frame`` with ``identity``'s group, ``backend`` and ``role`` (or None)."""
+    mask = (frame["backend"] == backend) & (frame["role"] == role)
+    for column in GROUP:
+        if column in frame:
+            mask &= frame[column].astype(str) == str(identity[column])
+    rows = frame[mask]
+    return rows.iloc[0] if len(rows) else None
+
+
+def judge_controls(
+    conclusions: pd.DataFrame,
+    frame: pd.DataFrame,
+    run_dir: Path,
+    alpha: float = DEFAULT_ALPHA,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> pd.DataFrame:
+    """``conclusions`` with ``cause_status`` (confirmed, unexplained, no control; empty where
+    the libraries do not differ) and ``control`` (what ran and what it measured)."""
+    out = conclusions.copy()
+    statuses, texts = [], []
+    for _, row in conclusions.iterrows():
+        status, text = "", ""
+        if row.get("answer") in (DIFFER, NOT_COMPARABLE):
+            status, text = _judge(row, frame, Path(run_dir), alpha, confidence)
+        statuses.append(status)
+        texts.append(text)
+    out["cause_status"] = statuses
+    out["control"] = texts
+    return out
+
+
+def _judge(
+    row: Any, frame: pd.DataFrame, run_dir: Path, alpha: float, confidence: float
+) -> tuple[str, str]:
+    first, second = str(row["pair"]).split(" vs ")
+    identity = {k: row[k] for k in GROUP}
+    for controlled, other in ((first, second), (second, first)):
+        control = _cell(frame, identity, controlled, CONTROL_ROLE)
+        main = _cell(frame, identity, other, "main")
+        if control is None or main is None:
+            continue
+        a = load_samples(run_dir, str(control["key"]))
+        b = load_samples(run_dir, str(main["key"]))
+        if a is None or b is None:
+            continue
+        pair = pair_agreement(
+            {**a, "passes_per_image": passes_per_image(control)},
+            {**b, "passes_per_image": passes_per_image(main)},
+            alpha,
+            confidence,
+        )
+        answer, sentence = pair_answer(
+            {**pair, "p_fooled_holm": pair["p_fooled"], "p_l2_holm": pair["p_l2"]},
+            alpha,
+            float(row["margin"]),
+            float(row["max_cost_ratio"]),
+        )
+        status = control_status(pair, row["differ_in"] == "l2")
+        if answer == NOT_COMPARABLE:
+            status = NOT_COMPARABLE
+        text = f"{controlled} with {_overrides(control, main)} vs {other}: {sentence}"
+        return status, text
+    return NO_CONTROL, "neither backend's entry names a parameter that equalises its cause"
+
+
+def _overrides(control: Any, main: Any) -> str:
+    """The control cell's parameters that differ from the row's spec (every backend of a
+    row runs the same spec), as ``k = v``."""
+    mine, theirs = json.loads(control["spec"]), json.loads(main["spec"])
+    changed = {k: v for k, v in mine.items() if theirs.get(k) != v}
+    return ", ".join(f"{k} = {v}" for k, v in changed.items()) or "its cause equalised"
