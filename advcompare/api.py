@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -39,6 +40,7 @@ from advcompare.checks import (
     check_inputs,
     check_labels,
     check_options,
+    low_accuracy_warning,
     probe,
     resolve_device,
 )
@@ -253,10 +255,23 @@ def evaluate(
             cells.append(record)
             samples[record.key] = {k: v for k, v in tensors.items() if k != "x_adv"}
     frame = results_frame(cells, tolerance)
+    _warn_if_mostly_wrong(frame, num_classes)
     frame.attrs["samples"] = PerImage(samples_frame(cells, samples))
     frame["preflight"] = ", ".join(raised(flags))
     frame.attrs.update(preflight=dict(flags), num_classes=num_classes, device=str(target))
     return frame
+
+
+def _warn_if_mostly_wrong(frame: pd.DataFrame, num_classes: int, note: bool = True) -> None:
+    """What the CLI says of a model that is mostly wrong before any attack: a Python
+    warning, and (``note``) the same line in every row's notes."""
+    if not len(frame) or "clean_accuracy" not in frame:
+        return
+    warning = low_accuracy_warning(float(frame["clean_accuracy"].min()), num_classes)
+    if warning:
+        warnings.warn(warning, stacklevel=3)
+        if note:
+            frame["notes"] = [f"{n}; {warning}" if n else warning for n in frame["notes"]]
 
 
 def compare_backends(
@@ -278,6 +293,8 @@ def compare_backends(
         interval, and each pair's ``answer`` ("agree", "differ", "inconclusive"; cost is
         not measured here) with its sentence ``answer_text`` (docs/statistics.md).
     """
+    if isinstance(results, pd.DataFrame):
+        _warn_if_mostly_wrong(results, int(results.attrs.get("num_classes", 10)), note=False)
     return with_answers(pairs_frame(samples_groups(per_image(results)), alpha), alpha)
 
 

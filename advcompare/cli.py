@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--samples", type=int, help="test images to attack (0 = all)")
     run.add_argument("--epochs", type=int, help="training epochs (default 20, paper §3.3)")
     run.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only the result line and errors: no progress bars, cell or epoch lines",
+    )
+    run.add_argument(
         "--seeds",
         metavar="S,S,...",
         help="train one model per seed and run every cell on each (e.g. 0,1,2); the report "
@@ -121,8 +126,11 @@ def _run(args: argparse.Namespace) -> int:
         images_per_shard=args.images_per_shard,
         seeds=args.seeds,
     )
+    from advcompare.progress import set_quiet
+
+    set_quiet(args.quiet)
     try:
-        summary = run_experiment(cfg)
+        summary = run_experiment(cfg, log=(lambda *_: None) if args.quiet else print)
     except KeyboardInterrupt:
         print(
             f"advcompare: interrupted; finished cells are saved in "

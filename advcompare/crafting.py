@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from advcompare.adapters.base import Adapter, repair_note
 from advcompare.adapters.registry import check_spec, get_backend
 from advcompare.data import Split
 from advcompare.entry import AttackEntry
 from advcompare.metrics import PassCounter, grade_attack_samples, sync
+from advcompare.progress import bar
 from advcompare.spec import ATTACKS
 
 
@@ -62,7 +62,7 @@ def craft(
     counter = PassCounter(model)
     batches, repairs, seconds = [], [], 0.0
     starts = range(0, len(data), batch_size)
-    for index, i in enumerate(tqdm(starts, desc=desc, unit="batch", leave=False), first_batch):
+    for index, i in enumerate(bar(starts, desc=desc, unit="batch", leave=False), first_batch):
         seed_batch(seed, index)
         xb = data.x[i : i + batch_size].to(device)
         yb = data.y[i : i + batch_size].to(device)

@@ -144,7 +144,14 @@ def _torchvision_call(name: str, fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except (RuntimeError, OSError) as exc:  # torchvision's "Dataset not found", I/O errors
-        raise DataRootError(f"torchvision could not read '{name}': {exc}") from exc
+        # torchvision's own advice names its argument (download=True); ours is a flag
+        text = str(exc).replace("You can use download=True to download it", "")
+        text = text.replace("download=True", "--download").strip().rstrip(".")
+        raise DataRootError(
+            f"torchvision could not read '{name}': {text}; check the data root's layout "
+            f"(README, Datasets), or pass --download (download=True in the API) on a machine "
+            f"with internet"
+        ) from exc
 
 
 def _load_mnist(root: Path | None, download: bool, seed: int) -> Dataset:

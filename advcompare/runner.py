@@ -16,7 +16,6 @@ import sys
 from typing import Any, Callable
 
 import torch
-from tqdm.auto import tqdm
 
 from advcompare.checks import check_experiment, resolve_device
 from advcompare.data import Split, is_imagefolder, load_dataset
@@ -24,6 +23,7 @@ from advcompare.driver import Driver, RunSummary
 from advcompare.errors import AdvCompareError
 from advcompare.executors import Executor, make_executor
 from advcompare.locks import file_lock
+from advcompare.progress import bar as progress_bar
 from advcompare.plan import (
     DEFENSE,
     MODEL,
@@ -198,7 +198,9 @@ def run_experiment(
         store.set_meta("current_keys", json.dumps(summary.keys))
         if executor.name != "serial" and todo:
             log(f"{len(todo)} tasks on {executor.name} ({executor.concurrency} at once)")
-        bar = tqdm(total=len(todo), desc="tasks", unit="task", leave=False, disable=len(todo) < 2)
+        bar = progress_bar(
+            total=len(todo), desc="tasks", unit="task", leave=False, disable=len(todo) < 2
+        )
 
         def on_result(task: Task, result: Any) -> None:
             driver.on_result(task, result)

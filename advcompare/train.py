@@ -16,8 +16,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from advcompare import progress
 from advcompare.data import Dataset
 from advcompare.hashing import digest
 from advcompare.models import ARCHITECTURE_VERSION, PaperCNN, channel_stats
@@ -112,7 +112,7 @@ def fit(
     x = dataset.train.x
     y, val_y = targets if targets is not None else (dataset.train.y, dataset.val.y)
     best_loss, best_state, history = float("inf"), None, []
-    for epoch in tqdm(range(1, config.epochs + 1), desc=desc, unit="epoch", leave=False):
+    for epoch in progress.bar(range(1, config.epochs + 1), desc=desc, unit="epoch", leave=False):
         model.train()
         order = torch.randperm(len(x), generator=generator)
         running = 0.0
@@ -128,6 +128,11 @@ def fit(
             running += loss.item() * len(idx)
         val_loss = _epoch_loss(model, dataset.val.x, val_y, 512, device, temperature)
         history.append({"epoch": epoch, "train_loss": running / len(x), "val_loss": val_loss})
+        if progress.every(epoch, config.epochs):
+            progress.line(
+                f"[{desc or 'train'}] epoch {epoch}/{config.epochs}: train loss "
+                f"{running / len(x):.4f}, validation loss {val_loss:.4f}"
+            )
         if val_loss < best_loss:
             best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
     if keep_best and best_state is not None:

@@ -160,3 +160,27 @@ def test_report_rerenders_a_stored_run(tmp_path, monkeypatch, capsys):
     again = report.read_text()
     assert "| FGSM " in again
     assert again.splitlines()[:20] == first.splitlines()[:20]
+
+
+def test_off_a_terminal_a_run_prints_plain_lines_and_quiet_only_the_result(
+    tmp_path, monkeypatch, capsys
+):
+    """Under pytest standard error is no terminal, as in a CI log or ``> run.log``: no bar's
+    control characters, one line per cell and the training epochs summarised; ``--quiet``
+    prints the result line alone."""
+    from advcompare import cli, progress
+
+    monkeypatch.delenv(progress.QUIET_ENV, raising=False)
+    argv = _quick_run(tmp_path, monkeypatch)
+    assert cli.main([*argv, "--epochs", "6"]) == 0
+    out, err = capsys.readouterr()
+    assert not any(c in out + err for c in ("\x1b", "\r"))
+    assert "[digits/fgsm/torchattacks] adversarial F1" in out
+    epochs = [line for line in err.splitlines() if "] epoch " in line]
+    assert [line.split("] epoch ")[1].split(":")[0] for line in epochs] == ["5/6", "6/6"]
+
+    assert cli.main([*argv, "--quiet", "--out", str(tmp_path / "quiet")]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip().splitlines() == [out.strip()] and out.startswith("1 cells computed")
+    assert "\x1b" not in err and "epoch" not in err
+    monkeypatch.delenv(progress.QUIET_ENV, raising=False)

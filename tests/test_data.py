@@ -170,3 +170,19 @@ def test_malformed_gtsrb_files_are_a_one_line_data_root_error(tmp_path, damage):
     with pytest.raises(DataRootError, match="has unreadable files for 'gtsrb'") as info:
         load_dataset("gtsrb", tmp_path)
     assert "\n" not in str(info.value)
+
+
+def test_a_corrupt_cifar10_root_names_our_download_flag_not_torchvisions_argument(tmp_path):
+    """torchvision's advice ("You can use download=True") names its own argument; the error
+    a user of the command line reads names ``--download`` and the layout to check."""
+    from advcompare.errors import DataRootError
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta"]:
+        (folder / name).write_bytes(b"not a pickle")
+    with pytest.raises(DataRootError) as caught:
+        load_dataset("cifar10", root=tmp_path, seed=0)
+    message = str(caught.value)
+    assert "--download" in message and "You can use download=True" not in message
+    assert "\n" not in message

@@ -323,6 +323,32 @@ def test_a_mostly_wrong_model_is_said_on_stderr_and_atop_the_report(tmp_path, ca
     assert "mostly wrong before any attack" in head
 
 
+def test_a_mostly_wrong_model_is_said_by_the_api_as_a_warning_and_in_the_notes():
+    """evaluate (and compare_backends on its frame) say what the CLI says: a Python warning
+    and the line in every row's notes; a trained model gets neither."""
+    import warnings
+
+    import advcompare
+    from advcompare.data import load_dataset
+    from advcompare.models import PaperCNN
+
+    test = load_dataset("digits", seed=0).test
+    x, y = test.x[:40], test.y[:40]
+    torch.manual_seed(0)
+    untrained = PaperCNN(num_classes=10).eval()
+    attacks = [{"attack": "fgsm", "eps": 0.1}]
+    with pytest.warns(UserWarning, match="mostly wrong before any attack"):
+        frame = advcompare.evaluate(untrained, x, y, attacks=attacks, backends="torchattacks")
+    assert frame["clean_accuracy"].iloc[0] < 0.5
+    assert all("mostly wrong before any attack" in n for n in frame["notes"])
+    with pytest.warns(UserWarning, match="mostly wrong before any attack"):
+        advcompare.compare_backends(frame)
+    frame.loc[:, "clean_accuracy"] = 0.99  # as a trained model's frame reads
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        advcompare.compare_backends(frame)
+
+
 def test_git_commit_is_dirty_for_code_changes_but_not_for_rewritten_reports(tmp_path):
     import subprocess
 
