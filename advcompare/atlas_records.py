@@ -11,7 +11,8 @@ differs in is in its adapter entry and in ``docs/backends.md``; the atlas run is
   first step 2ε; ε = 0.3 on MNIST).
 - ``autoattack``: the same paper's *standard* ensemble (APGD-CE, APGD-T, FAB-T, Square;
   100 iterations each APGD). Every backend runs APGD-CE, APGD-T over the top 9 other
-  classes and Square (5,000 queries) at ``steps``; FAB-T is left out (ART has none).
+  classes at ``steps`` and Square at ``square_queries`` (5,000); FAB-T is left out (ART has
+  none).
 - ``square``: Andriushchenko et al. 2020, arXiv:1912.00049, L∞, 5,000 queries, p = 0.8
   (AutoAttack's setting), margin loss.
 - ``ead``: Chen et al. 2018, arXiv:1709.04114, elastic-net (β = 0.01, 9 binary-search steps,
@@ -115,6 +116,8 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         {
             "eps": _unit(0.3),
             "steps": _count(100, "a positive integer (iterations of APGD-CE and APGD-T)"),
+            # Croce & Hein's 5,000; a parameter so a matched-cost control can set it
+            "square_queries": _count(5000, "a positive integer (queries of its Square)"),
         },
         "torchattacks",
         "Croce & Hein 2020, arXiv:2003.01690 (AutoAttack, standard, L∞)",

@@ -139,9 +139,6 @@ def _apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, An
     )(x, y)
 
 
-AUTOATTACK_SQUARE_QUERIES = 5000  # Croce & Hein's standard Square, on every backend
-
-
 def autoattack_targets(num_classes: int) -> int:
     """APGD-T's target classes: the top 9 other classes (Croce & Hein), fewer when C < 10."""
     return min(9, num_classes - 1)
@@ -149,9 +146,10 @@ def autoattack_targets(num_classes: int) -> int:
 
 def _autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
     """torchattacks' standard AutoAttack as ``AutoAttack(version="standard")`` builds it
-    (``MultiAttack`` of APGD-CE, APGD-T and Square, one seed), with ``steps`` iterations:
-    torchattacks' class passes none, so its APGDs run their default 10. FAB-T is left out
-    because ART, the other backend, has no FAB."""
+    (``MultiAttack`` of APGD-CE, APGD-T and Square, one seed), with ``steps`` APGD
+    iterations (torchattacks' class passes none, so its APGDs run their default 10) and
+    ``square_queries`` Square queries. FAB-T is left out because ART, the other backend, has
+    no FAB."""
     import torchattacks
 
     num_classes, seed = num_classes_of(model, x), _library_seed()
@@ -162,7 +160,7 @@ def _autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[s
         [
             torchattacks.APGD(model, loss="ce", steps=p["steps"], **common),
             targeted,
-            torchattacks.Square(model, n_queries=AUTOATTACK_SQUARE_QUERIES, **common),
+            torchattacks.Square(model, n_queries=p["square_queries"], **common),
         ]
     )(x, y)
 
@@ -424,7 +422,10 @@ class TorchattacksBackend(Adapter):
                 "jsma",
                 NATIVE,
                 "torchattacks.JSMA",
-                "Papernot's pair saliency, one image at a time; target (y + 1) mod C",
+                "Papernot's pair saliency, one image at a time; target (y + 1) mod C; "
+                "cannot be matched at equal cost: a backward pass per class for each image "
+                "each step (ART: one per target class present, over the batch), and γ, the "
+                "one budget, also bounds the perturbation",
             ),
             _jsma,
         ),
