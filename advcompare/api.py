@@ -299,7 +299,10 @@ def compare_backends(
 
 
 def check_claims(
-    results: Results | str | Path, statistics: StatisticsConfig = StatisticsConfig(), seed: int = 0
+    results: Results | str | Path,
+    statistics: StatisticsConfig = StatisticsConfig(),
+    seed: int = 0,
+    budgets: tuple[float, ...] = (1.0, 2.0),
 ) -> pd.DataFrame:
     """The paper's defense claims (§3.5-3.6) judged on a stored defense grid, per dataset
     and threat model, as the report's first table (:mod:`advcompare.claims`).
@@ -309,23 +312,31 @@ def check_claims(
             directory of ``advcompare run`` with defenses (``configs/defenses.toml``).
         statistics: bootstrap resamples and level of the paired intervals.
         seed: seeds the resamples (the run's ``seed`` gives the report's figures).
+        budgets: the L2 budgets at which claims about DeepFool and CW are also judged.
 
     Returns:
-        One row per claim × dataset × threat model: ``id``, ``section``, ``claim``,
-        ``quote``, ``dataset``, ``threat``, ``verdict`` (supported, contradicted,
-        inconclusive, not run), ``deciding`` (the figure that decided it, with its interval),
-        ``images_needed`` and ``missing`` (the cells a claim that did not run lacks).
+        One row per claim × dataset × threat model (× ``budget`` for DeepFool/CW):
+        ``id``, ``section``, ``claim``, ``quote``, ``dataset``, ``threat``, ``budget``,
+        ``verdict`` (supported, contradicted, inconclusive, by construction, not run),
+        ``deciding`` (the figure that decided it, in words, with its interval),
+        ``images_needed``, ``missing`` (the cells or datasets a claim that did not run lacks)
+        and ``sensitivity`` (the verdict at 0.5× and 1.5× each vague word's threshold).
     """
     if isinstance(results, (str, Path)):
         results = load_results(results)
     samples = per_image(results)
     by_key = {
-        str(key): {k: part[k].to_numpy() for k in ("y", "pred_adv", "pred_clean")}
+        str(key): {k: part[k].to_numpy() for k in ("y", "pred_adv", "pred_clean", "l2")}
         for key, part in samples.sort_values("index").groupby("key", sort=False)
         if (part["y"] >= 0).all()
     }
     return claims_frame(
-        results.cells, by_key.get, statistics.resamples, statistics.confidence, seed
+        results.cells,
+        by_key.get,
+        statistics.resamples,
+        statistics.confidence,
+        seed,
+        budgets=budgets,
     )
 
 

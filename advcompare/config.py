@@ -19,7 +19,13 @@ from advcompare.checks import check_device_name
 from advcompare.data import validate_dataset_name
 from advcompare.defenses.registry import check_attack_labels, defense_params, known_defenses
 from advcompare.entry import ALL_BACKENDS, AttackEntry, expand_backends, no_duplicates
-from advcompare.config_tables import MAX_SEED, parse_curves, parse_seeds, parse_statistics
+from advcompare.config_tables import (
+    MAX_SEED,
+    parse_claims,
+    parse_curves,
+    parse_seeds,
+    parse_statistics,
+)
 from advcompare.config_values import expect, integer, number, unknown_keys
 from advcompare.errors import ConfigError
 from advcompare.settings import EXECUTORS, ExecutorConfig, ExperimentConfig, TrainConfig
@@ -52,6 +58,7 @@ TOP_KEYS = {
     "input_shape",
     "seeds",
     "statistics",
+    "claims",
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr"}
 EXECUTOR_KEYS = {
@@ -154,6 +161,8 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         cfg["statistics"] = parse_statistics(raw["statistics"])
     if "seeds" in raw:
         cfg["seeds"] = parse_seeds(raw["seeds"])
+    if "claims" in raw:
+        cfg["claim_budgets"] = parse_claims(raw["claims"])
     if "attacks" in raw:
         table = expect("attacks", raw["attacks"], dict, "a table of attack tables")
         if not table:

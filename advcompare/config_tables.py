@@ -71,6 +71,21 @@ def _eps_list(where: str, value: Any, high: float | None) -> tuple[float, ...]:
     return tuple(sorted(eps))
 
 
+def parse_claims(table: Any) -> tuple[float, ...]:
+    """``[claims]``: ``l2_budgets``, the L2 budgets (pixel units, > 0) at which the paper's
+    claims about DeepFool and CW are judged beside the unbounded attacks (default 1.0, 2.0)."""
+    table = expect("claims", table, dict, "a table")
+    unknown_keys("claims", table, {"l2_budgets"})
+    if "l2_budgets" not in table:
+        return (1.0, 2.0)
+    budgets = _eps_list("claims.l2_budgets", table["l2_budgets"], None)
+    if not budgets:
+        raise ConfigError(
+            "config key 'claims.l2_budgets': name at least one budget, e.g. [1.0, 2.0]"
+        )
+    return budgets
+
+
 def parse_curves(table: Any) -> dict[str, Any]:
     """``[curves]``: ``linf_eps`` (older name ``ifgsm_eps``) and ``l2_eps``, the ε of every
     bounded L∞ / L2 attack's budget (security-evaluation) curve; ``reference`` (the FMN/DDN

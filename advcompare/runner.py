@@ -185,6 +185,7 @@ def run_experiment(
         store.set_meta("fidelity_tolerance", repr(cfg.fidelity_tolerance))
         store.set_meta("seeds", json.dumps(list(cfg.training_seeds)))
         store.set_meta("statistics", json.dumps(vars(cfg.statistics)))
+        store.set_meta("claim_budgets", json.dumps(list(cfg.claim_budgets)))
         store.set_meta("provenance", json.dumps(run_record(cfg, device)))
         datasets = _load_datasets(cfg)
         attacked = {n: attack_subset(d.test, cfg.samples, cfg.seed) for n, d in datasets.items()}

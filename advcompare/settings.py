@@ -90,6 +90,7 @@ class ExperimentConfig:
     seeds: tuple[int, ...] = ()  # training seeds, one model each ("" = just ``seed``)
     statistics: StatisticsConfig = field(default_factory=StatisticsConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    claim_budgets: tuple[float, ...] = (1.0, 2.0)  # [claims] l2_budgets: DeepFool/CW claims
 
     @property
     def training_seeds(self) -> tuple[int, ...]:

@@ -375,4 +375,4 @@ def test_adaptive_claims_are_judged_on_the_worst_case():
     verdicts = claims_frame(pd.DataFrame(rows), arrays.get, resamples=50, claims=(claim,))
     by_threat = dict(zip(verdicts["threat"], verdicts["verdict"]))
     assert by_threat[ADAPTIVE] == SUPPORTED  # worst case: no gain; white-box alone: +0.7
-    assert "= 0.000" in verdicts.set_index("threat").loc[ADAPTIVE, "deciding"]
+    assert ": +0.000" in verdicts.set_index("threat").loc[ADAPTIVE, "deciding"]

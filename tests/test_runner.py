@@ -190,7 +190,7 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, shared_cache, m
     claims = pd.read_csv(first.run_dir / "claims.csv")
     assert set(claims["threat"]) == {"oblivious", "adaptive"}
     gm = claims[claims["id"] == "gm-clean"].set_index("threat")["verdict"]
-    assert set(gm) <= {"supported", "contradicted", "inconclusive"}
+    assert set(gm) == {"by construction"}  # masking's forward pass is the identity
     assert "digits/defensive_distillation:oblivious/cw" in str(
         claims.set_index("id").loc["dd-cw", "missing"].iloc[0]
     )

@@ -404,16 +404,26 @@ def claim_blocks(claims: pd.DataFrame | None, level: str = "95%") -> list[Block]
             "Each finding of §3.5-3.6 as data (`advcompare/resources/paper_claims.toml`), judged "
             "per dataset and threat model: *oblivious* (examples crafted on the undefended "
             "model) and *adaptive* (per cell the worst case, the stronger of the white-box "
-            "attack on the defended model and the transfer attack). A claim is "
-            f"*supported* when every condition holds at its {level} interval's pessimistic end "
-            "(a paired bootstrap over the attacked images), *contradicted* when one fails "
-            "even at the optimistic end, *inconclusive* in between. Thresholds for the "
-            f"paper's words: `docs/defenses.md`. This run: {tally}."
+            "attack on the defended model and the transfer attack). Claims about DeepFool and "
+            "CW, which have no budget, are judged at each L2 budget (an example beyond it "
+            "leaves the clean prediction) and unbounded. A claim is "
+            f'*supported* when every condition (or k of n, for the paper\'s "most") holds at '
+            f"its {level} interval's pessimistic end, *contradicted* when one fails even at the "
+            "optimistic end, *inconclusive* in between, *by construction* when the defense "
+            "cannot change the figure, *not run* when the run lacks its cells or datasets. "
+            "Intervals: a paired bootstrap over the attacked images, never narrower than the "
+            "exact interval of the per-image outcomes (Wilson's for one cell, Tango's for a "
+            "paired difference); a paired difference claimed against 0 also needs McNemar's "
+            f"exact test at the same {level} level. Each condition is tested on its own: no "
+            "correction for the many claims in this table (not Holm), so read one supported "
+            "verdict among many with that in mind. Thresholds for the paper's words: "
+            f"`docs/defenses.md`; the last column says whether a verdict holds at half and "
+            f"1.5 times them. This run (claims × datasets × threat models × budgets): {tally}."
         ),
         table(
             claim_frame(claims),
-            "The paper's defense claims, per threat model",
-            wide=("deciding figures",),
+            "The paper's defense claims",
+            wide=("the paper's words", "deciding figure"),
         ),
     ]
 

@@ -276,31 +276,61 @@ def _ratio(value: Any, lo: Any, hi: Any) -> str:
     return f"{float(value):.2f} ({_fmt(float(lo), 2)}–{_fmt(float(hi), 2)})"
 
 
+def _claim_verdict(row: Any) -> str:
+    """One verdict in words: what it lacks when not run, the images that would settle it."""
+    verdict = str(row["verdict"])
+    if verdict == "not run":
+        missing = [str(m) for m in row["missing"]]
+        needs = [m for m in missing if m.startswith("needs ")]
+        return f"not run ({'; '.join(needs or ['lacks ' + ', '.join(missing)])})"
+    n = row["images_needed"]
+    if verdict == "inconclusive" and isinstance(n, (int, float)) and n == n:
+        return f"inconclusive (≈{int(n)} images would settle it)"
+    return verdict
+
+
+def _claim_verdicts(part: pd.DataFrame) -> str:
+    """A threat model's verdict, per L2 budget where the claim is about DeepFool or CW."""
+    if not len(part):
+        return "—"
+    if len(part) == 1 and not part["budget"].iloc[0]:
+        return _claim_verdict(part.iloc[0])
+    verdicts = [_claim_verdict(r) for _, r in part.iterrows()]
+    if len(set(verdicts)) == 1:  # the same at every budget: named once
+        return f"{verdicts[0]} at {', '.join(part['budget'])}"
+    return "; ".join(f"{b}: {v}" for b, v in zip(part["budget"], verdicts))
+
+
 def claim_frame(claims: pd.DataFrame) -> pd.DataFrame:
-    """The paper's defense claims: one row per claim × (dataset) × threat model."""
-    out = pd.DataFrame(
-        {
-            "claim": [f"{c} (§{s})" for c, s in zip(claims["claim"], claims["section"])],
-            "dataset": claims["dataset"],
-            "threat": claims["threat"],
-            "verdict": claims["verdict"],
-            "deciding figures": [
-                (f"lacks {', '.join(m)}" if v == "not run" else d)
-                + (
-                    f"; ≈{int(n)} images would settle it"
-                    if isinstance(n, (int, float)) and n == n
-                    else ""
-                )
-                for v, d, m, n in zip(
-                    claims["verdict"],
-                    claims["deciding"],
-                    claims["missing"],
-                    claims["images_needed"],
-                )
-            ],
-        }
-    )
-    if out["dataset"].nunique() == 1:
+    """The paper's defense claims, one row per claim (and dataset): the paper's words, the
+    oblivious and the adaptive (worst-case) verdict, each per L2 budget for DeepFool and CW
+    claims, the deciding figure in words (adaptive, at the first budget) and whether the
+    verdict survives 0.5× and 1.5× each vague word's threshold."""
+    claims = claims.copy()
+    if "budget" not in claims:
+        claims["budget"] = ""
+    if "sensitivity" not in claims:
+        claims["sensitivity"] = ""
+    rows = []
+    for (_, dataset), part in claims.groupby(["id", "dataset"], sort=False):
+        first = part.iloc[0]
+        adaptive = part[part["threat"] == "adaptive"]
+        headline = (adaptive if len(adaptive) else part).iloc[0]
+        figure = str(headline["deciding"] or "")
+        if figure and headline["budget"]:
+            figure = f"{headline['budget']}: {figure}"
+        rows.append(
+            {
+                "the paper's words": f"“{first['quote']}” (§{first['section']})",
+                "dataset": dataset,
+                "oblivious": _claim_verdicts(part[part["threat"] == "oblivious"]),
+                "adaptive (worst case)": _claim_verdicts(adaptive),
+                "deciding figure": figure or "—",
+                "at 0.5× and 1.5× the threshold": str(headline["sensitivity"] or "—"),
+            }
+        )
+    out = pd.DataFrame(rows)
+    if len(set(out["dataset"]) - {"across datasets"}) <= 1:
         out = out.drop(columns="dataset")
     return out
 

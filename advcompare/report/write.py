@@ -117,6 +117,7 @@ def write_report(
         seed_models = {s: store.datasets(s) for s in store.seeds()}
         provenance = json.loads(store.meta("provenance") or "null")
         statistics = json.loads(store.meta("statistics") or "{}")
+        claim_budgets = tuple(json.loads(store.meta("claim_budgets") or "[1.0, 2.0]"))
         alpha = float(statistics.get("alpha", DEFAULT_ALPHA))
     if not cells:
         raise AdvCompareError(f"no stored results in '{run_dir}'; run `advcompare run` first")
@@ -160,6 +161,7 @@ def write_report(
             int(statistics.get("resamples", DEFAULT_RESAMPLES)),
             float(statistics.get("confidence", DEFAULT_CONFIDENCE)),
             int((provenance or {}).get("seed", 0)),
+            budgets=claim_budgets,
         )
         claims.to_csv(run_dir / "claims.csv", index=False)
     claims_json = {} if claims is None else {"claims": json.loads(claims.to_json(orient="records"))}
