@@ -282,7 +282,12 @@ def _claim_verdict(row: Any) -> str:
     if verdict == "not run":
         missing = [str(m) for m in row["missing"]]
         needs = [m for m in missing if m.startswith("needs ")]
-        return f"not run ({'; '.join(needs or ['lacks ' + ', '.join(missing)])})"
+        if needs:
+            return f"not run ({'; '.join(needs)})"
+        plural = "s" if len(missing) != 1 else ""
+        return (
+            f"not run (the grid lacks {len(missing)} cell{plural} it reads; claims.csv names them)"
+        )
     n = row["images_needed"]
     if verdict == "inconclusive" and isinstance(n, (int, float)) and n == n:
         return f"inconclusive (≈{int(n)} images would settle it)"
@@ -296,6 +301,8 @@ def _claim_verdicts(part: pd.DataFrame) -> str:
     if len(part) == 1 and not part["budget"].iloc[0]:
         return _claim_verdict(part.iloc[0])
     verdicts = [_claim_verdict(r) for _, r in part.iterrows()]
+    if len(set(verdicts)) == 1 and verdicts[0].startswith("not run"):
+        return verdicts[0]  # a claim that did not run was judged at no budget
     if len(set(verdicts)) == 1:  # the same at every budget: named once
         return f"{verdicts[0]} at {', '.join(part['budget'])}"
     return "; ".join(f"{b}: {v}" for b, v in zip(part["budget"], verdicts))
