@@ -108,6 +108,14 @@ def _pixle_fits(
     return None
 
 
+def _fmn_params() -> dict[str, Param]:
+    """FMN's parameters in every norm (Pintor et al. 2021): steps and the ε decay γ."""
+    return {
+        "steps": Param(int, 100, positive, "a positive integer"),
+        "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
+    }
+
+
 ATTACKS: dict[str, AttackRecord] = {
     r.name: r
     for r in (
@@ -162,10 +170,7 @@ ATTACKS: dict[str, AttackRecord] = {
         ),
         AttackRecord(
             "fmn",
-            {
-                "steps": Param(int, 100, positive, "a positive integer"),
-                "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
-            },
+            _fmn_params(),
             "foolbox",
             "Pintor et al. 2021, arXiv:2102.12827 (fast minimum-norm, L2)",
             display="FMN",
@@ -241,10 +246,7 @@ ATTACKS: dict[str, AttackRecord] = {
         ),
         AttackRecord(
             "fmn_l1",
-            {
-                "steps": Param(int, 100, positive, "a positive integer"),
-                "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
-            },
+            _fmn_params(),
             "foolbox",
             "Pintor et al. 2021, arXiv:2102.12827 (fast minimum-norm, L1)",
             display="FMN-L1",
@@ -254,10 +256,7 @@ ATTACKS: dict[str, AttackRecord] = {
         ),
         AttackRecord(
             "fmn_l0",
-            {
-                "steps": Param(int, 100, positive, "a positive integer"),
-                "gamma": Param(float, 0.05, lambda v: 0 < v < 1, "in (0, 1)"),
-            },
+            _fmn_params(),
             "foolbox",
             "Pintor et al. 2021, arXiv:2102.12827 (fast minimum-norm, L0)",
             display="FMN-L0",
