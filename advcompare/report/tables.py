@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from advcompare.comparison import points
 from advcompare.paper import paper_value
 from advcompare.spec import ATTACKS, AttackRecord, display_name
 
@@ -266,7 +267,7 @@ def _interval_points(row: Any) -> str:
     values = [row["success_difference"], row["success_difference_lo"], row["success_difference_hi"]]
     if any(_missing(v) for v in values):
         return "—"
-    d, lo, hi = (f"{100 * float(v):+.1f}".replace("-", "−") for v in values)
+    d, lo, hi = (points(float(v)) for v in values)
     return f"{d} ({lo} to {hi})"
 
 
