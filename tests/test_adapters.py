@@ -188,6 +188,20 @@ def test_adapters_keep_the_contract_and_leave_the_model_unchanged(
     _assert_output_contract(model.eval(), x, y, x_adv, attack)
 
 
+@pytest.mark.gpu  # runs wherever torch sees CUDA, skipped elsewhere (tests/conftest.py)
+@pytest.mark.parametrize("backend_name,attack", _pairs())
+def test_adapters_keep_the_contract_on_the_gpu(trained_digits, batch, backend_name, attack):
+    """Every backend × attack on CUDA: the output stays on the caller's device, and the rest
+    of the contract holds (ART computes in NumPy on the CPU and must hand back a CUDA tensor)."""
+    model = copy.deepcopy(trained_digits.model).to("cuda").eval()
+    n = 2 if attack == "jsma" else 8
+    x, y = batch[0][:n].to("cuda"), batch[1][:n].to("cuda")
+    x_adv = get_backend(backend_name).run(model, x, y, FAST_SPECS[attack])
+    assert x_adv.is_cuda, f"{backend_name}/{attack} returned a {x_adv.device} tensor"
+    assert next(model.parameters()).is_cuda and not model.training
+    _assert_output_contract(model, x, y, x_adv, attack)
+
+
 def test_an_adapter_that_returns_its_input_fails_the_contract(model, batch):
     """A stand-in adapter that hands back its input unchanged keeps every clause of the
     contract but one: on each attack that must fool, the contract test fails it."""
