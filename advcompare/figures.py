@@ -23,6 +23,7 @@ from advcompare.curves import NormGroup, curve_points
 from advcompare.results import MAIN, CellRecord
 from advcompare.spec import minimum_norm_attacks
 from advcompare.results.store import load_samples
+from advcompare.models import model_device
 
 BACKEND_COLOURS = {
     "torchattacks": "#1f77b4",
@@ -138,7 +139,7 @@ def attack_style(attack: str) -> str:
 def top3(model: nn.Module, image: torch.Tensor) -> list[tuple[int, float]]:
     """The three most probable classes for one image and their probabilities."""
     model.eval()
-    probs = model(image[None]).exp()[0]  # the CNN outputs log-probabilities
+    probs = model(image[None].to(model_device(model))).exp()[0].cpu()  # log-probabilities
     values, classes = probs.topk(3)
     return [(int(c), float(v)) for c, v in zip(classes, values)]
 

@@ -85,11 +85,23 @@ def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mean, std
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model`` computes: its first parameter's or buffer's device (CPU if it has none)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 @torch.no_grad()
 def predict(
-    model: nn.Module, x: torch.Tensor, batch_size: int = 512, device: torch.device | str = "cpu"
+    model: nn.Module,
+    x: torch.Tensor,
+    batch_size: int = 512,
+    device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Predicted labels for ``x``, in eval mode, batch by batch; restores the model's mode."""
+    """Predicted labels for ``x`` (on the CPU), in eval mode, batch by batch, computed on
+    ``device`` (default: the model's own); restores the model's mode."""
+    device = model_device(model) if device is None else device
     was_training = model.training
     model.eval()
     try:
