@@ -52,4 +52,11 @@ def test_every_backend_runs_on_the_gpu(tmp_path, monkeypatch):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr[-2000:]
     results = pd.read_csv(tmp_path / "run" / "results.csv")
-    assert len(results) == 10 and results["output_valid"].all()
+    main = results[results["role"] == "main"]
+    every_backend = [(a, b) for a in ("ifgsm", "deepfool", "cw") for b in ("art", "foolbox")]
+    every_backend += [(a, "torchattacks") for a in ("ifgsm", "deepfool", "cw")]
+    assert sorted(zip(main["attack"], main["backend"])) == sorted(
+        every_backend + [("pixel_swap", "native")]
+    )
+    assert set(results.loc[results["role"] == "reference", "attack"]) == {"fmn", "ddn"}
+    assert results["output_valid"].all() and (main["adv_f1"] < main["clean_f1"]).all()
