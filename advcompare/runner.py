@@ -37,6 +37,7 @@ from advcompare.plan import (
 )
 from advcompare.provenance import run_record
 from advcompare.settings import ExperimentConfig
+from advcompare.train import deterministic_cudnn
 from advcompare.results.store import ResultStore
 from advcompare.tasks import CellResult, untrained_model
 from advcompare.weights import WeightsCache
@@ -180,6 +181,7 @@ def run_experiment(
     )
     with contextlib.ExitStack() as stack:
         stack.enter_context(file_lock(lock, busy))
+        stack.enter_context(deterministic_cudnn())  # same seed, same figures on a GPU
         store = stack.enter_context(ResultStore(summary.run_dir))
         store.set_meta("name", cfg.name)
         store.set_meta("fidelity_tolerance", repr(cfg.fidelity_tolerance))

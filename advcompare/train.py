@@ -7,7 +7,9 @@ loss history; the history is also written as CSV and PNG.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,19 @@ def fit(
     return history
 
 
+@contextlib.contextmanager
+def deterministic_cudnn() -> Iterator[None]:
+    """cuDNN's deterministic kernels, no autotuning, for the block; restores the caller's
+    settings. On a GPU the same seed then trains the same weights and the same attack run
+    gives the same images (the first GPU run trained two different models from one seed)."""
+    saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved
+
+
 def train_model(
     dataset: Dataset, config: TrainConfig, device: torch.device | str
 ) -> tuple[PaperCNN, list[dict[str, float]]]:
@@ -148,7 +163,8 @@ def train_model(
     mean, std = channel_stats(dataset.train.x)
     torch.manual_seed(config.seed)
     model = PaperCNN(dataset.num_classes, mean, std).to(device)
-    history = fit(model, dataset, config, torch.device(device), desc=f"train {dataset.name}")
+    with deterministic_cudnn():
+        history = fit(model, dataset, config, torch.device(device), desc=f"train {dataset.name}")
     return model, history
 
 

@@ -34,5 +34,24 @@ cp "$logs/run.log" reports/example-gpu/run.log 2>/dev/null
 per_test=""
 $py -c "import pytest_timeout" 2>/dev/null && per_test="--timeout 150"
 timeout 330 $py -m pytest -m gpu -p no:cacheprovider -q -rs --durations 12 $per_test \
+    tests/test_models_train.py \
     tests/test_adapters.py tests/test_end_to_end.py >"$logs/pytest_gpu.log" 2>&1
 echo "# pytest exit status $?" >>"$logs/pytest_gpu.log"
+
+# 3. the same seed gives the same figures on the GPU: the default run again, from a fresh
+# weights cache into another directory, compared cell by cell with the first
+ADVCOMPARE_CACHE=/tmp/gpu-check-cache timeout 150 $py -m advcompare run --device cuda --quiet \
+    --out /tmp/gpu-check-again >"$logs/reproduce.txt" 2>&1
+$py - >>"$logs/reproduce.txt" 2>&1 <<'PY'
+import pandas as pd
+
+cols = ["label", "backend", "clean_f1", "adv_f1", "success_rate", "l2_median", "linf_median"]
+first = pd.read_csv("reports/example-gpu/results.csv")
+again = pd.read_csv("/tmp/gpu-check-again/results.csv")
+cols = [c for c in cols if c in first.columns]
+same = first[cols].equals(again[cols])
+print(first[cols].to_string(index=False))
+print("a second run from a fresh cache:", "the same figures" if same else "DIFFERENT figures")
+if not same:
+    print(again[cols].to_string(index=False))
+PY

@@ -89,3 +89,27 @@ def test_the_best_validation_epoch_is_kept(digits, monkeypatch, keep_best, kept_
     for epoch, state in enumerate(states, start=1):
         same = all(torch.equal(final[k], state[k]) for k in final)
         assert same == (epoch == kept_epoch), epoch
+
+
+def test_deterministic_cudnn_sets_and_restores_the_callers_settings():
+    from advcompare.train import deterministic_cudnn
+
+    saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
+    try:
+        with deterministic_cudnn():
+            assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+        assert not torch.backends.cudnn.deterministic and torch.backends.cudnn.benchmark
+    finally:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved
+
+
+@pytest.mark.gpu  # runs wherever torch sees CUDA, skipped elsewhere (tests/conftest.py)
+def test_one_seed_trains_the_same_weights_twice_on_the_gpu(digits):
+    from advcompare.train import train_model
+
+    first, _ = train_model(digits, TrainConfig(epochs=2), "cuda")
+    second, _ = train_model(digits, TrainConfig(epochs=2), "cuda")
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert predict(first, digits.test.x).equal(predict(second, digits.test.x))
