@@ -21,6 +21,7 @@ from torch import nn
 from advcompare.adapters.registry import check_spec
 from advcompare.data import imagefolder_name, is_imagefolder, num_classes_of, preflight_dataset
 from advcompare.defenses.preflight import preflight
+from advcompare.defenses.registry import check_defense_seeds
 from advcompare.entry import AttackEntry
 from advcompare.errors import ConfigError, InputError, ModelError, UnsupportedSpecError
 from advcompare.settings import DEVICES
@@ -307,6 +308,7 @@ def check_experiment(cfg: Any) -> dict[str, int]:
             f"config key 'datasets': two image folders share the name '{twice[0]}' in "
             f"results; rename one"
         )
+    check_defense_seeds(getattr(cfg, "defenses", ()), cfg.training_seeds)
     if cfg.model:
         attacks = [e.spec.attack for e in cfg.attacks]
         check_user_model(cfg.model, cfg.weights, cfg.input_shape, num_classes, attacks)

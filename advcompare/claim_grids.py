@@ -17,6 +17,9 @@ from advcompare.defenses.worst_case import worse_threat
 from advcompare.statistics import DEFAULT_RESAMPLES, resample_counts, weighted_macro_f1
 
 THREATS = ("oblivious", "adaptive")
+# Controls held in the grids beside the paper's defenses (no claim names them): the
+# undefended CNN retrained from another seed (advcompare.defenses.retrained).
+RETRAINED = "retrained"
 # The results frame's time to classify one attacked image (the paper's Tables 11-14).
 PREDICTION_TIME = "adv_prediction_time_per_image"
 
@@ -199,7 +202,7 @@ def build_grids(
         for threat in THREATS:
             found: dict[tuple[str, str], Mapping[str, np.ndarray]] = {}
             times: dict[tuple[str, str], float] = {}
-            for defense in ("none", *PAPER_DEFENSES):
+            for defense in ("none", *PAPER_DEFENSES, RETRAINED):
                 everything = part[part["defense"] == defense]
                 rows = everything
                 if defense != "none":

@@ -176,3 +176,34 @@ def test_adversarial_training_raises_accuracy_under_ifgsm(digits, trained_digits
     assert (predict(defended.model, x) == y).float().mean() > 0.85  # clean accuracy kept
     assert not torch.equal(defended.model.classifier[1].weight, base.classifier[1].weight)
     assert all(torch.equal(v, before[k]) for k, v in base.state_dict().items())  # a copy
+
+
+def test_the_retraining_control_is_another_network_that_transfer_attacks_miss(
+    digits, trained_digits
+):
+    """The retrained control (issue 28, item 6): the base architecture from another seed,
+    as accurate as the base, and I-FGSM crafted on the base fools it less than the base
+    itself (plain transfer loss, the yardstick for a defense's oblivious gain)."""
+    from advcompare.defenses.retrained import train as retrain
+
+    base = trained_digits.model.eval()
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    control, history = retrain({"seed": 1}, base, digits, TrainConfig(epochs=5), "cpu")
+    assert len(history) == 5
+    assert not torch.equal(control.classifier[1].weight, base.classifier[1].weight)
+    assert torch.equal(control.normalize.mean, base.normalize.mean)  # same data statistics
+    assert all(torch.equal(v, before[k]) for k, v in base.state_dict().items())  # a copy
+    x, y = digits.test.x[:200], digits.test.y[:200]
+    assert (predict(control, x) == y).float().mean() > 0.85
+    x_adv = get_backend("torchattacks").run(base, x, y, IFGSM)
+    on_base = (predict(base, x_adv) == y).float().mean()
+    on_control = (predict(control, x_adv) == y).float().mean()
+    assert on_control > on_base + 0.2
+
+
+def test_the_retraining_control_refuses_the_base_models_seed(digits, trained_digits):
+    from advcompare.defenses.retrained import train as retrain
+    from advcompare.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="retrained.seed': 0 is a training seed"):
+        retrain({"seed": 0}, trained_digits.model, digits, TrainConfig(epochs=1), "cpu")

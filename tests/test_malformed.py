@@ -47,6 +47,11 @@ CONFIG_CASES = [
     ("unknown defense", "defenses = ['armour']", "unknown defense 'armour'"),
     ("duplicate defense", "defenses = ['none', 'none']", "lists 'none' twice"),
     (
+        "negative control seed",
+        "defenses = ['retrained']\n[defense.retrained]\nseed = -1",
+        "'defense.retrained.seed': must be an integer >= 0 other than the base model's seed",
+    ),
+    (
         "zero sigma",
         "defenses = ['feature_smoothing']\n[defense.feature_smoothing]\nsigma = 0",
         "'defense.feature_smoothing.sigma': must be a number in (0, 100]",
@@ -288,3 +293,19 @@ def test_a_cached_model_of_another_shape_is_set_aside_and_retrained(tmp_path, mo
     assert str(entry / "model.safetensors") in err[0] and "set aside as" in err[0]
     assert "shape" in err[0] and (cache / f"{entry.name}.corrupt").is_dir()
     assert (entry / "model.safetensors").is_file()  # retrained and cached again
+
+
+def test_a_control_seed_equal_to_a_training_seed_is_refused_before_training(tmp_path):
+    """The retrained control from the base model's own seed would be the base model: one
+    line at check time, before any data is loaded or model trained."""
+    from advcompare.checks import check_experiment
+    from advcompare.config import load_config
+    from advcompare.errors import ConfigError
+
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "datasets = ['digits']\nseeds = [0, 1]\ndefenses = ['none', 'retrained']\n"
+        "[defense.retrained]\nseed = 1\n[attacks.ifgsm]\nbackend = 'torchattacks'\n"
+    )
+    with pytest.raises(ConfigError, match="'defense.retrained.seed': 1 is a training seed"):
+        check_experiment(load_config(path))

@@ -14,7 +14,13 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from advcompare.defenses import adversarial_training, distillation, gradient_masking, smoothing
+from advcompare.defenses import (
+    adversarial_training,
+    distillation,
+    gradient_masking,
+    retrained,
+    smoothing,
+)
 from advcompare.defenses.defended import (
     ADAPTIVE,
     OBLIVIOUS,
@@ -79,6 +85,7 @@ class DefenseRecord:
     key_extra: Callable[[dict[str, Any], Sequence[Any]], Any] | None = None
     check_labels: Callable[[dict[str, Any], list[str]], None] | None = None
     adaptive_revision: int = 0
+    check_seeds: Callable[[dict[str, Any], tuple[int, ...]], None] | None = None
 
     @property
     def trains(self) -> bool:
@@ -159,6 +166,20 @@ DEFENSES: dict[str, DefenseRecord] = {
             train=distillation.train,
             adaptive_revision=1,  # 1: margin over T for soft-max-loss attacks
         ),
+        DefenseRecord(
+            "retrained",
+            {
+                "seed": Rule(
+                    1, _int_at_least(0), "an integer >= 0 other than the base model's seed"
+                ),
+            },
+            (OBLIVIOUS, ADAPTIVE),
+            "control, not in the paper",
+            "retrained control",
+            trained_model,
+            train=retrained.train,
+            check_seeds=retrained.check_seeds,
+        ),
     )
 }
 
@@ -211,6 +232,17 @@ def check_attack_labels(defenses: Sequence[tuple[str, dict[str, Any]]], labels: 
         check = DEFENSES[name].check_labels
         if check is not None:
             check(params, labels)
+
+
+def check_defense_seeds(
+    defenses: Sequence[tuple[str, dict[str, Any]]], training_seeds: tuple[int, ...]
+) -> None:
+    """Every configured defense's parameters against the run's training seeds (the
+    retraining control must not be trained from one of them), before any training."""
+    for name, params in defenses:
+        check = DEFENSES[name].check_seeds
+        if check is not None:
+            check(params, training_seeds)
 
 
 def threat_models(name: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from advcompare.curves import NormGroup
 from advcompare.paper import paper_value
+from advcompare.report.retraining_blocks import retraining_blocks
 from advcompare.report.blocks import Block, figure, heading, paragraph, table
 from advcompare.checks import low_accuracy_warning
 from advcompare.spec import ATTACKS
@@ -497,6 +498,7 @@ def report_blocks(
     claims: pd.DataFrame | None = None,
     confidence: float = 0.95,
     ranking: pd.DataFrame | None = None,
+    retraining: pd.DataFrame | None = None,
 ) -> list[Block]:
     """The whole report: the fidelity summary, then a section per dataset."""
     figures = figures or {}
@@ -527,6 +529,7 @@ def report_blocks(
     level = f"{confidence * 100:g}%"  # the run's [statistics] confidence
     blocks += library_blocks(conclusions, level)
     blocks += claim_blocks(claims, level)
+    blocks += retraining_blocks(retraining, level)
     blocks += _fidelity_blocks(frame, tolerance, level)
     main = main_cells(frame)
     names = (minimum_norm_names(main["attack"]), eps_curve_names(frame))

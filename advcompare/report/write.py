@@ -13,7 +13,9 @@ import pandas as pd
 from advcompare.agreement import agreement_frame
 from advcompare.comparison import attack_conclusions
 from advcompare.controls import judge_controls
+from advcompare.claim_grids import RETRAINED
 from advcompare.claims import claims_frame
+from advcompare.retraining import retraining_frame
 from advcompare.curves import eps_curve_frame, norm_groups, optimality_frame
 from advcompare.ranking import ranking_frame
 from advcompare.defenses.worst_case import with_worst_case
@@ -164,6 +166,16 @@ def write_report(
             budgets=claim_budgets,
         )
         claims.to_csv(run_dir / "claims.csv", index=False)
+    retraining = None
+    if RETRAINED in set(main.defense):
+        retraining = retraining_frame(
+            main,
+            lambda key: load_samples(run_dir, key),
+            int(statistics.get("resamples", DEFAULT_RESAMPLES)),
+            float(statistics.get("confidence", DEFAULT_CONFIDENCE)),
+            int((provenance or {}).get("seed", 0)),
+        )
+        retraining.to_csv(run_dir / "retraining.csv", index=False)
     claims_json = {} if claims is None else {"claims": json.loads(claims.to_json(orient="records"))}
     (run_dir / "results.json").write_text(
         json.dumps(
@@ -243,6 +255,7 @@ def write_report(
         claims,
         confidence=confidence,
         ranking=ranking,
+        retraining=retraining,
     )
     (run_dir / "report.tex").write_text(render_latex(blocks, _slug(name)))
     report = run_dir / "report.md"
