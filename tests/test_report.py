@@ -136,7 +136,7 @@ def test_the_report_opens_with_the_fidelity_summary(run_dir):
     assert "| no paper figure |" in summary and "library comparator" in " ".join(summary.split())
     # a paper can print it: no line over 200 characters (image links aside), causes as
     # short labels with numbered footnotes under the table
-    assert max(len(line) for line in text.splitlines() if not line.startswith("![")) <= 200
+    assert max(len(line.encode()) for line in text.splitlines() if line[:2] != "![") <= 200
     assert re.search(r"\| differs +\| [^|]*… \(1\) +\|", summary)
     assert re.search(r"^1\. torchattacks' DeepFool", summary, flags=re.M)
     results = pd.read_csv(run_dir / "results.csv")
@@ -319,10 +319,14 @@ def test_a_wide_latex_table_is_split_with_its_names_and_numbers_right_aligned():
     assert tex.count(r"\begin{table}[H]") == 2 and r"\resizebox" not in tex
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None,
+    reason="pdflatex is not installed (.ci/run installs texlive-latex-base and -recommended)",
+)
 def test_report_tex_compiles_with_pdflatex(run_dir):
-    """The report as a paper would include it: pdflatex, twice (for references), stops
-    at the first LaTeX error; every figure is found."""
+    """The report as a paper would include it: pdflatex, twice (for references and
+    longtable's widths), stops at the first LaTeX error; every figure is found; no table or
+    line runs into the margin (no overfull box wider than 1 pt)."""
     write_report(run_dir)
     for _ in range(2):
         done = subprocess.run(
@@ -336,6 +340,8 @@ def test_report_tex_compiles_with_pdflatex(run_dir):
     log = (run_dir / "report.log").read_text(errors="replace")
     assert "! " not in log and "LaTeX Warning: Reference" not in log
     assert "File `" not in log  # no missing figure
+    overfull = re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)
+    assert [float(pt) for pt in overfull if float(pt) > 1.0] == []
     assert (run_dir / "report.pdf").read_bytes().startswith(b"%PDF")
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from advcompare.statistics import DEFAULT_CONFIDENCE
+
 
 @dataclass
 class Block:
@@ -17,9 +19,18 @@ class Block:
     level: int = 0  # heading level (1 = title)
     table: pd.DataFrame | None = None
     caption: str = ""
-    wide: tuple[str, ...] = ()  # columns that wrap in LaTeX (long text)
+    wide: tuple[str, ...] = ()  # long-text columns: footnoted; the table wraps, never splits
     path: str = ""  # figure path, relative to the run directory, without suffix
     notes: tuple[str, ...] = ()  # a table's footnotes, numbered (1), (2), ... in its cells
+
+
+def level_text(confidence: float) -> str:
+    """A confidence level as the report states it: 0.95 → "95%", 0.975 → "97.5%"."""
+    return f"{confidence * 100:g}%"
+
+
+# The level a section states when the caller names none: the default [statistics] confidence.
+LEVEL = level_text(DEFAULT_CONFIDENCE)
 
 
 def heading(level: int, text: str) -> Block:

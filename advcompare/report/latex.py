@@ -1,7 +1,8 @@
 """The report as a standalone LaTeX document: booktabs tables by pandas'
-``Styler.to_latex``, figures as PDF, every symbol translated for pdflatex. Tables stay under
-their headings (``float``'s ``[H]``), numbers are right-aligned, and a wide table is split
-into parts rather than shrunk."""
+``Styler.to_latex``, figures as PDF, every symbol translated for pdflatex. Every table fits
+the text width, never shrunk (``fit``): its widest columns wrap, a wide table is split into
+parts or set on a landscape page; a short table stays under its heading (``float``'s
+``[H]``), a long one is a ``longtable`` that breaks across pages; numbers are right-aligned."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ from typing import Any
 import pandas as pd
 
 from advcompare.report.blocks import Block, numeric, split_columns
+from advcompare.report.fit import (
+    BREAK_AFTER,
+    LINEWIDTH,
+    SAFETY,
+    TABCOLSEP,
+    TEXTHEIGHT,
+    Fit,
+    fit_columns,
+)
 
 # Characters pdflatex cannot typeset in text mode, after LaTeX escaping.
 LATEX_UNICODE = {
@@ -103,7 +113,8 @@ def _latex_cell(text: str) -> str:
     return "$-$" + text[1:] if re.match(r"^-\d", text) else text
 
 
-_INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*|\*([^*]+)\*")
+# Emphasis as CommonMark reads it: the asterisks hug the text ("0.5 * a + 0.5 * b" is plain).
+_INLINE = re.compile(r"`([^`]+)`|\*\*(?! )([^*]+?)(?<! )\*\*|\*(?! )([^*]+?)(?<! )\*")
 
 
 def latex_inline(text: str) -> str:
@@ -128,9 +139,105 @@ def latex_inline(text: str) -> str:
 MAX_COLUMNS = 6
 
 
-def _parts(frame: pd.DataFrame, wide: tuple[str, ...]) -> list[pd.DataFrame]:
-    """``frame`` as it is, or split into parts of at most MAX_COLUMNS columns."""
-    return [frame] if wide else split_columns(frame, MAX_COLUMNS)
+def _wrapping_cell(text: str) -> str:
+    """A cell of a wrapped column: as :func:`_latex_cell`, with a break allowed after each
+    BREAK_AFTER character (an identifier such as ``CLEAN_GAIN(defensive_distillation)``)."""
+    text = _latex_cell(text)
+    for ch in BREAK_AFTER:
+        text = text.replace(
+            _LATEX_SPECIAL.get(ch, ch), _LATEX_SPECIAL.get(ch, ch) + r"\allowbreak{}"
+        )
+    return text
+
+
+def _layout(
+    frame: pd.DataFrame, wide: tuple[str, ...]
+) -> tuple[list[tuple[pd.DataFrame, Fit]], float]:
+    """The parts a table prints as, each with its column layout, and the width they are laid
+    out for: the text width, split into parts of at most MAX_COLUMNS (fewer where the numbers
+    do not fit; a ``wide`` table is not split), else a landscape page (TEXTHEIGHT wide), whole
+    if it fits there, else split as a last resort."""
+    for linewidth in (LINEWIDTH, TEXTHEIGHT):
+        if linewidth == LINEWIDTH:
+            counts = [len(frame.columns)] if wide else range(MAX_COLUMNS, 2, -1)
+        else:
+            counts = range(max(len(frame.columns), 3), 2, -1)
+        for most in counts:
+            parts = split_columns(frame, most)
+            fits = [fit_columns(part, linewidth) for part in parts]
+            if all(f is not None for f in fits):
+                return [(p, f) for p, f in zip(parts, fits) if f is not None], linewidth
+    parts = split_columns(frame, MAX_COLUMNS)  # nothing fits: at natural width, turned
+    fits = [fit_columns(part, float("inf")) for part in parts]
+    return [(p, f) for p, f in zip(parts, fits) if f is not None], TEXTHEIGHT
+
+
+def _column_format(part: pd.DataFrame, fit: Fit, linewidth: float) -> str:
+    """``l`` for text, ``r`` for numbers, ``p{}`` (ragged) for a column that wraps."""
+    out = []
+    for column, width in zip(part.columns, fit.widths):
+        number = numeric(part[column])
+        if width is None:
+            out.append("r" if number else "l")
+        else:
+            ragged = r"\raggedleft" if number else r"\raggedright"
+            out.append(f">{{{ragged}\\arraybackslash}}p{{{width / linewidth:.3f}\\linewidth}}")
+    return "".join(out)
+
+
+def _tabular(part: pd.DataFrame, fit: Fit, linewidth: float) -> list[str]:
+    """pandas' booktabs tabular of ``part``, every cell and header escaped."""
+    wrapped = [c for c, w in zip(part.columns, fit.widths) if w is not None]
+    styler = (
+        part.style.hide(axis="index")
+        .format(_latex_cell, escape="latex")
+        .format_index(_latex_unicode, escape="latex", axis=1)
+    )
+    if wrapped:
+        styler = styler.format(_wrapping_cell, escape="latex", subset=wrapped)
+    text = styler.to_latex(hrules=True, column_format=_column_format(part, fit, linewidth))
+    return text.strip().splitlines()
+
+
+def _notes(notes: tuple[str, ...]) -> str:
+    return r"\\ ".join(f"({n}) " + latex_inline(t) for n, t in enumerate(notes, 1))
+
+
+# booktabs' \bottomrule without a page break on either side, so that the footnotes under it
+# stay on the page of the table's last row (a tall \endlastfoot would lose the header).
+_LAST_RULE = (
+    r"\noalign{\nobreak\vskip\aboverulesep\hrule height\heavyrulewidth\nobreak"
+    r"\vskip\belowrulesep}"
+)
+
+
+def _longtable(
+    tabular: list[str], head: tuple[str, str], notes: tuple[str, ...], fit: Fit, lw: float
+) -> str:
+    """The tabular as a longtable: it breaks across pages between rows, repeating its header
+    (and caption, marked continued) on each page; the footnotes close its last page."""
+    columns = tabular[0][len(r"\begin{tabular}") :]
+    top = tabular.index(r"\midrule")
+    header, body = tabular[1 : top + 1], tabular[top + 1 : tabular.index(r"\bottomrule")]
+    caption, label = head
+    lines = [r"\begin{longtable}" + columns]
+    if caption:
+        lines.append(r"\caption{" + caption + "}" + label + r"\\")
+    lines += header + [r"\endfirsthead"]
+    if caption:
+        lines.append(r"\caption[]{" + caption + r" (continued)}\\")
+    lines += header + [r"\endhead", r"\bottomrule", r"\endfoot"]
+    if not notes:
+        return _small(lines + [r"\bottomrule", r"\endlastfoot", *body, r"\end{longtable}"])
+    width = min(fit.width - 2 * TABCOLSEP, SAFETY * lw) / lw
+    cell = r"\footnotesize\raggedright " + _notes(notes).replace(r"\\ ", r"\newline ")
+    multicolumn = rf"\multicolumn{{{len(fit.widths)}}}{{@{{}}p{{{width:.3f}\linewidth}}@{{}}}}"
+    notes_row = multicolumn + "{" + cell + r"}\\"
+    return _small(lines + [r"\endlastfoot", *body, _LAST_RULE, notes_row, r"\end{longtable}"])
+
+
+def _small(lines: list[str]) -> str:
+    return r"{\small" + "\n" + "\n".join(lines) + "\n}\n"
 
 
 def latex_table(
@@ -140,38 +247,39 @@ def latex_table(
     label: str = "",
     notes: tuple[str, ...] = (),
 ) -> str:
-    """A booktabs table from pandas' ``Styler.to_latex(hrules=True)``, placed where it stands
-    (``[H]``, under its heading): every cell and header escaped; numeric columns
-    right-aligned; long-text columns in ``wide`` wrap; a table of more than MAX_COLUMNS
-    columns is split into parts (never shrunk)."""
-    parts = _parts(frame, wide)
+    """A booktabs table from pandas' ``Styler.to_latex(hrules=True)`` that fits the text
+    width, never shrunk: numbers right-aligned; the widest columns wrap where the table is
+    too wide (``fit``); a table of more than MAX_COLUMNS columns, or too wide even wrapped,
+    is split into parts that repeat its name columns; a table too wide even so is set on a
+    landscape page. A short table is placed where it stands (``[H]``, under its heading),
+    a long one is a ``longtable`` that breaks across pages; footnotes close the table."""
+    parts, linewidth = _layout(frame, wide)
     out = []
-    for i, part in enumerate(parts, 1):
-        styler = (
-            part.style.hide(axis="index")
-            .format(_latex_cell, escape="latex")
-            .format_index(_latex_unicode, escape="latex", axis=1)
+    for i, (part, fit) in enumerate(parts, 1):
+        more = f" (part {i} of {len(parts)})" if len(parts) > 1 else ""
+        head = (
+            latex_inline(caption) + more if caption else "",
+            r"\label{" + label + (f"-{i}" if len(parts) > 1 else "") + "}" if label else "",
         )
-        columns = "".join(
-            r"p{0.32\linewidth}" if c in wide else ("r" if numeric(part[c]) else "l")
-            for c in part.columns
-        )
-        tabular = r"{\small" + "\n" + styler.to_latex(hrules=True, column_format=columns) + "}\n"
+        last = notes if i == len(parts) else ()  # the footnotes once, under the last part
+        tabular = _tabular(part, fit, linewidth)
+        if fit.long or linewidth != LINEWIDTH:
+            out.append(_longtable(tabular, head, last, fit, linewidth))
+            continue
         lines = [r"\begin{table}[H]", r"\centering"]
         if caption:
-            more = f" (part {i} of {len(parts)})" if len(parts) > 1 else ""
-            lines.append(r"\caption{" + latex_inline(caption) + more + "}")
+            lines.append(r"\caption{" + head[0] + "}")
         if label:
-            lines.append(r"\label{" + label + (f"-{i}" if len(parts) > 1 else "") + "}")
-        below = ""
-        if notes and i == len(parts):  # the footnotes once, under the last part
-            below = (
-                r"\par\smallskip{\footnotesize "
-                + r"\\ ".join(f"({n}) " + latex_inline(t) for n, t in enumerate(notes, 1))
-                + "}\n"
-            )
-        out.append("\n".join(lines) + "\n" + tabular + below + r"\end{table}" + "\n")
-    return "\n".join(out)
+            lines.append(head[1])
+        below = r"\par\smallskip{\footnotesize " + _notes(last) + "}\n" if last else ""
+        body = "\n".join(tabular)
+        out.append(
+            "\n".join(lines) + "\n{\\small\n" + body + "\n}\n" + below + r"\end{table}" + "\n"
+        )
+    text = "\n".join(out)
+    if linewidth != LINEWIDTH:
+        text = r"\begin{landscape}" + "\n" + text + r"\end{landscape}" + "\n"
+    return text
 
 
 def render_latex(blocks: list[Block], label_prefix: str = "report") -> str:
@@ -187,10 +295,14 @@ def render_latex(blocks: list[Block], label_prefix: str = "report") -> str:
         r"\usepackage{booktabs}",
         r"\usepackage{graphicx}",
         r"\usepackage{float}",
+        r"\usepackage{array}",
+        r"\usepackage{longtable}",
+        r"\usepackage{pdflscape}",
         r"\title{" + latex_inline(title) + "}",
         r"\date{}",
         r"\begin{document}",
         r"\maketitle",
+        r"\sloppy",  # a long name or code span wraps rather than run into the margin
         "",
     ]
     counter = figures = 0

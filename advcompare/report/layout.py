@@ -1,8 +1,7 @@
 """The report as a list of blocks: a fidelity summary, then a section per dataset.
 
 The words that name attacks (which attacks are minimum-norm, which have ε curves) come from
-their records (``advcompare.spec``), never from this module.
-"""
+their records (``advcompare.spec``), never from this module."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ import pandas as pd
 from advcompare.curves import NormGroup
 from advcompare.paper import paper_value
 from advcompare.report.retraining_blocks import retraining_blocks
-from advcompare.report.blocks import Block, figure, heading, paragraph, table
+from advcompare.report.blocks import LEVEL, Block, figure, heading, level_text, paragraph, table
 from advcompare.checks import low_accuracy_warning
 from advcompare.spec import ATTACKS
 from advcompare.report.tables import (
@@ -40,6 +39,7 @@ from advcompare.report.tables import (
 )
 from advcompare.results import main_cells
 from advcompare.results.store import ResultStore
+from advcompare.statistics import DEFAULT_CONFIDENCE
 from advcompare.verdict import DEFAULT_TOLERANCE, NO_FIGURE, summary_line
 
 PAPER_CITATION = (
@@ -89,7 +89,7 @@ def _dataset_header(name: str, record: dict[str, Any] | None) -> list[Block]:
     return blocks
 
 
-def _fidelity_blocks(frame: pd.DataFrame, tolerance: float, level: str = "95%") -> list[Block]:
+def _fidelity_blocks(frame: pd.DataFrame, tolerance: float, level: str = LEVEL) -> list[Block]:
     """The opening summary: per dataset, every cell's verdict against the paper (one line
     when none of the run's attacks is one of the paper's, as in the attack atlas)."""
     main = main_cells(frame)
@@ -271,7 +271,7 @@ def _warnings(datasets: dict[str, dict[str, Any]]) -> list[Block]:
     return [paragraph("\n".join(lines))] if lines else []
 
 
-def library_blocks(conclusions: pd.DataFrame | None, level: str = "95%") -> list[Block]:
+def library_blocks(conclusions: pd.DataFrame | None, level: str = LEVEL) -> list[Block]:
     """The tool's central answer, first in the report: per attack (and classifier), do the
     libraries agree, differ, or can this run not tell; with effect sizes, the cost check and
     the smallest difference the run could detect."""
@@ -393,7 +393,7 @@ def cost_note(part: pd.DataFrame) -> str:
     )
 
 
-def claim_blocks(claims: pd.DataFrame | None, level: str = "95%") -> list[Block]:
+def claim_blocks(claims: pd.DataFrame | None, level: str = LEVEL) -> list[Block]:
     """The paper's defense findings, claim by claim, under both threat models."""
     if claims is None or not len(claims) or (claims["verdict"] == "not run").all():
         return []
@@ -453,7 +453,7 @@ def provenance_blocks(record: dict[str, Any] | None, datasets: dict[str, Any]) -
     return [heading(2, "Reproducibility"), paragraph("\n".join(lines))]
 
 
-def ranking_blocks(name: str, ranking: pd.DataFrame | None, level: str = "95%") -> list[Block]:
+def ranking_blocks(name: str, ranking: pd.DataFrame | None, level: str = LEVEL) -> list[Block]:
     """The ranking of each attack family's backends on one dataset (``advcompare.ranking``):
     success at counted cost, median norm in the attack's own norm, optimality against the
     reference of that norm; nothing when no family has two backends."""
@@ -496,7 +496,7 @@ def report_blocks(
     seeds: tuple[pd.DataFrame, pd.DataFrame] | None = None,
     provenance: dict[str, Any] | None = None,
     claims: pd.DataFrame | None = None,
-    confidence: float = 0.95,
+    confidence: float = DEFAULT_CONFIDENCE,
     ranking: pd.DataFrame | None = None,
     retraining: pd.DataFrame | None = None,
 ) -> list[Block]:
@@ -526,7 +526,7 @@ def report_blocks(
             "(Tables 4, 6, 8, 10)."
         ),
     ]
-    level = f"{confidence * 100:g}%"  # the run's [statistics] confidence
+    level = level_text(confidence)  # the run's [statistics] confidence
     blocks += library_blocks(conclusions, level)
     blocks += claim_blocks(claims, level)
     blocks += retraining_blocks(retraining, level)

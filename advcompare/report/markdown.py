@@ -15,6 +15,12 @@ from advcompare.report.blocks import Block, split_columns
 MAX_LINE = 200
 
 
+def line_width(line: str) -> int:
+    """A line's width as the strictest tool counts it: in UTF-8 bytes (awk's ``length``), so
+    that a line of ``≤`` and ``ε`` is within MAX_LINE by any count."""
+    return len(line.encode())
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     """A frame of display strings as a GitHub Markdown table; one wider than MAX_LINE is
     split into parts that repeat its name columns, one under the other."""
@@ -24,7 +30,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
             p.to_markdown(index=False, tablefmt="github", disable_numparse=True)
             for p in split_columns(frame, columns)
         ]
-        widest = max(len(line) for p in parts for line in p.splitlines())
+        widest = max(line_width(line) for p in parts for line in p.splitlines())
         if widest <= MAX_LINE or columns <= 2:
             return "\n\n".join(parts)
         columns -= 1

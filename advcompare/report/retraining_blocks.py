@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from advcompare.report.blocks import Block, heading, paragraph, table
+from advcompare.report.blocks import LEVEL, Block, heading, paragraph, table
 from advcompare.report.tables import attack_name, defense_name
 
 
@@ -31,7 +31,7 @@ def retraining_table(part: pd.DataFrame, level: str) -> pd.DataFrame:
     )
 
 
-def retraining_blocks(frame: pd.DataFrame | None, level: str = "95%") -> list[Block]:
+def retraining_blocks(frame: pd.DataFrame | None, level: str = LEVEL) -> list[Block]:
     """The section, one table per dataset; nothing when the run has no retrained control."""
     if frame is None or frame.empty:
         return []

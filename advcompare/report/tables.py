@@ -68,7 +68,7 @@ def _count(value: Any) -> str:
 # --- tables, as frames of display strings ---------------------------------------------------
 
 
-def attack_frame(frame: pd.DataFrame, level: str = "95%") -> pd.DataFrame:
+def attack_frame(frame: pd.DataFrame, level: str) -> pd.DataFrame:
     """Per-attack F1, success and perturbation size with their ``level`` intervals, the
     paper's F1 beside ours; medians over the ``n fooled`` images."""
     return pd.DataFrame(
@@ -111,7 +111,7 @@ def outcome_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def fidelity_frame(frame: pd.DataFrame, level: str = "95%") -> pd.DataFrame:
+def fidelity_frame(frame: pd.DataFrame, level: str) -> pd.DataFrame:
     """Attack × backend: our F1, the paper's, the gap, the verdict and its cause."""
     return pd.DataFrame(
         {
@@ -219,7 +219,7 @@ def agreement_table_frame(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def conclusion_frame(conclusions: pd.DataFrame, level: str = "95%") -> pd.DataFrame:
+def conclusion_frame(conclusions: pd.DataFrame, level: str) -> pd.DataFrame:
     """Per attack: the libraries' answer, the deciding pair's success difference and median
     L2 ratio with their ``level`` intervals, its cost ratio, the documented cause of a
     difference and what its control run made of it; with a dataset column when there is
