@@ -159,6 +159,8 @@ def pass_costs(a: Samples, b: Samples) -> dict[str, float]:
     smaller (NaN where a cost was not measured)."""
     first = float(a.get("passes_per_image", np.nan))
     second = float(b.get("passes_per_image", np.nan))
+    if np.isnan(first) or np.isnan(second):  # min/max with a NaN depend on its place
+        return {"cost_first": first, "cost_second": second, "cost_ratio": np.nan}
     low, high = min(first, second), max(first, second)
     ratio = high / low if low > 0 else (np.inf if high > 0 else np.nan)
     return {"cost_first": first, "cost_second": second, "cost_ratio": ratio}

@@ -159,18 +159,25 @@ def plot_example_seven(
     adversarial images are read from ``adv_dir/<key>.safetensors``. Saved as PNG and PDF.
     Returns False (and draws nothing) without a ``digit``.
     """
-    plt = _pyplot()
-    hits = torch.nonzero(y == digit).flatten()
-    if len(hits) == 0:
-        return False
-    idx = int(hits[0])
-    panels = [("clean", x[idx])]
+    attacked = []
     for cell in cells:
         if (cell.role or MAIN) != MAIN:  # ε-curve points are not attacks of their own
             continue
         stored = load_samples(adv_dir.parent, cell.key)
         if stored is not None and "x_adv" in stored:
-            panels.append((f"{cell.label}\n({cell.backend})", stored["x_adv"][idx]))
+            attacked.append((f"{cell.label}\n({cell.backend})", stored["x_adv"]))
+    # expensive attacks take a prefix of the images: the first `digit` they all attacked,
+    # else the first one at all, without the attacks whose prefix lacks it (the title says so)
+    common = min([len(x)] + [len(images) for _, images in attacked])
+    hits = torch.nonzero(y[:common] == digit).flatten()
+    if len(hits) == 0:
+        hits = torch.nonzero(y == digit).flatten()
+    if len(hits) == 0:
+        return False
+    idx = int(hits[0])
+    plt = _pyplot()
+    panels = [("clean", x[idx])] + [(t, images[idx]) for t, images in attacked if idx < len(images)]
+    left_out = len(attacked) + 1 - len(panels)
     columns = min(len(panels), PANELS_PER_ROW)
     rows = -(-len(panels) // columns)
     fig, grid = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.9 * rows), squeeze=False)
@@ -187,9 +194,11 @@ def plot_example_seven(
         ranked = "\n".join(f"{c}: {p:.2f}" for c, p in top3(model, image))
         ax.set_title(title, fontsize=8)
         ax.set_xlabel(ranked, fontsize=8)
-    fig.suptitle(
-        f"test image {idx} (label {digit}): top-3 confidences of the undefended CNN", fontsize=9
-    )
+    title = f"test image {idx} (label {digit}): top-3 confidences of the undefended CNN"
+    if left_out:
+        ran = "attack ran" if left_out == 1 else "attacks ran"
+        title += f"\n({left_out} {ran} on fewer images, without this one: not shown)"
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, bbox_inches="tight")
     return True

@@ -35,9 +35,15 @@ MODULES: dict[str, tuple[str, ...]] = {
     "proportions": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
     "verdict": ("tests/test_verdict.py", "tests/test_properties.py", KILLERS),
     "causes": ("tests/test_verdict.py", KILLERS),
-    "agreement": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
+    "agreement": (
+        "tests/test_agreement_mutants.py",
+        "tests/test_comparison.py",
+        "tests/test_properties.py",
+        KILLERS,
+    ),
     "comparison": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
-    "controls": ("tests/test_controls.py", KILLERS),
+    # synthetic stored cells: test_controls.py's planted run costs 12 s per mutant
+    "controls": ("tests/test_controls_mutants.py", KILLERS),
     "report/quotes": ("tests/test_docs_quotes.py", KILLERS),
     "report/latex": (  # test_report.py's LaTeX tests: the rest build whole reports
         "tests/test_report.py::test_report_tex_has_every_table_as_escaped_booktabs",

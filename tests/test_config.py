@@ -138,7 +138,9 @@ def test_defenses_default_to_none_and_parse_with_defaults():
         "feature_smoothing",
         "gradient_masking",
         "defensive_distillation",
+        "retrained",
     ]
+    assert dict(cfg.defenses)["retrained"] == {"seed": 1}
     assert dict(cfg.defenses)["gradient_masking"] == {"epsilon": 0.001, "eot_samples": 8}
 
 

@@ -509,3 +509,36 @@ def test_prose_wraps_with_hanging_list_indents_and_keeps_any_line():
     assert len(item) == 2 and item[1].startswith("    word") and max(map(len, item)) <= 100
     bullet = wrap_markdown("- " + "word " * 30).splitlines()
     assert bullet[1].startswith("  word")
+
+
+def test_the_seven_figure_draws_an_image_every_attack_attacked(tmp_path, drawn):
+    """An expensive attack that took a prefix of the images (the atlas's ead on 60 of 140):
+    the figure shows the first 7 inside that prefix, from every attack, instead of failing."""
+    from torch import nn
+
+    from advcompare import figures
+
+    x = torch.rand(6, 3, 8, 8)
+    y = torch.tensor([7, 1, 2, 7, 3, 7])
+    (tmp_path / "adv").mkdir()
+    cells = []
+    for i, n in enumerate([6, 2]):
+        save_file({"x_adv": x[:n] + 0.5}, str(tmp_path / "adv" / f"p{i}.safetensors"))
+        cells.append(
+            CellRecord(
+                f"p{i}", dataset="d", label=f"a{i}", attack="ifgsm", backend="art",
+                spec={}, notes=[], metrics={}, model_key="m",
+            )
+        )  # fmt: skip
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 10)).eval()
+    assert figures.plot_example_seven(model, x, y, cells, tmp_path / "adv", tmp_path / "7.png")
+    shown = [ax for ax in drawn["7.png"].axes if ax.axison]
+    assert len(shown) == 3  # clean + both attacks
+    assert "test image 0" in drawn["7.png"]._suptitle.get_text()
+    y[0] = 1  # no 7 inside the 2-image prefix: the first 7 (image 3), without that attack
+    assert figures.plot_example_seven(model, x, y, cells, tmp_path / "adv", tmp_path / "n.png")
+    assert len([ax for ax in drawn["n.png"].axes if ax.axison]) == 2
+    assert "test image 3" in drawn["n.png"]._suptitle.get_text()
+    assert "1 attack ran on fewer images" in drawn["n.png"]._suptitle.get_text()
+    y[:] = 1
+    assert not figures.plot_example_seven(model, x, y, cells, tmp_path / "adv", tmp_path / "0.png")

@@ -60,8 +60,8 @@ def split_columns(frame: pd.DataFrame, max_columns: int) -> list[pd.DataFrame]:
     if len(frame.columns) <= max_columns:
         return [frame]
     keys: list[str] = []
-    for column in frame.columns:
-        if numeric(frame[column]) or len(keys) == 3:
+    for column in frame.columns:  # a part keeps at least one column of its own
+        if numeric(frame[column]) or len(keys) == min(3, max(max_columns - 1, 1)):
             break
         keys.append(column)
     rest = [c for c in frame.columns if c not in keys]

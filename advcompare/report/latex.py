@@ -230,10 +230,14 @@ def _longtable(
     if not notes:
         return _small(lines + [r"\bottomrule", r"\endlastfoot", *body, r"\end{longtable}"])
     width = min(fit.width - 2 * TABCOLSEP, SAFETY * lw) / lw
-    cell = r"\footnotesize\raggedright " + _notes(notes).replace(r"\\ ", r"\newline ")
     multicolumn = rf"\multicolumn{{{len(fit.widths)}}}{{@{{}}p{{{width:.3f}\linewidth}}@{{}}}}"
-    notes_row = multicolumn + "{" + cell + r"}\\"
-    return _small(lines + [r"\endlastfoot", *body, _LAST_RULE, notes_row, r"\end{longtable}"])
+    # a row per note: the first stays with the last row, a page may break between the rest
+    # (one cell of 40 notes is taller than a page and cannot break)
+    notes_rows = [
+        multicolumn + r"{\footnotesize\raggedright (" + f"{n}) " + latex_inline(t) + r"}\\"
+        for n, t in enumerate(notes, 1)
+    ]
+    return _small(lines + [r"\endlastfoot", *body, _LAST_RULE, *notes_rows, r"\end{longtable}"])
 
 
 def _small(lines: list[str]) -> str:

@@ -291,8 +291,30 @@ def _claim_verdict(row: Any) -> str:
         )
     n = row["images_needed"]
     if verdict == "inconclusive" and isinstance(n, (int, float)) and n == n:
-        return f"inconclusive (≈{int(n)} images would settle it)"
+        return f"inconclusive (≈{_images(n)} images would settle it)"
     return verdict
+
+
+# Beyond this many images a count says only that the run cannot settle the claim.
+MANY_IMAGES = 100_000
+
+
+def _images(n: float) -> str:
+    """An image count for a reader: thousands separated, and "> 100,000" past MANY_IMAGES
+    (a figure like 17,117,655 is a precise-looking way to say "never")."""
+    return f"> {MANY_IMAGES:,}" if n > MANY_IMAGES else f"{int(n):,}"
+
+
+def _same_verdict_at_budgets(part: pd.DataFrame) -> str | None:
+    """Inconclusive at every budget, said once: "inconclusive at L2 ≤ 1, unbounded (≈72,
+    ≈304 images would settle it)"; None when the budgets' verdicts differ in kind."""
+    if not (part["verdict"] == "inconclusive").all():
+        return None
+    needed = [float(n) for n in part["images_needed"] if n is not None and pd.notna(n)]
+    if len(needed) != len(part):
+        return None
+    counts = ", ".join(f"≈{_images(n)}" for n in needed)
+    return f"inconclusive at {', '.join(part['budget'])} ({counts} images would settle it)"
 
 
 def _claim_verdicts(part: pd.DataFrame) -> str:
@@ -306,6 +328,8 @@ def _claim_verdicts(part: pd.DataFrame) -> str:
         return verdicts[0]  # a claim that did not run was judged at no budget
     if len(set(verdicts)) == 1:  # the same at every budget: named once
         return f"{verdicts[0]} at {', '.join(part['budget'])}"
+    if (same := _same_verdict_at_budgets(part)) is not None:
+        return same
     return "; ".join(f"{b}: {v}" for b, v in zip(part["budget"], verdicts))
 
 
