@@ -9,7 +9,10 @@ two paired tests (:mod:`advcompare.statistics`) and their effect sizes:
   difference in success rate with Tango's score interval (``success_difference``, ``_lo``,
   ``_hi`` at the confidence level; ``equivalence_lo``/``_hi`` at ``1 − 2α`` for the TOST);
 - the Wilcoxon signed-rank test on per-image L2 where both fooled (``p_l2``), and the median
-  per-image L2 ratio first / second with its bootstrap interval (``l2_ratio``, ``_lo``, ``_hi``);
+  per-image L2 ratio first / second with its bootstrap interval (``l2_ratio``, ``_lo``, ``_hi``).
+  The test is applied only to attacks that minimise a distance (minimum-norm and
+  decision-based, :func:`distance_is_tested`): a bounded attack's L2 is not its aim (any
+  point inside the ε ball that fools is a success), so its ratio is reported, not tested;
 - each backend's measured cost, forward plus backward passes per image (``cost_first``,
   ``cost_second``, ``cost_ratio``: the larger over the smaller).
 
@@ -30,6 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from advcompare.attack_record import BOUNDED
 from advcompare.proportions import tango_interval
 from advcompare.results.store import load_samples
 from advcompare.statistics import (
@@ -177,18 +181,25 @@ def pairs_frame(
     rows = []
     for identity, by_backend in groups:
         for first, second in combinations(by_backend, 2):
-            rows.append(
-                {
-                    **identity,
-                    "first": first,
-                    "second": second,
-                    **pair_agreement(by_backend[first], by_backend[second], alpha, confidence),
-                }
-            )
+            pair = pair_agreement(by_backend[first], by_backend[second], alpha, confidence)
+            if not distance_is_tested(str(identity.get("attack", ""))):
+                pair["p_l2"] = np.nan  # not tested, not counted in Holm's family
+            rows.append({**identity, "first": first, "second": second, **pair})
     frame = pd.DataFrame(
         rows, columns=[c for c in COLUMNS if c not in ("p_fooled_holm", "p_l2_holm", "differ")]
     )
     return with_holm(frame, alpha)
+
+
+def distance_is_tested(attack: str) -> bool:
+    """Whether a difference in L2 between two backends' examples says one attack is
+    stronger: for attacks that minimise a distance, not for ε-bounded ones (Carlini et al.
+    2019, "On evaluating adversarial robustness": a bounded attack is judged by success at ε).
+    An attack without a record (a user's) is tested."""
+    from advcompare.spec import ATTACKS
+
+    record = ATTACKS.get(attack)
+    return record is None or record.threat != BOUNDED
 
 
 def with_holm(frame: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import torch
 from advcompare.agreement import (
     COLUMNS,
     agreement_frame,
+    distance_is_tested,
     l2_ratio,
     pair_agreement,
     pairs_frame,
@@ -223,7 +224,7 @@ def _three_backends() -> dict[str, dict]:
 
 
 def test_pairs_frame_pairs_every_two_backends_in_order_with_holm_across_the_table():
-    identity = {**IDENTITY, "label": "bim", "attack": "ifgsm"}
+    identity = {**IDENTITY, "label": "bim", "attack": "deepfool"}
     frame = pairs_frame([(identity, _three_backends())])
     assert list(frame.columns) == list(COLUMNS)
     assert list(zip(frame["first"], frame["second"], strict=True)) == [
@@ -232,7 +233,7 @@ def test_pairs_frame_pairs_every_two_backends_in_order_with_holm_across_the_tabl
         ("b", "c"),
     ]
     assert (frame["dataset"] == "digits").all() and (frame["label"] == "bim").all()
-    assert (frame["attack"] == "ifgsm").all()
+    assert (frame["attack"] == "deepfool").all()
     # raw: McNemar 1 (no discordant), 2·2⁻⁶ (6 to 0), 2·2⁻⁶; Wilcoxon 2·2⁻⁸ (8 positive
     # differences), 1 (two of opposite sign), 1 (one non-zero difference)
     assert list(frame["p_fooled"]) == pytest.approx([1.0, 0.03125, 0.03125])
@@ -244,7 +245,7 @@ def test_pairs_frame_pairs_every_two_backends_in_order_with_holm_across_the_tabl
 
 
 def test_pairs_frame_passes_alpha_and_confidence():
-    identity = {**IDENTITY, "label": "bim", "attack": "ifgsm"}
+    identity = {**IDENTITY, "label": "bim", "attack": "deepfool"}
     frame = pairs_frame([(identity, _three_backends())], alpha=0.2, confidence=0.9)
     assert list(frame["differ"]) == [True, True, True]
     ac = frame.iloc[1]
@@ -309,7 +310,7 @@ def _cells(rows: list[tuple]) -> pd.DataFrame:
     columns = ["key", "label", "spec", "backend", "forward_per_image", "backward_per_image"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.assign(
-        dataset="digits", defense="none", threat="adaptive", seed=1, attack="ifgsm"
+        dataset="digits", defense="none", threat="adaptive", seed=1, attack="deepfool"
     )[["key", "dataset", "defense", "threat", "seed", "label", "attack", *columns[2:]]]
 
 
@@ -342,7 +343,7 @@ def test_agreement_frame_pairs_stored_cells_of_the_same_spec_in_order(tmp_path):
         ("x", "a", "b"),
         ("x", "a", "d"),
     ]
-    assert list(frame["seed"]) == [1, 1, 1] and (frame["attack"] == "ifgsm").all()
+    assert list(frame["seed"]) == [1, 1, 1] and (frame["attack"] == "deepfool").all()
     assert (frame["defense"] == "none").all() and (frame["threat"] == "adaptive").all()
     z = frame.iloc[0]
     assert (z["cost_first"], z["cost_second"], z["cost_ratio"]) == (15.0, 30.0, 2.0)
@@ -371,7 +372,7 @@ def _long(backend: str, label: str, order: list[int], success: list[int]) -> pd.
         {
             "dataset": "digits",
             "label": label,
-            "attack": "ifgsm",
+            "attack": "deepfool",
             "backend": backend,
             "index": order,
             "correct": [1] * len(order),
@@ -397,7 +398,7 @@ def test_samples_groups_orders_images_and_drops_a_lone_backend():
         "threat": "adaptive",
         "seed": 0,
         "label": "x",
-        "attack": "ifgsm",
+        "attack": "deepfool",
     }
     assert list(by_backend) == ["b", "a"]
     b = by_backend["b"]
@@ -434,3 +435,24 @@ def test_a_classifier_with_a_missing_key_value_is_still_paired(tmp_path):
     samples = pd.concat([_long("a", "x", [0, 1], [1, 0]), _long("b", "x", [0, 1], [1, 1])])
     ((identity, _),) = samples_groups(samples.assign(threat=np.nan))
     assert math.isnan(identity["threat"])
+
+
+def test_an_eps_bounded_attack_is_not_tested_on_l2_and_leaves_holms_family():
+    """A bounded attack's L2 is not its aim: its ratio is reported, its Wilcoxon p-value is
+    neither computed into ``differ`` nor counted in Holm's family (k shrinks)."""
+    backends = _three_backends()
+    minimum = pairs_frame([({**IDENTITY, "label": "df", "attack": "deepfool"}, backends)])
+    bounded = pairs_frame([({**IDENTITY, "label": "bim", "attack": "ifgsm"}, backends)])
+    assert minimum["p_l2"].notna().any() and bounded["p_l2"].isna().all()
+    assert bounded["p_l2_holm"].isna().all()
+    assert list(bounded["l2_ratio"]) == list(minimum["l2_ratio"])  # still reported
+    both = pairs_frame(
+        [
+            ({**IDENTITY, "label": "df", "attack": "deepfool"}, backends),
+            ({**IDENTITY, "label": "bim", "attack": "ifgsm"}, backends),
+        ]
+    )
+    k = int(both[["p_fooled", "p_l2"]].notna().to_numpy().sum())
+    assert k == 3 + 3 + 3  # McNemar for six pairs, Wilcoxon for deepfool's three
+    assert distance_is_tested("hopskipjump") and distance_is_tested("a_users_attack")
+    assert not distance_is_tested("pgd_l2")

@@ -87,7 +87,7 @@ def _cell(key: str, backend: str, role: str, passes: float = 12.0, **spec) -> di
         "key": key,
         **GROUP_VALUES,
         "seed": "0",  # stored as text: matched as text
-        "attack": "ifgsm",
+        "attack": "deepfool",
         "backend": backend,
         "role": role,
         "spec": json.dumps({**SPEC, **spec}),
@@ -99,7 +99,7 @@ def _cell(key: str, backend: str, role: str, passes: float = 12.0, **spec) -> di
 def _conclusion(pair: str, answer: str = DIFFER, differ_in: str = "success", **extra) -> dict:
     return {
         **GROUP_VALUES,
-        "attack": "ifgsm",
+        "attack": "deepfool",
         "pair": pair,
         "answer": answer,
         "differ_in": differ_in,
@@ -272,9 +272,13 @@ def test_a_difference_in_l2_is_confirmed_only_when_the_ratio_holds_one(tmp_path)
     row = _judge(tmp_path, cells, [in_l2]).iloc[0]
     assert row["cause_status"] == UNEXPLAINED
     assert row["control"].startswith("b with steps = 12 vs a: differ in L2: median ratio 2.00")
-    # a difference in success only: the success interval holds 0, the ratio is not asked
+    # a minimum-norm attack that differed in success: its L2 still differs, not confirmed
     in_success = _conclusion("a vs b", differ_in="success")
-    assert _judge(tmp_path, cells, [in_success]).iloc[0]["cause_status"] == CONFIRMED
+    assert _judge(tmp_path, cells, [in_success]).iloc[0]["cause_status"] == UNEXPLAINED
+    # an ε-bounded attack: L2 is not its aim; the ratio is neither tested nor asked
+    bounded = [{**c, "attack": "ifgsm"} for c in cells]
+    row = _judge(tmp_path, bounded, [{**in_success, "attack": "ifgsm"}]).iloc[0]
+    assert row["cause_status"] == CONFIRMED and "Wilcoxon" not in row["control"]
     same = _conclusion("a vs b", differ_in="l2", label="same")
     assert _judge(tmp_path, cells, [same]).iloc[0]["cause_status"] == CONFIRMED
 

@@ -31,6 +31,14 @@ from advcompare.report.tables import norm_curve_frame
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 COMMITTED_TEX = sorted(REPORTS.glob("*/report.tex"))
+# Reports that can only be re-rendered where they ran: example-gpu's adversarial images (adv/,
+# never committed) are on the lent GPU machine, and its report.tex predates the fitted tables.
+# strict: the day it is re-rendered (benchmarks/gpu_check.sh) and compiles clean, this fails
+# until the entry goes.
+RENDERED_ELSEWHERE = {
+    "example-gpu": "rendered on the lent H200 (commit 498a3ec), before tables fitted the page; "
+    "re-render with the next GPU check (benchmarks/gpu_check.sh)",
+}
 COMMITTED_MD = sorted(REPORTS.glob("*/report.md"))
 
 needs_pdflatex = pytest.mark.skipif(
@@ -230,7 +238,19 @@ def test_a_table_wraps_its_widest_columns_and_a_long_one_breaks_across_pages():
 
 
 @needs_pdflatex
-@pytest.mark.parametrize("report", COMMITTED_TEX, ids=[p.parent.name for p in COMMITTED_TEX])
+@pytest.mark.parametrize(
+    "report",
+    [
+        pytest.param(
+            path,
+            id=path.parent.name,
+            marks=[pytest.mark.xfail(strict=True, reason=RENDERED_ELSEWHERE[path.parent.name])]
+            if path.parent.name in RENDERED_ELSEWHERE
+            else [],
+        )
+        for path in COMMITTED_TEX
+    ],
+)
 def test_committed_reports_compile_without_overfull_boxes(report, tmp_path):
     """Each committed report.tex, compiled beside its figures: no LaTeX error, no overfull
     box wider than 1 pt (a report rendered before the tables fitted the page fails here
