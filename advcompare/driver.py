@@ -18,7 +18,7 @@ from advcompare.defenses.defended import Defended
 from advcompare.defenses.registry import assemble_defense, key_of, needs_training
 from advcompare.evaluation import dataset_record, defense_record, write_loss_curves
 from advcompare.executors import Executor
-from advcompare.figures import plot_example_seven
+from advcompare.report.figures import plot_example_seven
 from advcompare.plan import DEFENSE, MODEL, SHARD, Task
 from advcompare.results import MAIN, CellRecord
 from advcompare.settings import ExperimentConfig

@@ -23,6 +23,7 @@ from advcompare import progress
 from advcompare.data import Dataset
 from advcompare.hashing import digest
 from advcompare.models import ARCHITECTURE_VERSION, PaperCNN, channel_stats
+from advcompare.plotting import plot_history
 from advcompare.settings import TrainConfig
 from advcompare.weights import Weights, WeightsCache
 
@@ -202,7 +203,5 @@ def save_trained(
 
 def write_history(history: list[dict[str, Any]], stem: Path, title: str = "") -> None:
     """Loss curves as ``<stem>.csv`` and ``<stem>.png``/``.pdf`` (paper Figures 3-5)."""
-    from advcompare.figures import plot_history
-
     pd.DataFrame(history).to_csv(stem.with_suffix(".csv"), index=False)
     plot_history(history, stem.with_suffix(".png"), title)

@@ -26,7 +26,7 @@ from advcompare.curves import (
     optimality_frame,
     robust_accuracy,
 )
-from advcompare.figures import LINE_STYLES, attack_style
+from advcompare.report.figures import LINE_STYLES, attack_style
 from advcompare.spec import MINIMUM_NORM, AttackRecord
 
 INF = math.inf

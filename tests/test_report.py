@@ -346,7 +346,7 @@ def test_report_tex_compiles_with_pdflatex(run_dir):
 
 
 def test_figures_own_the_training_plot_too(tmp_path):
-    from advcompare.figures import plot_history
+    from advcompare.plotting import plot_history
 
     history = [
         {"epoch": 1, "train_loss": 1.0, "val_loss": 0.9},
@@ -399,7 +399,7 @@ def test_the_prose_names_attacks_from_their_records(run_dir, monkeypatch):
 @pytest.fixture()
 def drawn(monkeypatch) -> dict:
     """Every figure the test draws, by file name, kept open for inspection (and saved)."""
-    from advcompare import figures
+    from advcompare.report import figures
 
     kept: dict = {}
     real_save = figures.save_figure
@@ -417,7 +417,7 @@ def test_figures_a_paper_can_print(tmp_path, drawn):
     0.00, a missing paper figure says —)."""
     from torch import nn
 
-    from advcompare import figures
+    from advcompare.report import figures
 
     x = torch.rand(3, 3, 8, 8)
     y = torch.tensor([1, 7, 2])
@@ -457,7 +457,7 @@ def test_f1_figures_name_bars_as_the_tables_do_and_draw_each_cells_interval(tmp_
     is one cell; a bar that averages two training seeds gets none."""
     from matplotlib.container import ErrorbarContainer
 
-    from advcompare import figures
+    from advcompare.report import figures
 
     rows = [  # (label, attack, defense, threat, seed, adv_f1)
         ("ifgsm", "ifgsm", "none", "adaptive", 0, 0.10),
@@ -516,7 +516,7 @@ def test_the_seven_figure_draws_an_image_every_attack_attacked(tmp_path, drawn):
     the figure shows the first 7 inside that prefix, from every attack, instead of failing."""
     from torch import nn
 
-    from advcompare import figures
+    from advcompare.report import figures
 
     x = torch.rand(6, 3, 8, 8)
     y = torch.tensor([7, 1, 2, 7, 3, 7])

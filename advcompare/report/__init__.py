@@ -7,7 +7,7 @@ stands beside ours wherever the paper reports one, with a verdict (``advcompare.
 The report is built once as a list of blocks (``layout``: headings, text, tables from
 ``tables``, figures) and written twice (``write``): ``report.md`` (``markdown``: tables by
 tabulate) and ``report.tex`` (``latex``: booktabs tables by pandas' ``Styler.to_latex``,
-figures as PDF). Every figure is drawn by ``advcompare.figures``.
+figures as PDF). Every figure is drawn by ``advcompare.report.figures``.
 """
 
 from advcompare.report.latex import latex_escape, latex_inline, latex_table

@@ -20,7 +20,7 @@ from advcompare.curves import eps_curve_frame, norm_groups, optimality_frame
 from advcompare.ranking import ranking_frame
 from advcompare.defenses.worst_case import with_worst_case
 from advcompare.errors import AdvCompareError
-from advcompare.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
+from advcompare.report.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
 from advcompare.report.latex import render_latex
 from advcompare.report.layout import PAPER_CITATION, report_blocks
 from advcompare.report.markdown import render_markdown_blocks

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 
 from advcompare.curves import NormGroup, curve_points
+from advcompare.plotting import pyplot as _pyplot
+from advcompare.plotting import save_figure
 from advcompare.results import MAIN, CellRecord
 from advcompare.spec import minimum_norm_attacks
 from advcompare.results.store import load_samples
@@ -34,29 +36,6 @@ BACKEND_COLOURS = {
 # Line styles of the minimum-norm attacks on the L2 curves, in the order of their records
 # (DeepFool "-", CW "--" by default); any other attack is dotted.
 LINE_STYLES = ("-", "--", "-.", ":")
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig, path: Path, **kwargs) -> list[Path]:
-    """Save ``fig`` as ``path`` with suffix .png and .pdf; close it; return both paths.
-    The PDF carries no creation date, so re-rendering a report changes no unchanged figure."""
-    path = Path(path)
-    written = []
-    for suffix in (".png", ".pdf"):
-        target = path.with_suffix(suffix)
-        metadata = {"CreationDate": None} if suffix == ".pdf" else None
-        fig.savefig(target, dpi=110, metadata=metadata, **kwargs)
-        written.append(target)
-    _pyplot().close(fig)
-    return written
 
 
 NORM_NAMES = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
@@ -393,23 +372,5 @@ def plot_eps_curves(
         ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-def plot_history(history: list[dict], path: Path, title: str = "") -> None:
-    """Training and validation loss per epoch, the kept epoch marked (paper Figures 3-5).
-
-    Saved as PNG and PDF; ``advcompare.train.write_history`` draws through it.
-    """
-    plt = _pyplot()
-    frame = pd.DataFrame(history)
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(frame["epoch"], frame["train_loss"], label="train", marker="o", ms=3)
-    ax.plot(frame["epoch"], frame["val_loss"], label="validation", marker="o", ms=3)
-    best = frame.loc[frame["val_loss"].idxmin()]
-    ax.axvline(best["epoch"], color="grey", ls=":", label=f"kept (epoch {int(best['epoch'])})")
-    ax.set(xlabel="epoch", ylabel="NLL loss", title=title or "training loss")
-    ax.legend()
     fig.tight_layout()
     save_figure(fig, path)

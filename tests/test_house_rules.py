@@ -1,0 +1,123 @@
+"""The rules the house keeps, checked on every run so they cannot slip again (issue 30): the
+import contracts of ``[tool.importlinter]`` (no circle, the layers, adapters apart from the
+report and the grid), and the size limits, no module over 400 lines and no function over 60.
+
+Modules and functions over a limit today are listed with their size as a ceiling: one may
+shrink (and must leave the list once within the limit), none may grow, and nothing new may
+join. docs/architecture.md says why each limit exists."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "advcompare"
+MODULE_LINES = 400
+FUNCTION_LINES = 60
+
+# Over a limit when the limits were put in CI (2026-12-05): ceilings, not allowances.
+OVERSIZED_MODULES = {
+    "advcompare/adapters/art_backend.py": 620,
+    "advcompare/adapters/foolbox_backend.py": 414,
+    "advcompare/adapters/torchattacks_backend.py": 432,
+    "advcompare/claims.py": 420,
+    "advcompare/config.py": 415,
+    "advcompare/curves.py": 494,
+    "advcompare/plan.py": 522,
+    "advcompare/report/layout.py": 619,
+    "advcompare/report/tables.py": 590,
+}
+OVERSIZED_FUNCTIONS = {
+    "advcompare/api.py:evaluate": 100,
+    "advcompare/claims.py:claims_frame": 77,
+    "advcompare/cli.py:_parser": 77,
+    "advcompare/config.py:parse_config": 76,
+    "advcompare/config.py:apply_overrides": 71,
+    "advcompare/curves.py:eps_curve_frame": 64,
+    "advcompare/plan.py:_dataset_tasks": 128,
+    "advcompare/report/layout.py:_curve_blocks": 73,
+    "advcompare/report/layout.py:report_blocks": 132,
+    "advcompare/report/write.py:write_report": 169,
+}
+
+
+def module_sizes(package: Path) -> dict[str, int]:
+    """Lines per module of ``package``, keyed by its path from the repository root."""
+    return {
+        path.relative_to(package.parent).as_posix(): len(path.read_text().splitlines())
+        for path in sorted(package.rglob("*.py"))
+    }
+
+
+def function_sizes(package: Path) -> dict[str, int]:
+    """Lines per function (docstring and nested functions included), keyed ``path:name``."""
+    sizes: dict[str, int] = {}
+    for path in sorted(package.rglob("*.py")):
+        name = path.relative_to(package.parent).as_posix()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                key = f"{name}:{node.name}"
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                sizes[key] = max(sizes.get(key, 0), length)
+    return sizes
+
+
+def limit_breaches(sizes: dict[str, int], limit: int, ceilings: dict[str, int]) -> list[str]:
+    """What breaks the rule: over the limit and not listed, over its listed ceiling, or listed
+    though now within the limit (the list only shrinks)."""
+    problems = []
+    for key, size in sizes.items():
+        if size > limit and key not in ceilings:
+            problems.append(f"{key}: {size} lines, over the limit of {limit}")
+        elif key in ceilings and size > ceilings[key]:
+            problems.append(f"{key}: {size} lines, grew past its ceiling of {ceilings[key]}")
+    for key in ceilings:
+        if sizes.get(key, 0) <= limit:
+            problems.append(f"{key}: within {limit} lines now (or gone): take it off the list")
+    return problems
+
+
+def test_no_module_grows_past_400_lines():
+    assert limit_breaches(module_sizes(PACKAGE), MODULE_LINES, OVERSIZED_MODULES) == []
+
+
+def test_no_function_grows_past_60_lines():
+    assert limit_breaches(function_sizes(PACKAGE), FUNCTION_LINES, OVERSIZED_FUNCTIONS) == []
+
+
+def test_a_new_long_function_is_caught(tmp_path):
+    package = tmp_path / "advcompare"
+    package.mkdir()
+    body = "\n".join(f"    x{i} = {i}" for i in range(FUNCTION_LINES))
+    (package / "long.py").write_text(f"def long():\n{body}\n")
+    (package / "short.py").write_text("def short():\n    return 1\n")
+    breaches = limit_breaches(function_sizes(package), FUNCTION_LINES, {})
+    expected = f"advcompare/long.py:long: {FUNCTION_LINES + 1} lines, over the limit of 60"
+    assert breaches == [expected]
+
+
+def test_a_listed_module_that_shrank_must_leave_the_list():
+    breaches = limit_breaches({"advcompare/a.py": 380}, MODULE_LINES, {"advcompare/a.py": 450})
+    assert breaches == ["advcompare/a.py: within 400 lines now (or gone): take it off the list"]
+
+
+def _lint_imports() -> subprocess.CompletedProcess:
+    command = Path(sys.executable).with_name("lint-imports")
+    if not command.exists():
+        pytest.skip("lint-imports is not installed (pip install -e '.[test]' installs it)")
+    return subprocess.run(
+        [str(command), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_import_contracts_hold():
+    """No circle, the layers from the CLI down to the records, adapters apart from the report
+    and the grid ([tool.importlinter] in pyproject.toml)."""
+    result = _lint_imports()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "3 kept, 0 broken" in result.stdout
