@@ -4,6 +4,7 @@ characters, and every stated confidence level is the configured one."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -117,6 +118,16 @@ def _claims() -> pd.DataFrame:
     return out
 
 
+def committed_claims() -> pd.DataFrame:
+    """The committed defenses run's claims as the report reads them: 25 claims, each about
+    DeepFool or CW judged at L2 ≤ 1, L2 ≤ 2 and unbounded, under both threat models."""
+    claims = pd.read_csv(REPORTS / "example-defenses" / "claims.csv")
+    claims["missing"] = [ast.literal_eval(m) for m in claims["missing"]]
+    for column in ("budget", "sensitivity", "deciding"):
+        claims[column] = claims[column].fillna("")
+    return claims
+
+
 def _conclusions() -> pd.DataFrame:
     """A library comparison of the atlas's kind: long causes, answers and controls."""
     rows = []
@@ -216,6 +227,25 @@ def test_every_table_kind_fits_the_text_width(tmp_path):
     assert r"\resizebox" not in tex and "{table}[htbp]" not in tex
     (tmp_path / "report.tex").write_text(tex)
     assert compile_problems(tmp_path) == []
+
+
+@needs_pdflatex
+def test_the_claims_table_fits_one_page_and_its_notes_follow_it(tmp_path):
+    """A paper takes the claims table whole (issue 28): its rows, caption to last row, on one
+    page (the page of its label and of the label after its last row, read from the .aux),
+    every note printed after it."""
+    blocks = claim_blocks(committed_claims())
+    claims = blocks[-1]
+    assert claims.one_page and len(claims.table) == 25
+    tex = render_latex([heading(1, "claims"), *blocks], "c")
+    (tmp_path / "report.tex").write_text(tex)
+    assert compile_problems(tmp_path) == []
+    aux = (tmp_path / "report.aux").read_text()
+    first = re.search(r"\\newlabel\{tab:c:1\}\{\{1\}\{(\d+)\}", aux)
+    last = re.search(r"\\newlabel\{tab:c:1-end\}\{\{[^}]*\}\{(\d+)\}", aux)
+    assert first and last and first.group(1) == last.group(1)
+    after = tex[tex.index(r"\end{landscape}") :]
+    assert "Notes to Table" in after and f"({len(claims.notes)}) " in after
 
 
 def test_a_table_wraps_its_widest_columns_and_a_long_one_breaks_across_pages():

@@ -22,6 +22,7 @@ class Block:
     wide: tuple[str, ...] = ()  # long-text columns: footnoted; the table wraps, never splits
     path: str = ""  # figure path, relative to the run directory, without suffix
     notes: tuple[str, ...] = ()  # a table's footnotes, numbered (1), (2), ... in its cells
+    one_page: bool = False  # a table a paper takes whole: LaTeX sets it on one page
 
 
 def level_text(confidence: float) -> str:
@@ -71,9 +72,13 @@ def split_columns(frame: pd.DataFrame, max_columns: int) -> list[pd.DataFrame]:
 
 # A long cell of a footnoted column keeps about this many characters, then "… (n)".
 LABEL_CHARS = 36
+# A table set on one page (the claims) cuts its footnoted cells shorter, to keep rows to a line.
+ONE_PAGE_LABEL_CHARS = 30
 
 
-def footnoted(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
+def footnoted(
+    frame: pd.DataFrame, columns: tuple[str, ...], chars: int = LABEL_CHARS
+) -> tuple[pd.DataFrame, list[str]]:
     """``frame`` with each long cell of ``columns`` cut to a short label and a numbered
     marker, and the full texts in marker order, to print under the table (equal texts share
     one note). Keeps a paper's table narrow whatever a cause says."""
@@ -85,12 +90,12 @@ def footnoted(frame: pd.DataFrame, columns: tuple[str, ...]) -> tuple[pd.DataFra
         cells = []
         for value in out[column]:
             text = str(value)
-            if len(text) <= LABEL_CHARS + 6:
+            if len(text) <= chars + 6:
                 cells.append(text)
                 continue
             if text not in notes:
                 notes.append(text)
-            cut = text[:LABEL_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:(")
+            cut = text[:chars].rsplit(" ", 1)[0].rstrip(" ,;:(")
             cells.append(f"{cut}… ({notes.index(text) + 1})")
         out[column] = cells
     return out, notes
@@ -101,11 +106,16 @@ def table(
     caption: str,
     wide: tuple[str, ...] = (),
     footnote: tuple[str, ...] | None = None,
+    one_page: bool = False,
 ) -> Block:
     """A table of display strings; long cells of the ``footnote`` columns (default: the
-    ``wide`` ones) become short labels with numbered footnotes under the table."""
-    short, notes = footnoted(frame, wide if footnote is None else footnote)
-    return Block("table", table=short, caption=caption, wide=wide, notes=tuple(notes))
+    ``wide`` ones) become short labels with numbered footnotes under the table. A
+    ``one_page`` table is one a paper takes whole: LaTeX sets its rows on one page."""
+    chars = ONE_PAGE_LABEL_CHARS if one_page else LABEL_CHARS
+    short, notes = footnoted(frame, wide if footnote is None else footnote, chars)
+    return Block(
+        "table", table=short, caption=caption, wide=wide, notes=tuple(notes), one_page=one_page
+    )
 
 
 def figure(path: str, caption: str) -> Block:

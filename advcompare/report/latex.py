@@ -212,7 +212,12 @@ _LAST_RULE = (
 
 
 def _longtable(
-    tabular: list[str], head: tuple[str, str], notes: tuple[str, ...], fit: Fit, lw: float
+    tabular: list[str],
+    head: tuple[str, str],
+    notes: tuple[str, ...],
+    fit: Fit,
+    lw: float,
+    size: str = r"\small",
 ) -> str:
     """The tabular as a longtable: it breaks across pages between rows, repeating its header
     (and caption, marked continued) on each page; the footnotes close its last page."""
@@ -228,7 +233,7 @@ def _longtable(
         lines.append(r"\caption[]{" + caption + r" (continued)}\\")
     lines += header + [r"\endhead", r"\bottomrule", r"\endfoot"]
     if not notes:
-        return _small(lines + [r"\bottomrule", r"\endlastfoot", *body, r"\end{longtable}"])
+        return _sized(size, lines + [r"\bottomrule", r"\endlastfoot", *body, r"\end{longtable}"])
     width = min(fit.width - 2 * TABCOLSEP, SAFETY * lw) / lw
     multicolumn = rf"\multicolumn{{{len(fit.widths)}}}{{@{{}}p{{{width:.3f}\linewidth}}@{{}}}}"
     # a row per note: the first stays with the last row, a page may break between the rest
@@ -237,11 +242,42 @@ def _longtable(
         multicolumn + r"{\footnotesize\raggedright (" + f"{n}) " + latex_inline(t) + r"}\\"
         for n, t in enumerate(notes, 1)
     ]
-    return _small(lines + [r"\endlastfoot", *body, _LAST_RULE, *notes_rows, r"\end{longtable}"])
+    return _sized(
+        size, lines + [r"\endlastfoot", *body, _LAST_RULE, *notes_rows, r"\end{longtable}"]
+    )
 
 
-def _small(lines: list[str]) -> str:
-    return r"{\small" + "\n" + "\n".join(lines) + "\n}\n"
+def _sized(size: str, lines: list[str]) -> str:
+    return "{" + size + "\n" + "\n".join(lines) + "\n}\n"
+
+
+# A table a paper takes whole (the claims) is set at \scriptsize, whose characters are 7/9
+# as wide as \small's that ``fit`` measures: its columns (and gaps) are laid out for 9/7 of
+# the width.
+ONE_PAGE_SIZE, ONE_PAGE_SCALE = r"\scriptsize", 7 / 9
+
+
+def one_page_table(frame: pd.DataFrame, caption: str, label: str, notes: tuple[str, ...]) -> str:
+    """A table a paper takes whole: its rows on one landscape page at ``\\scriptsize``, its notes
+    after it as a list on the pages that follow. ``\\label{<label>-end}`` marks the page its
+    last row is on, so a check can read from the .aux that the rows kept to one page. Empty
+    if it cannot fit even there."""
+    linewidth = TEXTHEIGHT / ONE_PAGE_SCALE
+    fit = fit_columns(frame, linewidth)
+    if fit is None:
+        return ""
+    head = (latex_inline(caption), r"\label{" + label + "}" if label else "")
+    size = ONE_PAGE_SIZE + rf"\setlength\tabcolsep{{{TABCOLSEP * ONE_PAGE_SCALE:.2f}pt}}"
+    rows = _longtable(_tabular(frame, fit, linewidth), head, (), fit, linewidth, size)
+    end = r"\label{" + label + "-end}" + "\n" if label else ""
+    text = r"\begin{landscape}" + "\n" + rows + end + r"\end{landscape}" + "\n"
+    if notes:
+        where = r"Table~\ref{" + label + "}" if label else "the table above"
+        items = "\n".join(
+            r"\noindent(" + f"{n}) " + latex_inline(t) + r"\par" for n, t in enumerate(notes, 1)
+        )
+        text += r"{\footnotesize\noindent Notes to " + where + ":\\par\n" + items + "\n}\n"
+    return text
 
 
 def latex_table(
@@ -250,13 +286,17 @@ def latex_table(
     wide: tuple[str, ...] = (),
     label: str = "",
     notes: tuple[str, ...] = (),
+    one_page: bool = False,
 ) -> str:
     """A booktabs table from pandas' ``Styler.to_latex(hrules=True)`` that fits the text
     width, never shrunk: numbers right-aligned; the widest columns wrap where the table is
     too wide (``fit``); a table of more than MAX_COLUMNS columns, or too wide even wrapped,
     is split into parts that repeat its name columns; a table too wide even so is set on a
     landscape page. A short table is placed where it stands (``[H]``, under its heading),
-    a long one is a ``longtable`` that breaks across pages; footnotes close the table."""
+    a long one is a ``longtable`` that breaks across pages; footnotes close the table. A
+    ``one_page`` table is set on one landscape page (:func:`one_page_table`)."""
+    if one_page and (text := one_page_table(frame, caption, label, notes)):
+        return text
     parts, linewidth = _layout(frame, wide)
     out = []
     for i, (part, fit) in enumerate(parts, 1):
@@ -327,7 +367,7 @@ def render_latex(blocks: list[Block], label_prefix: str = "report") -> str:
         elif b.kind == "table":
             counter += 1
             label = f"tab:{label_prefix}:{counter}"
-            out += [latex_table(b.table, b.caption, b.wide, label, b.notes)]
+            out += [latex_table(b.table, b.caption, b.wide, label, b.notes, b.one_page)]
         elif b.kind == "figure":
             figures += 1
             out += [

@@ -427,6 +427,7 @@ def claim_blocks(claims: pd.DataFrame | None, level: str = LEVEL) -> list[Block]
             claim_frame(claims),
             "The paper's defense claims",
             wide=("the paper's words", "deciding figure"),
+            one_page=True,
         ),
     ]
 

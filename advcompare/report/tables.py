@@ -333,6 +333,13 @@ def _claim_verdicts(part: pd.DataFrame) -> str:
     return "; ".join(f"{b}: {v}" for b, v in zip(part["budget"], verdicts))
 
 
+def _sensitivity(text: Any) -> str:
+    """The sensitivity sentence under its column's heading: "holds at both" where the verdict
+    holds at 0.5× and 1.5× the threshold (the heading names them)."""
+    text = str(text or "—")
+    return "holds at both" if text == "holds at 0.5× and 1.5× the threshold" else text
+
+
 def claim_frame(claims: pd.DataFrame) -> pd.DataFrame:
     """The paper's defense claims, one row per claim (and dataset): the paper's words, the
     oblivious and the adaptive (worst-case) verdict, each per L2 budget for DeepFool and CW
@@ -358,7 +365,7 @@ def claim_frame(claims: pd.DataFrame) -> pd.DataFrame:
                 "oblivious": _claim_verdicts(part[part["threat"] == "oblivious"]),
                 "adaptive (worst case)": _claim_verdicts(adaptive),
                 "deciding figure": figure or "—",
-                "at 0.5× and 1.5× the threshold": str(headline["sensitivity"] or "—"),
+                "at 0.5× and 1.5× the threshold": _sensitivity(headline["sensitivity"]),
             }
         )
     out = pd.DataFrame(rows)
