@@ -52,7 +52,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/test_report.py::test_report_tex_compiles_with_pdflatex",
         KILLERS,
     ),
-    "claims": ("tests/test_claims.py", KILLERS),
+    "claims": ("tests/test_claims.py", "tests/test_claims_mutants.py", KILLERS),
 }
 # exit codes mutmut stores per mutant (mutmut.stats.status_by_exit_code)
 KILLED = {1, 3, 36, -24, 24, 152, 255, -11, -9}  # a test failed, or the mutant hung or crashed
