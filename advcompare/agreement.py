@@ -36,6 +36,7 @@ import torch
 from advcompare.attack_record import BOUNDED
 from advcompare.proportions import tango_interval
 from advcompare.results.store import load_samples
+from advcompare.spec import ATTACKS
 from advcompare.statistics import (
     DEFAULT_ALPHA,
     DEFAULT_CONFIDENCE,
@@ -181,9 +182,8 @@ def pairs_frame(
     rows = []
     for identity, by_backend in groups:
         for first, second in combinations(by_backend, 2):
-            pair = pair_agreement(by_backend[first], by_backend[second], alpha, confidence)
-            if not distance_is_tested(str(identity.get("attack", ""))):
-                pair["p_l2"] = np.nan  # not tested, not counted in Holm's family
+            attack = str(identity.get("attack", ""))
+            pair = attack_pair(by_backend[first], by_backend[second], attack, alpha, confidence)
             rows.append({**identity, "first": first, "second": second, **pair})
     frame = pd.DataFrame(
         rows, columns=[c for c in COLUMNS if c not in ("p_fooled_holm", "p_l2_holm", "differ")]
@@ -196,10 +196,20 @@ def distance_is_tested(attack: str) -> bool:
     stronger: for attacks that minimise a distance, not for ε-bounded ones (Carlini et al.
     2019, "On evaluating adversarial robustness": a bounded attack is judged by success at ε).
     An attack without a record (a user's) is tested."""
-    from advcompare.spec import ATTACKS
-
     record = ATTACKS.get(attack)
     return record is None or record.threat != BOUNDED
+
+
+def attack_pair(
+    first: Samples, second: Samples, attack: str, alpha: float, confidence: float
+) -> dict[str, float]:
+    """:func:`pair_agreement` for two backends' cells of ``attack``, its L2 test left out
+    (``p_l2`` NaN: not tested, not in Holm's family) where the attack does not minimise a
+    distance (:func:`distance_is_tested`)."""
+    pair = pair_agreement(first, second, alpha, confidence)
+    if not distance_is_tested(attack):
+        pair["p_l2"] = np.nan
+    return pair
 
 
 def with_holm(frame: pd.DataFrame, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:

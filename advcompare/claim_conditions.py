@@ -51,6 +51,8 @@ ATTACK_WORDS = {"ifgsm": "I-FGSM", "deepfool": "DeepFool", "cw": "CW", "pixel_sw
 DATASET_WORDS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "gtsrb": "GTSRB"}
 MINUS = "\u2212"
 OP_WORDS = {">": ">", ">=": "≥", "<": "<", "<=": "≤"}
+# The sensitivity sentence of a verdict that survives both scaled thresholds.
+HOLDS_AT_BOTH = "holds at 0.5× and 1.5× the threshold"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from advcompare.claim_conditions import (
+    HOLDS_AT_BOTH,
     MINUS,
     OP_WORDS,
     PAPER_ATTACKS,
@@ -331,14 +332,12 @@ def _sensitivity(claim: Claim, grid: Grids, confidence: float, verdict: str) -> 
         return ""
     other = {s: judge_claim(claim, grid, confidence, s)["verdict"] for s in SENSITIVITY}
     if all(v == verdict for v in other.values()):
-        return "holds at 0.5× and 1.5× the threshold"
+        return HOLDS_AT_BOTH
     return "; ".join(f"at {s:g}×: {v}" for s, v in other.items())
 
 
 def _budget_label(budget: float | None, bounded: bool) -> str:
-    if not bounded:
-        return ""
-    return "unbounded" if budget is None else f"L2 ≤ {budget:g}"
+    return ("unbounded" if budget is None else f"L2 ≤ {budget:g}") if bounded else ""
 
 
 def claims_frame(

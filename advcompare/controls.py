@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from advcompare.agreement import GROUP, distance_is_tested, pair_agreement, passes_per_image
+from advcompare.agreement import GROUP, attack_pair, distance_is_tested, passes_per_image
 from advcompare.comparison import DIFFER, NOT_COMPARABLE, pair_answer
 from advcompare.results.store import load_samples
 from advcompare.statistics import DEFAULT_ALPHA, DEFAULT_CONFIDENCE
@@ -90,21 +90,20 @@ def _judge(
         b = load_samples(run_dir, str(main["key"]))
         if a is None or b is None:
             continue
-        pair = pair_agreement(
+        pair = attack_pair(
             {**a, "passes_per_image": passes_per_image(control)},
             {**b, "passes_per_image": passes_per_image(main)},
+            str(row["attack"]),
             alpha,
             confidence,
         )
-        tested = distance_is_tested(str(row["attack"]))
-        p_l2 = pair["p_l2"] if tested else np.nan
         answer, sentence = pair_answer(
-            {**pair, "p_fooled_holm": pair["p_fooled"], "p_l2_holm": p_l2},
+            {**pair, "p_fooled_holm": pair["p_fooled"], "p_l2_holm": pair["p_l2"]},
             alpha,
             float(row["margin"]),
             float(row["max_cost_ratio"]),
         )
-        status = control_status(pair, tested)
+        status = control_status(pair, distance_is_tested(str(row["attack"])))
         if answer == NOT_COMPARABLE:
             status = NOT_COMPARABLE
         text = f"{controlled} with {_overrides(control, main)} vs {other}: {sentence}"

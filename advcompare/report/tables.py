@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from advcompare.claim_conditions import HOLDS_AT_BOTH
 from advcompare.comparison import points
 from advcompare.paper import paper_value
 from advcompare.spec import ATTACKS, AttackRecord, display_name
@@ -355,7 +356,7 @@ def claim_frame(claims: pd.DataFrame) -> pd.DataFrame:
                 "adaptive (worst case)": _claim_verdicts(adaptive),
                 "deciding figure": figure or "—",
                 "at 0.5× and 1.5× the threshold": str(headline["sensitivity"] or "—").replace(
-                    "holds at 0.5× and 1.5× the threshold",
+                    HOLDS_AT_BOTH,
                     "holds at both",  # as headed
                 ),
             }
