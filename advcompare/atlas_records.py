@@ -190,6 +190,9 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
             "steps": _count(64, "a positive integer (iterations)"),
             "initial_evals": _count(100, "a positive integer (first gradient estimate)"),
             "max_evals": _count(10000, "a positive integer (largest gradient estimate)"),
+            # true: each library's departure from Chen et al.'s reference loop undone (Foolbox
+            # one image at a time, ART a binary search after its last step; the controls')
+            "reference_loop": flag(False),
         },
         "foolbox",
         "Chen, Jordan & Wainwright 2020, arXiv:1904.02144 (HopSkipJump, L2)",

@@ -79,20 +79,15 @@ def judge_controls(
 def _judge(
     row: Any, frame: pd.DataFrame, run_dir: Path, alpha: float, confidence: float
 ) -> tuple[str, str]:
-    first, second = str(row["pair"]).split(" vs ")
     identity = {k: row[k] for k in GROUP}
-    for controlled, other in ((first, second), (second, first)):
-        control = _cell(frame, identity, controlled, CONTROL_ROLE)
-        main = _cell(frame, identity, other, "main")
-        if control is None or main is None:
-            continue
-        a = load_samples(run_dir, str(control["key"]))
-        b = load_samples(run_dir, str(main["key"]))
-        if a is None or b is None:
+    for (a, b), (cell_a, cell_b) in _control_pairs(frame, identity, str(row["pair"])):
+        samples_a = load_samples(run_dir, str(cell_a["key"]))
+        samples_b = load_samples(run_dir, str(cell_b["key"]))
+        if samples_a is None or samples_b is None:
             continue
         pair = attack_pair(
-            {**a, "passes_per_image": passes_per_image(control)},
-            {**b, "passes_per_image": passes_per_image(main)},
+            {**samples_a, "passes_per_image": passes_per_image(cell_a)},
+            {**samples_b, "passes_per_image": passes_per_image(cell_b)},
             str(row["attack"]),
             alpha,
             confidence,
@@ -106,14 +101,35 @@ def _judge(
         status = control_status(pair, distance_is_tested(str(row["attack"])))
         if answer == NOT_COMPARABLE:
             status = NOT_COMPARABLE
-        text = f"{controlled} with {_overrides(control, main)} vs {other}: {sentence}"
-        return status, text
+        return status, f"{a} vs {b}: {sentence}"
     return NO_CONTROL, "neither backend's entry names a parameter that equalises its cause"
+
+
+def _control_pairs(frame: pd.DataFrame, identity: dict[str, Any], pair: str):
+    """The cells a control pairs, with how each is named, in order of preference: both
+    backends' control cells where both declare a cause (each library's own departure undone),
+    else one backend's control cell against the other's main cell (the first backend's
+    tried first)."""
+    first, second = pair.split(" vs ")
+    main = {b: _cell(frame, identity, b, "main") for b in (first, second)}
+    control = {b: _cell(frame, identity, b, CONTROL_ROLE) for b in (first, second)}
+
+    def named(backend: str) -> str:  # every backend of a row runs the row's spec
+        row_spec = main[first] if main[first] is not None else main[second]
+        return f"{backend} with {_overrides(control[backend], row_spec)}"
+
+    if control[first] is not None and control[second] is not None:
+        yield (named(first), named(second)), (control[first], control[second])
+    for controlled, other in ((first, second), (second, first)):
+        if control[controlled] is not None and main[other] is not None:
+            yield (named(controlled), other), (control[controlled], main[other])
 
 
 def _overrides(control: Any, main: Any) -> str:
     """The control cell's parameters that differ from the row's spec (every backend of a
     row runs the same spec), as ``k = v``."""
+    if main is None:
+        return "its cause equalised"
     mine, theirs = json.loads(control["spec"]), json.loads(main["spec"])
     changed = {k: v for k, v in mine.items() if theirs.get(k) != v}
     return ", ".join(f"{k} = {v}" for k, v in changed.items()) or "its cause equalised"

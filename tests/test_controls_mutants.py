@@ -210,11 +210,33 @@ def test_the_second_backend_is_tried_when_the_first_has_no_control(tmp_path, sto
     cells = [*stored, {**_cell("ta-gone", "torchattacks", CONTROL_ROLE, steps=12)}]
     row = _judge(tmp_path, cells, [_conclusion("torchattacks vs halfstep")]).iloc[0]
     assert row["control"].startswith("halfstep with step_size = 0.04 vs torchattacks:")
-    # with both present, the first backend's control is the one that runs
+
+
+def test_where_both_backends_declare_a_cause_their_control_cells_are_paired(tmp_path, stored):
+    # each library's own cause undone (HopSkipJump's reference loop): control against
+    # control, not either control against the other's main cell
+    _store(tmp_path, "ta-control", 4)
     cells = [*stored, {**_cell("ta-control", "torchattacks", CONTROL_ROLE, steps=12)}]
     row = _judge(tmp_path, cells, [_conclusion("torchattacks vs halfstep")]).iloc[0]
-    assert row["control"].startswith("torchattacks with steps = 12 vs halfstep: agree")
+    assert row["control"] == (
+        "torchattacks with steps = 12 vs halfstep with step_size = 0.04: differ by −30.0 "
+        "points (−51.9 to −9.1), McNemar p = 0.031"
+    )
+    assert row["cause_status"] == UNEXPLAINED
+    # 10 against 10 fooled: the difference vanished with both causes undone
+    _store(tmp_path, "ta-control", 10)
+    row = _judge(tmp_path, cells, [_conclusion("torchattacks vs halfstep")]).iloc[0]
+    assert row["control"].startswith(
+        "torchattacks with steps = 12 vs halfstep with step_size = 0.04: agree"
+    )
     assert row["cause_status"] == CONFIRMED
+    # every backend of a row runs its spec: either main cell names the overrides
+    cells = [c for c in cells if c["key"] != "ta"]
+    row = _judge(tmp_path, cells, [_conclusion("torchattacks vs halfstep")]).iloc[0]
+    assert row["control"].startswith("torchattacks with steps = 12 vs halfstep with step_size")
+    cells = [c for c in cells if c["key"] != "hs"]
+    row = _judge(tmp_path, cells, [_conclusion("torchattacks vs halfstep")]).iloc[0]
+    assert row["control"].startswith("torchattacks with its cause equalised vs halfstep with its")
 
 
 def test_a_control_at_unequal_cost_settles_nothing(tmp_path, stored):

@@ -37,6 +37,7 @@ from advcompare.adapters.base import (
     jsma_targets,
     num_classes_of,
 )
+from advcompare.adapters import hopskipjump
 from advcompare.adapters.starts import blended_noise_start
 from advcompare.errors import UnsupportedSpecError
 from advcompare.spec import AttackSpec
@@ -165,7 +166,6 @@ def _pgd_builder(norm: float):
 
 
 APGD_LOSSES = {"ce": "cross_entropy", "dlr": "difference_logits_ratio"}
-HSJ_GAMMA = 1.0  # Chen et al.'s and Foolbox's γ: binary-search threshold θ = γ / d^1.5
 BOUNDARY_TRIALS = 25  # ART's num_trial: retries of a rejected candidate within one step
 
 
@@ -339,27 +339,6 @@ def build_newtonfool(classifier, p: Mapping[str, Any], batch_size: int):
     return NewtonFool(
         classifier, max_iter=p["steps"], eta=p["eta"], batch_size=batch_size, verbose=False
     )
-
-
-def build_hopskipjump(classifier, p: Mapping[str, Any], batch_size: int):
-    """ART's HopSkipJump, untargeted, L2, with Chen et al.'s (and Foolbox's) binary-search
-    threshold θ = γ / d^1.5, γ = 1, in place of ART's θ = 0.01 / √d (set in ``__init__``;
-    ~7.8× coarser at d = 784, ~31× at d = 3,072); the probe size δ = √d·θ·dist follows."""
-    from art.attacks.evasion import HopSkipJump
-
-    attack = HopSkipJump(
-        classifier,
-        batch_size=batch_size,
-        targeted=False,
-        norm=2,
-        max_iter=p["steps"],
-        max_eval=p["max_evals"],
-        init_eval=p["initial_evals"],
-        verbose=False,
-    )
-    d = int(np.prod(classifier.input_shape))
-    attack.theta = HSJ_GAMMA / (d * np.sqrt(d))
-    return attack
 
 
 def build_boundary(classifier, p: Mapping[str, Any], batch_size: int):
@@ -603,10 +582,11 @@ class ArtBackend(Adapter):
         ),
         "hopskipjump": art_entry(
             "hopskipjump",
-            build_hopskipjump,
+            hopskipjump.build_art,
             "art HopSkipJump",
-            "θ set to γ/d^1.5 (ART: 0.01/√d); shared start; no binary search after the last step",
+            f"θ set to γ/d^1.5 (ART: 0.01/√d); shared start; {hopskipjump.ART_CAUSE}",
             start=True,
+            control=Control(hopskipjump.ART_CAUSE, hopskipjump.reference_loop),
         ),
         "boundary": art_entry(
             "boundary",

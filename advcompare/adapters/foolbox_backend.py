@@ -30,8 +30,10 @@ from advcompare.adapters.base import (
     Adapter,
     AttackImpl,
     Capability,
+    Control,
     num_classes_of,
 )
+from advcompare.adapters import hopskipjump
 from advcompare.adapters.starts import blended_noise_start
 from advcompare.spec import AttackSpec
 
@@ -181,19 +183,6 @@ def build_newtonfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import foolbox.attacks as fa
 
     return fa.NewtonFoolAttack(steps=p["steps"], stepsize=p["eta"]), None
-
-
-def build_hopskipjump(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
-    """Foolbox's HopSkipJump (L2, γ = 1: θ = 1 / d^1.5), from the shared start
-    (:mod:`advcompare.adapters.starts`, Foolbox's own blended-noise search)."""
-    import foolbox.attacks as fa
-
-    return fa.HopSkipJumpAttack(
-        steps=p["steps"],
-        initial_gradient_eval_steps=p["initial_evals"],
-        max_gradient_eval_steps=p["max_evals"],
-        constraint="l2",
-    ), None
 
 
 def build_boundary(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -399,10 +388,11 @@ class FoolboxBackend(Adapter):
         ),
         "hopskipjump": foolbox_entry(
             "hopskipjump",
-            build_hopskipjump,
+            hopskipjump.build_foolbox,
             "foolbox HopSkipJumpAttack",
-            "batched; shared start; binary search after every step, the last included",
+            f"{hopskipjump.FOOLBOX_CAUSE} (each image's step ~1/√B); shared start",
             start=True,
+            control=Control(hopskipjump.FOOLBOX_CAUSE, hopskipjump.reference_loop),
         ),
         "boundary": foolbox_entry(
             "boundary",
