@@ -4,18 +4,18 @@
 inputs in [0, 1] to class scores (logits or log-probabilities) and returns the report's rows
 as a DataFrame; :func:`load_results` reads a stored run (``advcompare run --out DIR``) back as
 DataFrames. Nothing here attacks or grades by itself: every cell goes through
-:mod:`advcompare.crafting` (the adapters, then :mod:`advcompare.metrics`) and every row
-through :func:`advcompare.results.results_frame`, so API figures are the CLI report's figures.
+:mod:`advcompare.grid.crafting` (the adapters, then :mod:`advcompare.analysis.metrics`) and every
+row through :func:`advcompare.results.results_frame`, so API figures are the CLI report's figures.
 
 Everything that can be checked is checked before the first attack runs
-(:mod:`advcompare.checks`, the same checks and wording as ``advcompare run``), each problem
+(:mod:`advcompare.config.checks`, the same checks and wording as ``advcompare run``), each problem
 one :class:`~advcompare.errors.AdvCompareError` whose one-line message names the fix. The
 caller's model comes back as it went in: modes, ``requires_grad``, ``.grad``, hooks and
 weights (a model on another device than ``device`` is copied there; the original is not
 moved).
 
 Normalisation belongs inside the model (inputs and every eps stay in pixel units): see
-:func:`advcompare.normalization.with_normalization`.
+:func:`advcompare.models.normalization.with_normalization`.
 """
 
 from __future__ import annotations
@@ -32,10 +32,15 @@ import torch
 from torch import nn
 
 from advcompare.adapters.base import model_guard
-from advcompare.checks import (
+from advcompare.adapters.entry import AttackEntry, AttackLike, attack_entries
+from advcompare.analysis.agreement import pairs_frame, samples_groups
+from advcompare.analysis.comparison import with_answers
+from advcompare.analysis.statistics import DEFAULT_ALPHA, StatisticsConfig, with_intervals
+from advcompare.attacks.spec import ATTACKS
+from advcompare.config.checks import (
     PROBE_SAMPLES,
-    check_eval_mode,
     check_entry,
+    check_eval_mode,
     check_gradients,
     check_inputs,
     check_labels,
@@ -44,19 +49,14 @@ from advcompare.checks import (
     probe,
     resolve_device,
 )
-from advcompare.crafting import craft_and_grade
-from advcompare.data import Split, validate_dataset_name
-from advcompare.defenses.preflight import raised
-from advcompare.entry import AttackEntry, AttackLike, attack_entries
+from advcompare.data.datasets import Split, validate_dataset_name
 from advcompare.errors import ConfigError, ModelError
+from advcompare.grid.crafting import craft_and_grade
 from advcompare.hashing import digest
-from advcompare.agreement import pairs_frame, samples_groups
-from advcompare.comparison import with_answers
-from advcompare.claims import claims_frame
+from advcompare.models.preflight import raised
+from advcompare.paper.claims import claims_frame
 from advcompare.results import CellRecord, Results, load_results, results_frame
 from advcompare.results.reading import PerImage, samples_frame
-from advcompare.statistics import DEFAULT_ALPHA, StatisticsConfig, with_intervals
-from advcompare.spec import ATTACKS
 
 __all__ = ["Results", "default_attacks", "evaluate", "load_results"]
 
@@ -178,12 +178,12 @@ def evaluate(
     Args:
         model: a classifier in eval mode mapping ``N×C×H×W`` inputs in [0, 1] to ``N×K``
             logits or log-probabilities (not probabilities). Normalisation belongs inside it
-            (:func:`advcompare.normalization.with_normalization`). It comes back unchanged.
+            (:func:`advcompare.models.normalization.with_normalization`). It comes back unchanged.
         x: images, float ``N×C×H×W`` in [0, 1]; any size and channel count.
         y: class indices, integer shape ``(N,)``, each below ``K``.
         attacks: canonical specs: attack names (``"cw"``: the default run's parameters;
             default: the paper's attacks that need gradients),
-            :class:`~advcompare.spec.AttackSpec` objects, or dicts of canonical parameters
+            :class:`~advcompare.attacks.spec.AttackSpec` objects, or dicts of canonical parameters
             such as ``{"attack": "cw", "steps": 100, "label": "cw-100"}``; missing
             parameters take :meth:`AttackSpec.create`'s defaults.
         backends: a backend name, a list of names, or ``"all"``: every backend that
@@ -201,7 +201,7 @@ def evaluate(
 
     Returns:
         One row per attack × backend with the report's columns (identity, spec, notes, every
-        metric of :mod:`advcompare.metrics` with its bootstrap interval and the per-image
+        metric of :mod:`advcompare.analysis.metrics` with its bootstrap interval and the per-image
         outcome counts, the paper's figures and verdict) plus ``preflight``: the flags
         raised for the model (``df.attrs["preflight"]`` holds them all,
         ``df.attrs["num_classes"]`` and ``df.attrs["device"]`` what was used;
@@ -278,7 +278,7 @@ def compare_backends(
     results: pd.DataFrame | Results | str | Path, alpha: float = DEFAULT_ALPHA
 ) -> pd.DataFrame:
     """Does the library matter? Paired tests between every two backends that ran the same
-    attack on the same classifier and images (:mod:`advcompare.agreement`).
+    attack on the same classifier and images (:mod:`advcompare.analysis.agreement`).
 
     Args:
         results: what :func:`evaluate` returned, a :class:`~advcompare.results.Results`
@@ -305,7 +305,7 @@ def check_claims(
     budgets: tuple[float, ...] = (1.0, 2.0),
 ) -> pd.DataFrame:
     """The paper's defense claims (§3.5-3.6) judged on a stored defense grid, per dataset
-    and threat model, as the report's first table (:mod:`advcompare.claims`).
+    and threat model, as the report's first table (:mod:`advcompare.paper.claims`).
 
     Args:
         results: a :class:`~advcompare.results.Results` from :func:`load_results`, or a run

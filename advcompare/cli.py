@@ -13,7 +13,6 @@ from pathlib import Path
 
 from advcompare.errors import AdvCompareError
 
-
 ISSUES_URL = "the advcompare issue tracker"
 
 
@@ -104,9 +103,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from advcompare.config import apply_overrides, load_config
+    from advcompare.config.experiment import apply_overrides, load_config
+    from advcompare.grid.runner import run_experiment
     from advcompare.report import write_report
-    from advcompare.runner import run_experiment
 
     cfg = apply_overrides(
         load_config(args.config),
@@ -150,7 +149,7 @@ def _backends() -> int:
     from tabulate import tabulate
 
     from advcompare.adapters import get_backend, known_backends
-    from advcompare.spec import known_attacks
+    from advcompare.attacks.spec import known_attacks
 
     rows = []
     for attack in known_attacks():

@@ -26,15 +26,15 @@ import torch
 from torch import nn
 
 from advcompare.adapters import get_backend
-from advcompare.adapters.art_backend import build_attack as build_art_attack
 from advcompare.adapters.art_backend import art_classifier
+from advcompare.adapters.art_backend import build_attack as build_art_attack
 from advcompare.adapters.foolbox_backend import build_attack as build_foolbox_attack
 from advcompare.adapters.torchattacks_backend import CWView, squeeze
-from advcompare.config import load_config
-from advcompare.data import load_dataset
-from advcompare.metrics import PassCounter
-from advcompare.spec import AttackSpec
-from advcompare.train import train_or_load
+from advcompare.analysis.metrics import PassCounter
+from advcompare.attacks.spec import AttackSpec
+from advcompare.config.experiment import load_config
+from advcompare.data.datasets import load_dataset
+from advcompare.models.train import train_or_load
 
 SPECS = [
     AttackSpec.create("ifgsm", eps=0.1, step_size=0.01, steps=20, decay=1.0),

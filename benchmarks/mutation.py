@@ -31,19 +31,19 @@ KILLERS = "tests/test_mutation_killers.py"
 
 # module → the fast test files that exercise it
 MODULES: dict[str, tuple[str, ...]] = {
-    "statistics": ("tests/test_statistics.py", "tests/test_properties.py", KILLERS),
-    "proportions": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
-    "verdict": ("tests/test_verdict.py", "tests/test_properties.py", KILLERS),
-    "causes": ("tests/test_verdict.py", KILLERS),
-    "agreement": (
+    "analysis/statistics": ("tests/test_statistics.py", "tests/test_properties.py", KILLERS),
+    "analysis/proportions": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
+    "paper/verdict": ("tests/test_verdict.py", "tests/test_properties.py", KILLERS),
+    "paper/causes": ("tests/test_verdict.py", KILLERS),
+    "analysis/agreement": (
         "tests/test_agreement_mutants.py",
         "tests/test_comparison.py",
         "tests/test_properties.py",
         KILLERS,
     ),
-    "comparison": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
+    "analysis/comparison": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
     # synthetic stored cells: test_controls.py's planted run costs 12 s per mutant
-    "controls": ("tests/test_controls_mutants.py", KILLERS),
+    "analysis/controls": ("tests/test_controls_mutants.py", KILLERS),
     "report/quotes": ("tests/test_docs_quotes.py", KILLERS),
     "report/latex": (  # test_report.py's LaTeX tests: the rest build whole reports
         "tests/test_report.py::test_report_tex_has_every_table_as_escaped_booktabs",
@@ -52,7 +52,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/test_report.py::test_report_tex_compiles_with_pdflatex",
         KILLERS,
     ),
-    "claims": ("tests/test_claims.py", "tests/test_claims_mutants.py", KILLERS),
+    "paper/claims": ("tests/test_claims.py", "tests/test_claims_mutants.py", KILLERS),
 }
 # exit codes mutmut stores per mutant (mutmut.stats.status_by_exit_code)
 KILLED = {1, 3, 36, -24, 24, 152, 255, -11, -9}  # a test failed, or the mutant hung or crashed

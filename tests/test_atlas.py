@@ -26,10 +26,10 @@ import torch
 
 from advcompare.adapters import backends_supporting, get_backend
 from advcompare.adapters.registry import implementation
-from advcompare.metrics import BUDGET_TOLERANCE, PassCounter, perturbation_norms
-from advcompare.models import predict
-from advcompare.spec import ATTACKS, AttackSpec, known_attacks
-from advcompare.statistics import mcnemar_exact
+from advcompare.analysis.metrics import BUDGET_TOLERANCE, PassCounter, perturbation_norms
+from advcompare.analysis.statistics import mcnemar_exact
+from advcompare.attacks.spec import ATTACKS, AttackSpec, known_attacks
+from advcompare.models.cnn import predict
 
 pytestmark = pytest.mark.consistency
 
@@ -410,8 +410,8 @@ def test_evaluate_runs_every_atlas_attack_on_every_backend_that_provides_it(corr
     """``advcompare.evaluate`` takes every atlas attack by its canonical name and runs it on
     every library that has it: one graded row each, bounded ones within budget."""
     from advcompare import evaluate
-    from advcompare.atlas_records import ATLAS_RECORDS
-    from advcompare.statistics import StatisticsConfig
+    from advcompare.analysis.statistics import StatisticsConfig
+    from advcompare.attacks.atlas_records import ATLAS_RECORDS
 
     model, x, y = correct
     small = {

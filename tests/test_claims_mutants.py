@@ -10,8 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from advcompare.claim_grids import Grid
-from advcompare.claims import (
+from advcompare.paper.claims import (
     CONTRADICTED,
     INCONCLUSIVE,
     SUPPORTED,
@@ -22,6 +21,7 @@ from advcompare.claims import (
     _state,
     parse_condition,
 )
+from advcompare.paper.grids import Grid
 
 LABELS = np.arange(10) % 5
 RIGHT_NONE = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0], bool)  # undefended: 2 of 10 right

@@ -12,12 +12,12 @@ from torch import nn
 
 from advcompare.adapters import get_backend
 from advcompare.adapters.art_backend import art_classifier
+from advcompare.adapters.entry import AttackEntry
 from advcompare.adapters.hopskipjump import FinalBinarySearch, OneImageAtATime, build_foolbox
 from advcompare.adapters.registry import implementation
-from advcompare.models import predict
-from advcompare.plan import control_entries
-from advcompare.spec import AttackSpec
-from advcompare.entry import AttackEntry
+from advcompare.attacks.spec import AttackSpec
+from advcompare.grid.plan import control_entries
+from advcompare.models.cnn import predict
 
 PARAMS = {"steps": 2, "initial_evals": 10, "max_evals": 20}
 

@@ -18,7 +18,7 @@ from torch import nn
 
 import advcompare
 from advcompare.adapters import get_backend
-from advcompare.spec import AttackSpec
+from advcompare.attacks.spec import AttackSpec
 
 EAD = {"binary_search_steps": 1, "steps": 10, "c": 30.0, "lr": 0.01, "beta": 0.01}
 

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from advcompare.adapters import hopskipjump
 from advcompare.adapters.base import (
     EMULATED,
     NATIVE,
@@ -37,10 +38,9 @@ from advcompare.adapters.base import (
     jsma_targets,
     num_classes_of,
 )
-from advcompare.adapters import hopskipjump
 from advcompare.adapters.starts import blended_noise_start
+from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnsupportedSpecError
-from advcompare.spec import AttackSpec
 
 
 class ArtView(nn.Module):
@@ -172,7 +172,7 @@ BOUNDARY_TRIALS = 25  # ART's num_trial: retries of a rejected candidate within 
 # Matched-cost controls (issue 27): where ART spends more than 1.5x the other library's
 # forward + backward passes per image at the same budget (counted by the grader on the atlas),
 # the budget that equalises them; the entry's `control`, so a run re-runs ART at matched cost
-# beside the comparison (advcompare.controls). Factors for the atlas's 10 classes.
+# beside the comparison (advcompare.analysis.controls). Factors for the atlas's 10 classes.
 SQUARE_CALLS_PER_ITERATION = 3  # predict on the whole batch, the loss before and after
 
 

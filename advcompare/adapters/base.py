@@ -1,7 +1,7 @@
 """The backend contract: what every attack library adapter provides and promises.
 
 Following Foolbox 3's split of attack and criterion, an adapter only *produces* adversarial
-inputs; :mod:`advcompare.metrics` decides success and computes every metric, so no library
+inputs; :mod:`advcompare.analysis.metrics` decides success and computes every metric, so no library
 grades itself. Adapters must leave the caller's model as they found it (train/eval mode of
 every module, ``requires_grad`` of every parameter, hooks and weights); :func:`model_guard`
 enforces the first three and the tests check all four.
@@ -16,9 +16,9 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping, Protocol, final, 
 import torch
 from torch import nn
 
+from advcompare.attacks.record import BOX_TOLERANCE
+from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnsupportedSpecError
-from advcompare.metrics import BOX_TOLERANCE
-from advcompare.spec import AttackSpec
 
 # Support: the library's own implementation of the canonical attack, or advcompare composes or
 # corrects it (a binary search, a missing sub-attack); `advcompare backends` prints both.
@@ -79,7 +79,7 @@ class Control:
     that, set on this backend, remove it (more steps for a backend that runs half of them,
     early abort off, the other library's start). A run adds a *control* cell with them
     beside every comparison, and the report says whether the difference then vanishes
-    (the cause is *confirmed*) or persists (*unexplained*): :mod:`advcompare.controls`."""
+    (the cause is *confirmed*) or persists (*unexplained*): :mod:`advcompare.analysis.controls`."""
 
     cause: str  # the documented cause, in a few words
     params: Callable[[Mapping[str, Any]], dict[str, Any]]  # the spec's params → overrides
@@ -234,7 +234,7 @@ def finish(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tens
     """The output contract for every backend: :func:`as_adversarial`, then every sample the
     model still labels ``y`` comes back exactly as it went in (Foolbox's CW returns zero
     images for them; others return their last iterate). Success itself is still graded by
-    :mod:`advcompare.metrics`, never here."""
+    :mod:`advcompare.analysis.metrics`, never here."""
     out = as_adversarial(x_adv, x)
     with uncounted(model) as plain:
         still_correct = plain(out).argmax(1) == y

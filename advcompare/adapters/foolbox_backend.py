@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
+from advcompare.adapters import hopskipjump
 from advcompare.adapters.base import (
     NATIVE,
     Adapter,
@@ -33,9 +34,8 @@ from advcompare.adapters.base import (
     Control,
     num_classes_of,
 )
-from advcompare.adapters import hopskipjump
 from advcompare.adapters.starts import blended_noise_start
-from advcompare.spec import AttackSpec
+from advcompare.attacks.spec import AttackSpec
 
 
 def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):

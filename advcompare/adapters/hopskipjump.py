@@ -13,7 +13,7 @@ normalised on its own).
 The spec's ``reference_loop`` undoes both: Foolbox attacks one image at a time (per-image
 normalisation) and ART gets the binary search after its last step, with its own
 ``_binary_search`` at the same threshold. The control cells of an atlas run set it
-(:mod:`advcompare.controls`)."""
+(:mod:`advcompare.analysis.controls`)."""
 
 from __future__ import annotations
 

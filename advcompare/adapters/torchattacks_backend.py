@@ -49,8 +49,8 @@ from advcompare.adapters.base import (
     jsma_targets,
     num_classes_of,
 )
+from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnsupportedSpecError
-from advcompare.spec import AttackSpec
 
 C_UPPER_LIMIT = 1e10  # paper §2.2.3: c is searched over [1e-3, 1e10]
 

@@ -20,12 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advcompare.attack_record import BOUNDED, AttackRecord
-from advcompare.data import Dataset
+from advcompare.attacks.record import BOUNDED, AttackRecord
+from advcompare.data.datasets import Dataset
 from advcompare.defenses.defended import AdaptiveView, Views, trained_model
-from advcompare.models import PaperCNN, channel_stats
-from advcompare.train import TrainConfig, fit
-from advcompare.user_model import LogProbabilities, instantiate
+from advcompare.models.cnn import PaperCNN, channel_stats
+from advcompare.models.train import TrainConfig, fit
+from advcompare.models.user_model import LogProbabilities, instantiate
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from advcompare.statistics import DEFAULT_CONFIDENCE
+from advcompare.analysis.statistics import DEFAULT_CONFIDENCE
 
 
 @dataclass

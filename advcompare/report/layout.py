@@ -1,7 +1,7 @@
 """The report as a list of blocks: a fidelity summary, then a section per dataset.
 
 The words that name attacks (which attacks are minimum-norm, which have ε curves) come from
-their records (``advcompare.spec``), never from this module."""
+their records (``advcompare.attacks.spec``), never from this module."""
 
 from __future__ import annotations
 
@@ -9,38 +9,38 @@ from typing import Any
 
 import pandas as pd
 
-from advcompare.curves import NormGroup
-from advcompare.paper import paper_value
-from advcompare.report.retraining_blocks import retraining_blocks
+from advcompare.analysis.curves import NormGroup
+from advcompare.analysis.statistics import DEFAULT_CONFIDENCE
+from advcompare.attacks.spec import ATTACKS
+from advcompare.config.checks import low_accuracy_warning
+from advcompare.paper.reference import paper_value
+from advcompare.paper.verdict import DEFAULT_TOLERANCE, NO_FIGURE, summary_line
 from advcompare.report.blocks import LEVEL, Block, figure, heading, level_text, paragraph, table
-from advcompare.checks import low_accuracy_warning
-from advcompare.spec import ATTACKS
+from advcompare.report.retraining_blocks import retraining_blocks
 from advcompare.report.tables import (
-    ranking_table_frame,
-    attack_name,
+    OBFUSCATED_MARK,
     agreement_table_frame,
     attack_frame,
+    attack_name,
     claim_frame,
     conclusion_frame,
-    outcome_frame,
-    seed_frame,
-    where_label,
     cost_frame,
-    how_cells_ran_frame,
     defense_f1_frame,
     defense_time_frame,
     eps_curve_names,
     eps_table_frame,
     fidelity_frame,
+    how_cells_ran_frame,
     minimum_norm_names,
     norm_curve_frame,
-    OBFUSCATED_MARK,
     obfuscation_lines,
+    outcome_frame,
+    ranking_table_frame,
+    seed_frame,
+    where_label,
 )
 from advcompare.results import main_cells
-from advcompare.results.store import ResultStore
-from advcompare.statistics import DEFAULT_CONFIDENCE
-from advcompare.verdict import DEFAULT_TOLERANCE, NO_FIGURE, summary_line
+from advcompare.storage.store import ResultStore
 
 PAPER_CITATION = (
     "Campbell & Lasselle, *Enhancing the Robustness of Deep Neural Networks*, WPI MQP 2024"
@@ -456,7 +456,7 @@ def provenance_blocks(record: dict[str, Any] | None, datasets: dict[str, Any]) -
 
 
 def ranking_blocks(name: str, ranking: pd.DataFrame | None, level: str = LEVEL) -> list[Block]:
-    """The ranking of each attack family's backends on one dataset (``advcompare.ranking``):
+    """The ranking of each attack family's backends on one dataset (``analysis.ranking``):
     success at counted cost, median norm in the attack's own norm, optimality against the
     reference of that norm; nothing when no family has two backends."""
     part = ranking[ranking["dataset"] == name] if ranking is not None and len(ranking) else None

@@ -1,7 +1,7 @@
 """The report's tables as frames of display strings, and the value formatters they use.
 
 Every table is built from the results frame (``advcompare.results.results_frame``) or a
-curve frame (``advcompare.curves``); Markdown and LaTeX render the same frames.
+curve frame (``advcompare.analysis.curves``); Markdown and LaTeX render the same frames.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from advcompare.claim_conditions import HOLDS_AT_BOTH
-from advcompare.comparison import points
-from advcompare.paper import paper_value
-from advcompare.spec import ATTACKS, AttackRecord, display_name
+from advcompare.analysis.comparison import points
+from advcompare.attacks.spec import ATTACKS, AttackRecord, display_name
+from advcompare.paper.conditions import HOLDS_AT_BOTH
+from advcompare.paper.reference import paper_value
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -548,7 +548,7 @@ def eps_curve_names(frame: pd.DataFrame) -> list[str]:
 
 
 def ranking_table_frame(ranking: pd.DataFrame) -> pd.DataFrame:
-    """The ranking table (``advcompare.ranking``): per attack family, its backends best
+    """The ranking table (``advcompare.analysis.ranking``): per attack family, its backends best
     first, with success, passes per image, the median norm in the attack's own norm and
     optimality against the reference of that norm."""
     norm_names = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}

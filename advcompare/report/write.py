@@ -10,32 +10,32 @@ from typing import Any
 
 import pandas as pd
 
-from advcompare.agreement import agreement_frame
-from advcompare.comparison import attack_conclusions
-from advcompare.controls import judge_controls
-from advcompare.claim_grids import RETRAINED
-from advcompare.claims import claims_frame
-from advcompare.retraining import retraining_frame
-from advcompare.curves import eps_curve_frame, norm_groups, optimality_frame
-from advcompare.ranking import ranking_frame
-from advcompare.defenses.worst_case import with_worst_case
-from advcompare.errors import AdvCompareError
-from advcompare.report.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
-from advcompare.report.latex import render_latex
-from advcompare.report.layout import PAPER_CITATION, report_blocks
-from advcompare.report.markdown import render_markdown_blocks
-from advcompare.report.tables import eps_curve_names
-from advcompare.results import main_cells, results_frame
-from advcompare.results.store import ResultStore, load_samples
-from advcompare.seeds import library_vs_seeds, seed_spread
-from advcompare.statistics import (
+from advcompare.analysis.agreement import agreement_frame
+from advcompare.analysis.comparison import attack_conclusions
+from advcompare.analysis.controls import judge_controls
+from advcompare.analysis.curves import eps_curve_frame, norm_groups, optimality_frame
+from advcompare.analysis.ranking import ranking_frame
+from advcompare.analysis.seeds import library_vs_seeds, seed_spread
+from advcompare.analysis.statistics import (
     DEFAULT_ALPHA,
     DEFAULT_CONFIDENCE,
     DEFAULT_MARGIN,
     DEFAULT_MAX_COST_RATIO,
     DEFAULT_RESAMPLES,
 )
-from advcompare.verdict import DEFAULT_TOLERANCE, judge_frame, tolerance_from_meta
+from advcompare.defenses.worst_case import with_worst_case
+from advcompare.errors import AdvCompareError
+from advcompare.paper.claims import claims_frame
+from advcompare.paper.grids import RETRAINED
+from advcompare.paper.retraining import retraining_frame
+from advcompare.paper.verdict import DEFAULT_TOLERANCE, judge_frame, tolerance_from_meta
+from advcompare.report.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
+from advcompare.report.latex import render_latex
+from advcompare.report.layout import PAPER_CITATION, report_blocks
+from advcompare.report.markdown import render_markdown_blocks
+from advcompare.report.tables import eps_curve_names
+from advcompare.results import main_cells, results_frame
+from advcompare.storage.store import ResultStore, load_samples
 
 
 def _images_of(main: pd.DataFrame, dataset: str) -> int:

@@ -1,0 +1,415 @@
+"""Experiment configuration: a TOML file and command-line flags, validated into the frozen
+settings of :mod:`advcompare.config.settings`.
+
+Every key is checked; a malformed file fails with one line naming the key and why. Command
+line flags override the file (see :func:`apply_overrides`). The built-in default experiment
+is ``advcompare/resources/default.toml`` (copied to ``configs/default.toml``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from advcompare.adapters.entry import ALL_BACKENDS, AttackEntry, expand_backends, no_duplicates
+from advcompare.adapters.registry import get_backend, validate_backend_name
+from advcompare.attacks.spec import ATTACKS, AttackSpec, known_attacks
+from advcompare.config.checks import check_device_name
+from advcompare.config.settings import EXECUTORS, ExecutorConfig, ExperimentConfig, TrainConfig
+from advcompare.config.tables import (
+    MAX_SEED,
+    parse_claims,
+    parse_curves,
+    parse_seeds,
+    parse_statistics,
+)
+from advcompare.config.values import expect, integer, number, unknown_keys
+from advcompare.data.datasets import validate_dataset_name
+from advcompare.defenses.registry import check_attack_labels, defense_params, known_defenses
+from advcompare.errors import ConfigError
+from advcompare.models.user_model import check_factory_string, check_weights_path
+
+__all__ = ["ExperimentConfig", "apply_overrides", "default_config_text", "load_config"]
+
+
+TOP_KEYS = {
+    "name",
+    "datasets",
+    "attacks",
+    "data_root",
+    "download",
+    "device",
+    "seed",
+    "samples",
+    "batch_size",
+    "train",
+    "cache_dir",
+    "out",
+    "defenses",
+    "defense",
+    "executor",
+    "fidelity",
+    "curves",
+    "model",
+    "weights",
+    "input_shape",
+    "seeds",
+    "statistics",
+    "claims",
+}
+TRAIN_KEYS = {"epochs", "batch_size", "lr"}
+EXECUTOR_KEYS = {
+    "name",
+    "address",
+    "cpus_per_cell",
+    "gpus_per_cell",
+    "images_per_shard",
+    "shared_cache",
+    "max_retries",
+}
+
+
+def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
+    where = f"attacks.{label}"
+    expect(where, table, dict, "a table of attack parameters")
+    params = dict(table)
+    attack = expect(f"{where}.attack", params.pop("attack", label), str, "an attack name")
+    if attack not in ATTACKS:
+        raise ConfigError(
+            f"config key '{where}': unknown attack '{attack}'; known attacks: "
+            f"{', '.join(known_attacks())} (set 'attack = ...' to use another "
+            f"table name)"
+        )
+    backend = expect(
+        f"{where}.backend",
+        params.pop("backend", ATTACKS[attack].default_backend),
+        (str, list),
+        'a backend name, a list of names or "all"',
+    )
+    curve = expect(f"{where}.curve", params.pop("curve", True), bool, "true or false")
+    samples = integer(f"{where}.samples", params.pop("samples", 0), 0)
+    try:
+        spec = AttackSpec.create(attack, **params)
+    except ConfigError as exc:
+        raise ConfigError(f"config table '{where}': {exc}") from exc
+    entries = expand_backends(label, spec, backend, curve, samples)
+    if not entries:
+        raise ConfigError(f"config key '{where}.backend': no backend provides '{attack}'")
+    return entries
+
+
+def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
+    """Validate a parsed TOML document into an :class:`ExperimentConfig`."""
+    unknown_keys("", raw, TOP_KEYS)
+    cfg: dict[str, Any] = {}
+    if "name" in raw:
+        name = expect("name", raw["name"], str, "a run name")
+        if not name or "/" in name or not name.isprintable() or name.startswith("."):
+            raise ConfigError(f"config key 'name': must be a plain folder name, got {name!r}")
+        cfg["name"] = name
+    if "datasets" in raw:
+        datasets = expect("datasets", raw["datasets"], list, "a list of dataset names")
+        if not datasets:
+            raise ConfigError("config key 'datasets': name at least one dataset")
+        cfg["datasets"] = tuple(
+            validate_dataset_name(expect("datasets", d, str, "a name")) for d in datasets
+        )
+        no_duplicates("datasets", cfg["datasets"])
+    for key in ("data_root", "cache_dir", "out"):
+        if key in raw:
+            cfg[key] = expect(key, raw[key], str, "a path")
+    if "download" in raw:
+        cfg["download"] = expect("download", raw["download"], bool, "true or false")
+    if "device" in raw:
+        cfg["device"] = validate_device(expect("device", raw["device"], str, "a device"))
+    if "seed" in raw:
+        cfg["seed"] = integer("seed", raw["seed"], 0, MAX_SEED)
+    if "samples" in raw:
+        cfg["samples"] = integer("samples", raw["samples"], 0)
+    if "batch_size" in raw:
+        cfg["batch_size"] = integer("batch_size", raw["batch_size"], 1)
+    train = TrainConfig(seed=cfg.get("seed", 0))
+    if "train" in raw:
+        table = expect("train", raw["train"], dict, "a table")
+        unknown_keys("train", table, TRAIN_KEYS)
+        updates: dict[str, Any] = {}
+        if "epochs" in table:
+            updates["epochs"] = integer("train.epochs", table["epochs"], 1)
+        if "batch_size" in table:
+            updates["batch_size"] = integer("train.batch_size", table["batch_size"], 1)
+        if "lr" in table:
+            updates["lr"] = number("train.lr", table["lr"], low=0.0, high=10.0, open_low=True)
+        train = replace(train, **updates)
+    cfg["train"] = train
+    if "defenses" in raw or "defense" in raw:
+        cfg["defenses"] = _parse_defenses(raw)
+    if "executor" in raw:
+        cfg["executor"] = parse_executor(expect("executor", raw["executor"], dict, "a table"))
+    if "fidelity" in raw:
+        table = expect("fidelity", raw["fidelity"], dict, "a table")
+        unknown_keys("fidelity", table, {"tolerance"})
+        if "tolerance" in table:
+            cfg["fidelity_tolerance"] = number(
+                "fidelity.tolerance", table["tolerance"], low=0.0, high=1.0
+            )
+    if "curves" in raw:
+        cfg.update(parse_curves(raw["curves"]))
+    if "statistics" in raw:
+        cfg["statistics"] = parse_statistics(raw["statistics"])
+    if "seeds" in raw:
+        cfg["seeds"] = parse_seeds(raw["seeds"])
+    if "claims" in raw:
+        cfg["claim_budgets"] = parse_claims(raw["claims"])
+    if "attacks" in raw:
+        table = expect("attacks", raw["attacks"], dict, "a table of attack tables")
+        if not table:
+            raise ConfigError("config key 'attacks': name at least one attack")
+        cfg["attacks"] = tuple(e for label, t in table.items() for e in _parse_attack(label, t))
+    if "attacks" in cfg:
+        check_attack_labels(cfg.get("defenses", ()), [e.label for e in cfg["attacks"]])
+    cfg.update(_parse_user_model(raw))
+    if cfg.get("model") and len(cfg.get("seeds", ())) > 1:
+        raise ConfigError(
+            "config key 'seeds': trains one model per seed, but 'model' loads a trained "
+            "one; drop 'seeds' (or 'model' to train the paper CNN)"
+        )
+    return ExperimentConfig(**cfg)
+
+
+PAPER_INPUT_SHAPE = (3, 32, 32)
+MAX_IMAGE_SIDE = 4096
+
+
+def _parse_user_model(raw: dict[str, Any]) -> dict[str, Any]:
+    """``model``, ``weights`` and ``input_shape``: a user's model, loaded instead of trained
+    (see :mod:`advcompare.models.user_model`; importing and loading are checked by the run)."""
+    out: dict[str, Any] = {}
+    if "model" in raw:
+        out["model"] = check_factory_string(
+            expect("model", raw["model"], str, '"package.module:factory"')
+        )
+    if "weights" in raw:
+        out["weights"] = check_weights_path(
+            expect("weights", raw["weights"], str, "a .safetensors path")
+        )
+    if out.get("model") and not out.get("weights"):
+        raise ConfigError(
+            "config key 'model': needs 'weights = \"<file>.safetensors\"' (the "
+            "trained state dict); a user's model is loaded, never trained"
+        )
+    if out.get("weights") and not out.get("model"):
+        raise ConfigError(
+            "config key 'weights': needs 'model = \"package.module:factory\"' "
+            "(the module the weights are loaded into)"
+        )
+    if "input_shape" in raw:
+        value = expect("input_shape", raw["input_shape"], list, "[C, H, W]")
+        if len(value) != 3:
+            raise ConfigError(f"config key 'input_shape': expected [C, H, W], got {value!r}")
+        channels = expect("input_shape", value[0], int, "an integer channel count")
+        if channels not in (1, 3):
+            raise ConfigError(
+                f"config key 'input_shape': channels must be 1 (grey) or 3 (RGB), got {channels}"
+            )
+        shape = (channels, *(integer("input_shape", v, 1, MAX_IMAGE_SIDE) for v in value[1:]))
+        if shape != PAPER_INPUT_SHAPE and not out.get("model"):
+            raise ConfigError(
+                f"config key 'input_shape': the paper CNN takes [3, 32, 32], "
+                f'got {list(shape)}; set model = "package.module:factory" '
+                f"for a model with another input"
+            )
+        out["input_shape"] = shape
+    return out
+
+
+def parse_executor(table: dict[str, Any], where: str = "executor") -> ExecutorConfig:
+    """Validate an ``[executor]`` table."""
+    unknown_keys(where, table, EXECUTOR_KEYS)
+    updates: dict[str, Any] = {}
+    if "name" in table:
+        name = expect(f"{where}.name", table["name"], str, "an executor name")
+        if name not in EXECUTORS:
+            raise ConfigError(
+                f"config key '{where}.name': unknown executor '{name}'; "
+                f"known executors: {', '.join(EXECUTORS)}"
+            )
+        updates["name"] = name
+    if "address" in table:
+        address = expect(f"{where}.address", table["address"], str, "a Ray address")
+        if not address.strip():
+            raise ConfigError(
+                f"config key '{where}.address': empty; use \"auto\", "
+                f"HOST:PORT, or leave it out for a local Ray"
+            )
+        updates["address"] = address
+    if "cpus_per_cell" in table:
+        updates["cpus_per_cell"] = integer(f"{where}.cpus_per_cell", table["cpus_per_cell"], 1)
+    if "gpus_per_cell" in table:
+        updates["gpus_per_cell"] = number(
+            f"{where}.gpus_per_cell", table["gpus_per_cell"], low=0.0, high=64.0
+        )
+    if "images_per_shard" in table:
+        updates["images_per_shard"] = integer(
+            f"{where}.images_per_shard", table["images_per_shard"], 0
+        )
+    if "shared_cache" in table:
+        updates["shared_cache"] = expect(
+            f"{where}.shared_cache", table["shared_cache"], bool, "true or false"
+        )
+    if "max_retries" in table:
+        updates["max_retries"] = integer(f"{where}.max_retries", table["max_retries"], 0)
+    return replace(ExecutorConfig(), **updates)
+
+
+def _parse_defenses(raw: dict[str, Any]) -> tuple[tuple[str, dict], ...]:
+    names = expect("defenses", raw.get("defenses", ["none"]), list, "a list of defense names")
+    if not names:
+        raise ConfigError("config key 'defenses': name at least one (\"none\" for no defense)")
+    tables = expect("defense", raw.get("defense", {}), dict, "a table of defense tables")
+    for extra in set(tables) - set(names):
+        raise ConfigError(
+            f"config table 'defense.{extra}' is for a defense not listed in "
+            f"'defenses'; known defenses: {', '.join(known_defenses())}"
+        )
+    no_duplicates("defenses", names)
+    return tuple(
+        (
+            name,
+            defense_params(
+                expect("defenses", name, str, "a name"),
+                expect(f"defense.{name}", tables.get(name, {}), dict, "a table"),
+            ),
+        )
+        for name in names
+    )
+
+
+def validate_device(device: str) -> str:
+    """Return ``device`` (auto, cpu, cuda or cuda:N) or fail listing the accepted ones."""
+    return check_device_name(device)
+
+
+def default_config_text() -> str:
+    """The built-in default experiment, as TOML text."""
+    return resources.files("advcompare.resources").joinpath("default.toml").read_text()
+
+
+def load_config(path: str | Path | None) -> ExperimentConfig:
+    """Read and validate a TOML experiment; ``None`` gives the built-in default.
+
+    Keys a file leaves out take the built-in default's values, attacks included.
+    """
+    default = tomllib.loads(default_config_text())
+    if path is None:
+        return parse_config(default)
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file '{path}' not found; see configs/ for examples")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file '{path}' is not valid TOML: {exc}") from exc
+    merged = {**default, **raw}
+    merged["train"] = (
+        {**default["train"], **raw.get("train", {})}
+        if isinstance(raw.get("train", {}), dict)
+        else raw["train"]
+    )
+    return parse_config(merged)
+
+
+def apply_overrides(
+    cfg: ExperimentConfig,
+    *,
+    backend: str | None = None,
+    datasets: list[str] | None = None,
+    data_root: str | None = None,
+    download: bool | None = None,
+    device: str | None = None,
+    out: str | None = None,
+    samples: int | None = None,
+    epochs: int | None = None,
+    name: str | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
+    cpus_per_cell: int | None = None,
+    gpus_per_cell: float | None = None,
+    images_per_shard: int | None = None,
+    seeds: str | None = None,
+) -> ExperimentConfig:
+    """Command-line flags over the file's values. ``backend`` applies to every attack that
+    backend provides (an error if it provides none of them); ``"all"`` runs every attack on
+    every backend that provides it."""
+    updates: dict[str, Any] = {}
+    if backend is not None:
+        updates["attacks"] = _with_backend(cfg.attacks, backend)
+    if datasets:
+        updates["datasets"] = tuple(validate_dataset_name(d) for d in datasets)
+        no_duplicates("--dataset", updates["datasets"])
+    if data_root is not None:
+        updates["data_root"] = data_root
+    if download:
+        updates["download"] = True
+    if device is not None:
+        updates["device"] = validate_device(device)
+    if out is not None:
+        updates["out"] = out
+    if samples is not None:
+        updates["samples"] = integer("--samples", samples, 0)
+    if epochs is not None:
+        updates["train"] = replace(cfg.train, epochs=integer("--epochs", epochs, 1))
+    if name is not None:
+        updates["name"] = parse_config({"name": name}).name
+    if seeds is not None:
+        try:
+            updates["seeds"] = parse_seeds(seeds)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("config key 'seeds'", "flag '--seeds'")) from exc
+        if cfg.model and len(updates["seeds"]) > 1:
+            raise ConfigError(
+                "flag '--seeds' trains one model per seed, but the config loads a trained "
+                "'model'; drop --seeds"
+            )
+    flags = {
+        "name": executor,
+        "address": ray_address,
+        "cpus_per_cell": cpus_per_cell,
+        "gpus_per_cell": gpus_per_cell,
+        "images_per_shard": images_per_shard,
+    }
+    given = {k: v for k, v in flags.items() if v is not None}
+    if given:
+        current = {k: v for k, v in vars(cfg.executor).items() if v is not None}
+        try:
+            updates["executor"] = parse_executor({**current, **given})
+        except ConfigError as exc:
+            raise ConfigError(
+                str(exc).replace("config key 'executor.", "flag '--").replace("_", "-")
+            ) from exc
+        if ray_address is not None and updates["executor"].name != "ray":
+            raise ConfigError("flag '--ray-address' needs --executor ray")
+    return replace(cfg, **updates)
+
+
+def _with_backend(attacks: tuple[AttackEntry, ...], backend: str) -> tuple[AttackEntry, ...]:
+    if backend == ALL_BACKENDS:
+        seen: dict[tuple[str, AttackSpec], AttackEntry] = {}
+        for a in attacks:
+            seen.setdefault((a.label, a.spec), a)
+        return tuple(
+            e
+            for (label, spec), a in seen.items()
+            for e in expand_backends(label, spec, "all", a.curve, a.samples)
+        )
+    validate_backend_name(backend)
+    provided = get_backend(backend).capabilities()
+    if not any(a.spec.attack in provided for a in attacks):
+        raise ConfigError(
+            f"backend '{backend}' provides none of the configured attacks "
+            f"({', '.join(a.spec.attack for a in attacks)}); it provides: "
+            f"{', '.join(provided)}"
+        )
+    return tuple(replace(a, backend=backend) if a.spec.attack in provided else a for a in attacks)

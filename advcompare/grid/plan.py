@@ -1,0 +1,522 @@
+"""The grid as data: an experiment becomes a list of tasks with stable keys and explicit
+dependencies, which an executor runs (see :mod:`advcompare.grid.executors`).
+
+Per dataset: train the base model → train each trained defense (distillation, adversarial
+training) → one attack cell per defense × threat model × attack × backend → oblivious cells,
+which reuse the undefended model's adversarial examples. Keys are the same whatever runs
+them, so the results store and the weights cache are shared by every executor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Callable
+
+from advcompare.adapters.entry import AttackEntry
+from advcompare.adapters.registry import get_backend, implementation
+from advcompare.attacks.spec import AttackSpec, attack_record
+from advcompare.config.settings import ExperimentConfig
+from advcompare.data.datasets import Dataset, Split
+from advcompare.defenses.registry import (
+    ADAPTIVE,
+    OBLIVIOUS,
+    key_of,
+    needs_training,
+    threat_key,
+    threat_models,
+)
+from advcompare.grid import tasks as fn
+from advcompare.models.train import cache_key
+from advcompare.models.user_model import model_key, weights_digest
+from advcompare.storage.store import cell_key
+
+MODEL, DEFENSE, ATTACK, OBLIVIOUS_CELL = "model", "defense", "attack", "oblivious"
+SHARD = "shard"  # crafts part of an attack cell's images; the cell's task grades the parts
+MAIN, EPS_CURVE, REFERENCE, CONTROL = "main", "eps_curve", "reference", "control"
+# The strength reference of the L2 curves (``[curves]`` reference): Foolbox's FMN and DDN.
+REFERENCE_BACKEND = "foolbox"
+
+
+@dataclass(frozen=True)
+class Dep:
+    """An argument that is another task's result (or a value the driver supplies)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything a worker needs to compute one attack cell, besides data and weights."""
+
+    name: str
+    key: str
+    dataset: str
+    num_classes: int
+    defense: str
+    params: dict[str, Any]
+    defense_key: str
+    base_key: str
+    threat: str
+    entry: AttackEntry
+    batch_size: int
+    seed: int
+    device: str
+    role: str = MAIN
+
+
+@dataclass
+class Task:
+    """One node of the plan: ``fn(*args)`` with :class:`Dep` arguments resolved first."""
+
+    key: str
+    kind: str
+    name: str
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    dataset: str
+    cell: CellSpec | None = None
+    defense: str = "none"
+    images: int = 0  # images the task attacks (attack cells and shards), for ordering work
+    light: bool = False  # a cheap task (joining and grading shards): needs no CPU of its own
+    seed: int = 0  # the training seed of the model the task trains or attacks
+
+    @property
+    def deps(self) -> list[str]:
+        return [a.key for a in self.args if isinstance(a, Dep)]
+
+
+@dataclass
+class Plan:
+    """Tasks in dependency order and the values the driver supplies up front (data)."""
+
+    tasks: list[Task] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def cells(self) -> list[Task]:
+        return [t for t in self.tasks if t.kind in (ATTACK, OBLIVIOUS_CELL)]
+
+    def by_key(self) -> dict[str, Task]:
+        return {t.key: t for t in self.tasks}
+
+
+def data_key(dataset: str) -> str:
+    return f"data:{dataset}"
+
+
+def attacked_key(dataset: str, images: int = 0) -> str:
+    """The plan value of a dataset's attacked images (``images``: only the first so many)."""
+    return f"attacked:{dataset}" + (f"[:{images}]" if images else "")
+
+
+def entry_images(entry: AttackEntry, n: int) -> int:
+    """How many of the run's ``n`` attacked images ``entry`` attacks: its ``samples`` when
+    set and smaller, else all (always the first ones, so a smaller attack's images are a
+    prefix of every larger one's and paired tests can pair them)."""
+    return entry.samples if 0 < entry.samples < n else n
+
+
+def cell_name(
+    dataset: str, defense: str, threat: str, label: str, backend: str, seed: int | None = None
+) -> str:
+    where = dataset if seed is None else f"{dataset}#seed{seed}"
+    where = where if defense == "none" else f"{where}/{defense}:{threat}"
+    return f"{where}/{label}/{backend}"
+
+
+def reference_entries(cfg: ExperimentConfig) -> list[AttackEntry]:
+    """The independent strength reference of every norm that one of the run's main entries
+    minimises (:data:`advcompare.analysis.curves.REFERENCES`: Foolbox's FMN-L2 and DDN for L2,
+    FMN-L1 for L1, FMN-L0 for L0; FMN steps ``[curves] fmn_steps``, at least
+    :data:`~advcompare.analysis.curves.REFERENCE_MIN_STEPS` for the sparse ones; DDN's
+    ``ddn_steps``), when enabled."""
+    from advcompare.analysis.curves import REFERENCE_MIN_STEPS, REFERENCES, minimises_norm
+
+    if not cfg.reference.enabled:
+        return []
+    norms = {
+        attack_record(e.spec.attack).norm for e in cfg.attacks if minimises_norm(e.spec.attack)
+    }
+    steps = {"ddn": cfg.reference.ddn_steps}
+    return [
+        AttackEntry(
+            name,
+            AttackSpec.create(
+                name,
+                steps=steps.get(
+                    name, max(cfg.reference.fmn_steps, REFERENCE_MIN_STEPS.get(name, 0))
+                ),
+            ),
+            REFERENCE_BACKEND,
+        )
+        for norm, names in REFERENCES.items()
+        if norm in norms
+        for name in names
+    ]
+
+
+def control_entries(entries: list[AttackEntry]) -> list[AttackEntry]:
+    """Per attack row run by two or more backends: each backend entry that declares a
+    :class:`~advcompare.adapters.base.Control` again, with its documented cause equalised
+    (skipped where the overrides leave the spec as it was)."""
+    backends: dict[str, set[str]] = {}
+    for entry in entries:
+        backends.setdefault(entry.label, set()).add(entry.backend)
+    out = []
+    for entry in entries:
+        impl = implementation(entry.backend, entry.spec.attack)
+        if len(backends[entry.label]) < 2 or impl is None or impl.control is None:
+            continue
+        params = dict(entry.spec.params)
+        spec = AttackSpec.create(entry.spec.attack, **{**params, **impl.control.params(params)})
+        if spec != entry.spec:
+            out.append(AttackEntry(entry.label, spec, entry.backend, False, entry.samples))
+    return out
+
+
+def curve_eps(cfg: ExperimentConfig, attack: str) -> tuple[float, ...]:
+    """The ε of ``attack``'s budget curve: ``[curves] linf_eps`` or ``l2_eps`` by its norm."""
+    norm = attack_record(attack).budget_norm
+    return {"linf": cfg.eps_curve, "l2": cfg.eps_curve_l2}.get(norm or "", ())
+
+
+def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list[AttackEntry]:
+    """A bounded attack at each ε of its budget (security-evaluation) curve (unless its
+    table says ``curve = false``), its own ε excluded; a step size is scaled in proportion
+    so every ε gets the same number of steps to reach its bound."""
+    record = attack_record(entry.spec.attack)
+    if not record.has_eps_curve or not entry.curve:
+        return []
+    params = dict(entry.spec.params)
+    out = []
+    for eps in eps_values:
+        if eps == params["eps"]:
+            continue
+        scaled = {"eps": eps}
+        if "step_size" in params:
+            scaled["step_size"] = params["step_size"] * eps / params["eps"]
+            if record.norm == "linf":
+                scaled["step_size"] = min(1.0, scaled["step_size"])
+        spec = AttackSpec.create(entry.spec.attack, **{**params, **scaled})
+        out.append(
+            AttackEntry(f"{entry.label}@eps={eps:g}", spec, entry.backend, samples=entry.samples)
+        )
+    return out
+
+
+# Part of every cell key: bump it when a change to the attack, grading or adapter code can
+# change a stored cell's figures, so stale cells are recomputed rather than reused.
+CELL_CODE_VERSION = "cells-v2"  # v2: every batch seeded on its own (crafting.seed_batch)
+
+
+@lru_cache(maxsize=None)
+def library_version(backend: str) -> str:
+    """The installed version of the library behind ``backend`` (part of the cell key)."""
+    library = get_backend(backend).library
+    try:
+        return f"{library}=={version(library)}"
+    except PackageNotFoundError:
+        return f"{library} (unversioned)"
+
+
+def _key(
+    cfg: ExperimentConfig,
+    model_key: str,
+    defense: str,
+    threat: str,
+    entry: AttackEntry,
+    n: int,
+    seed: int,
+    role: str = MAIN,
+) -> str:
+    """Everything that determines a cell's figures: model, defense, threat, label, spec,
+    backend and its library's version, attacked images, seed, batch size, code version;
+    and for a control cell its role (the other roles' keys predate it)."""
+    extra = {"role": role} if role == CONTROL else {}
+    return cell_key(
+        **extra,
+        model=model_key,
+        defense=defense,
+        threat=threat_key(defense, threat),
+        label=entry.label,
+        spec=entry.spec.as_dict(),
+        backend=entry.backend,
+        library=library_version(entry.backend),
+        samples=cfg.samples,
+        seed=seed,
+        batch_size=cfg.batch_size,
+        n=n,
+        code=CELL_CODE_VERSION,
+    )
+
+
+def images_per_shard(setting: int | None, executor: str, concurrency: int, n: int) -> int:
+    """Images per shard of an ``n``-image cell (0: whole cells). ``setting`` is the
+    ``images_per_shard`` the user gave; by default only a parallel executor splits, so
+    that one cell can occupy every worker that is free."""
+    if setting is not None:
+        return setting
+    if executor == "serial" or concurrency <= 1:
+        return 0
+    return -(-n // concurrency)
+
+
+def shard_bounds(n: int, batch_size: int, per_shard: int) -> list[tuple[int, int]]:
+    """Image ranges of a cell's shards: ``per_shard`` rounded up to whole batches, so each
+    batch (and its seed) is the one an unsplit run attacks. One range: the cell is whole."""
+    if per_shard <= 0 or per_shard >= n:
+        return [(0, n)]
+    size = -(-per_shard // batch_size) * batch_size
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def _attack_tasks(
+    cell: CellSpec, args: tuple[Any, ...], n: int, per_shard: int, defense: str
+) -> list[Task]:
+    """An attack cell as one task, or as shard tasks plus the task that joins and grades
+    them (the cell's key is always the grading task's)."""
+    bounds = shard_bounds(n, cell.batch_size, per_shard)
+    if len(bounds) == 1:
+        return [
+            Task(cell.key, ATTACK, cell.name, fn.attack_cell, args, cell.dataset, cell, defense, n)
+        ]
+    shards = [
+        Task(
+            f"{cell.key}/shard-{start}-{stop}",
+            SHARD,
+            f"{cell.name}[{start}:{stop}]",
+            fn.attack_shard,
+            (*args, start, stop),
+            cell.dataset,
+            cell,
+            defense,
+            stop - start,
+        )
+        for start, stop in bounds
+    ]
+    grade = Task(
+        cell.key,
+        ATTACK,
+        cell.name,
+        fn.grade_shards,
+        (*args, *(Dep(s.key) for s in shards)),
+        cell.dataset,
+        cell,
+        defense,
+        light=True,
+    )
+    return [*shards, grade]
+
+
+def _seeded(tasks: list[Task], seed: int) -> list[Task]:
+    for task in tasks:
+        task.seed = seed
+    return tasks
+
+
+def build_plan(
+    cfg: ExperimentConfig,
+    datasets: dict[str, Dataset],
+    attacked: dict[str, Split],
+    executor: str = "serial",
+    concurrency: int = 1,
+) -> Plan:
+    """Every task of ``cfg`` on the loaded ``datasets`` (``attacked``: the images attacked),
+    with attack cells split into shards where :func:`images_per_shard` says so."""
+    plan = Plan()
+    sha256 = ""
+    if cfg.model:  # a user's model: loaded by the driver, never trained (see runner._schedule)
+        sha256 = weights_digest(Path(cfg.weights).expanduser())
+    seeds = cfg.training_seeds
+    for name, dataset in datasets.items():
+        plan.values[data_key(name)] = dataset
+        plan.values[attacked_key(name)] = attacked[name]
+        split, n = attacked[name], len(attacked[name])
+        for images in {entry_images(e, n) for e in cfg.attacks} - {n}:
+            plan.values[attacked_key(name, images)] = Split(split.x[:images], split.y[:images])
+        for seed in seeds:
+            shown = None if len(seeds) == 1 else seed
+            plan.tasks += _seeded(
+                _dataset_tasks(
+                    cfg, name, dataset, attacked[name], seed, shown, sha256, executor, concurrency
+                ),
+                seed,
+            )
+    return plan
+
+
+def _dataset_tasks(
+    cfg: ExperimentConfig,
+    name: str,
+    dataset: Dataset,
+    attacked: Split,
+    seed: int,
+    shown: int | None,
+    sha256: str,
+    executor: str,
+    concurrency: int,
+) -> list[Task]:
+    """Every task of one dataset at one training seed (``shown``: the seed in task names,
+    None when the run has one seed)."""
+    tasks: list[Task] = []
+    train = replace(cfg.train, seed=seed)
+    prefix = name if shown is None else f"{name}#seed{seed}"
+    if cfg.model:
+        base = model_key(dataset, cfg.model, sha256, cfg.input_shape, train)
+        tasks.append(
+            Task(
+                base,
+                MODEL,
+                f"{prefix}/load",
+                fn.load_user_model,
+                (cfg.model, cfg.weights, dataset.num_classes, base),
+                name,
+            )
+        )
+    else:
+        base = cache_key(dataset, train)
+        tasks.append(
+            Task(
+                base,
+                MODEL,
+                f"{prefix}/train",
+                fn.train_base,
+                (Dep(data_key(name)), train, cfg.device, base),
+                name,
+            )
+        )
+    n = len(attacked)
+    per_shard = images_per_shard(cfg.executor.images_per_shard, executor, concurrency, n)
+    entries = list(cfg.attacks)
+    for defense, params in cfg.defenses:
+        dkey = key_of(defense, params, base, cfg.attacks)
+        trained_dep = None
+        if needs_training(defense):
+            tasks.append(
+                Task(
+                    dkey,
+                    DEFENSE,
+                    f"{prefix}/{defense}/train",
+                    fn.train_defense,
+                    (
+                        defense,
+                        params,
+                        Dep(base),
+                        Dep(data_key(name)),
+                        train,
+                        cfg.device,
+                        dkey,
+                        cfg.attacks,
+                    ),
+                    name,
+                    defense=defense,
+                )
+            )
+            trained_dep = Dep(dkey)
+        for threat in threat_models(defense):
+            rows = [(e, MAIN) for e in entries]
+            if defense == "none":
+                rows += [
+                    (c, EPS_CURVE)
+                    for e in entries
+                    for c in eps_curve_entries(e, curve_eps(cfg, e.spec.attack))
+                ]
+                rows += [(c, CONTROL) for c in control_entries(entries)]
+            rows += [(e, REFERENCE) for e in reference_entries(cfg)]
+            for entry, role in rows:
+                images = entry_images(entry, n)
+                data = Dep(attacked_key(name, images if images < n else 0))
+                key = _key(cfg, dkey, defense, threat, entry, images, seed, role)
+                cell = CellSpec(
+                    cell_name(name, defense, threat, entry.label, entry.backend, shown)
+                    + (" (control)" if role == CONTROL else ""),
+                    key,
+                    name,
+                    dataset.num_classes,
+                    defense,
+                    params,
+                    dkey,
+                    base,
+                    threat,
+                    entry,
+                    cfg.batch_size,
+                    seed,
+                    cfg.device,
+                    role,
+                )
+                crafted = _key(cfg, base, "none", ADAPTIVE, entry, images, seed)
+                if threat == OBLIVIOUS and any(d == "none" for d, _ in cfg.defenses):
+                    tasks.append(
+                        Task(
+                            key,
+                            OBLIVIOUS_CELL,
+                            cell.name,
+                            fn.oblivious_cell,
+                            (
+                                cell,
+                                data,
+                                Dep(base),
+                                Dep(crafted),
+                                trained_dep,
+                            ),
+                            name,
+                            cell,
+                            defense,
+                        )
+                    )
+                else:
+                    tasks += _attack_tasks(
+                        cell,
+                        (cell, data, Dep(base), trained_dep),
+                        images,
+                        per_shard,
+                        defense,
+                    )
+    return tasks
+
+
+def crafted_key(task: Task) -> str:
+    """The key of the undefended cell whose adversarial examples an oblivious cell reuses."""
+    dep = task.args[3]
+    assert isinstance(dep, Dep)
+    return dep.key
+
+
+def without_dep(task: Task) -> Task:
+    """An oblivious cell whose undefended cell's samples are gone: it attacks the base
+    model itself instead of reusing them."""
+    cell, data, base, _, trained = task.args
+    return replace(task, kind=ATTACK, fn=fn.attack_cell, args=(cell, data, base, trained))
+
+
+# An attack whose adapter entry gives no cost: assume a slow one (ordering only).
+UNKNOWN_SECONDS_PER_IMAGE = 0.5
+
+
+def expected_seconds(task: Task) -> float:
+    """A rough cost of ``task`` for ordering work: images × the adapter entry's seconds per
+    image (measured by ``benchmarks/executor_scaling.py``; never a reported figure) for
+    attack cells and shards; a small positive cost for everything else."""
+    if task.cell is None or not task.images:
+        return 1e-3
+    entry = task.cell.entry
+    impl = implementation(entry.backend, entry.spec.attack)
+    rate = impl.seconds_per_image if impl and impl.seconds_per_image else None
+    return task.images * (rate or UNKNOWN_SECONDS_PER_IMAGE)
+
+
+def by_priority(tasks: list[Task]) -> list[Task]:
+    """``tasks`` longest path first (a task's rank: its cost plus the largest rank among the
+    tasks that wait for it), which is still a dependency order since every cost is positive.
+    A parallel executor that starts work in this order does not leave a long cell for last."""
+    waiting_on: dict[str, list[Task]] = {}
+    for task in tasks:
+        for key in task.deps:
+            waiting_on.setdefault(key, []).append(task)
+    rank: dict[str, float] = {}
+    for task in reversed(tasks):  # dependents come after what they need
+        after = [rank[t.key] for t in waiting_on.get(task.key, []) if t.key in rank]
+        rank[task.key] = expected_seconds(task) + max(after, default=0.0)
+    return sorted(tasks, key=lambda t: -rank[t.key])  # stable: plan order among equals
