@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from advcompare.adapters import registry
-from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability, Control
+from advcompare.adapters.base import EXACT, Adapter, AttackImpl, Capability, Control
 from advcompare.config.experiment import load_config
 from advcompare.grid.plan import CONTROL, control_entries
 from advcompare.grid.runner import run_experiment
@@ -43,7 +43,7 @@ def half_step_size_and_eps(model, x, y, p):
 
 
 def _adapter(name: str, call, note: str, control: Control) -> type[Adapter]:
-    impl = AttackImpl(Capability("ifgsm", NATIVE, "BIM", note=note), call, control=control)
+    impl = AttackImpl(Capability("ifgsm", EXACT, "BIM", note=note), call, control=control)
     return type(name, (Adapter,), {"name": name, "library": "torch", "attacks": {"ifgsm": impl}})
 
 

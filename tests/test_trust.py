@@ -14,7 +14,7 @@ from torch import nn
 
 import advcompare
 from advcompare.adapters import registry
-from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability, repaired_samples
+from advcompare.adapters.base import EXACT, Adapter, AttackImpl, Capability, repaired_samples
 from advcompare.adapters.torchattacks_backend import TorchattacksBackend
 from advcompare.analysis.metrics import FOOLED, PERTURBED, SKIPPED, UNCHANGED, image_outcomes
 from advcompare.attacks.spec import AttackSpec
@@ -84,7 +84,7 @@ def _weakened_ifgsm():
     class Weakened(Adapter):
         name = "weakened"
         library = "torchattacks"
-        attacks = {"ifgsm": AttackImpl(Capability("ifgsm", NATIVE, "weakened"), call)}
+        attacks = {"ifgsm": AttackImpl(Capability("ifgsm", EXACT, "weakened"), call)}
 
     return Weakened
 
@@ -158,7 +158,7 @@ def test_repairs_are_counted_per_sample():
         library = "foolbox"
         attacks = {
             "ifgsm": AttackImpl(
-                Capability("ifgsm", NATIVE, "zeros"), lambda *_: raw, restores_zeros=True
+                Capability("ifgsm", EXACT, "zeros"), lambda *_: raw, restores_zeros=True
             )
         }
 

@@ -243,7 +243,7 @@ def _register(monkeypatch, name, **fields):
         "a test attack",
         display=name.upper(),
         norm="l0",
-        threat=SCORE_BASED,
+        kind=SCORE_BASED,
         gradient=False,
         **fields,
     )

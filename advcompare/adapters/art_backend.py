@@ -30,7 +30,7 @@ from torch import nn
 from advcompare.adapters import hopskipjump
 from advcompare.adapters.base import (
     EMULATED,
-    NATIVE,
+    EXACT,
     Adapter,
     AttackImpl,
     Capability,
@@ -452,7 +452,7 @@ def art_entry(
     library_class: str,
     note: str = "",
     labels: str = LABELS,
-    support: str = NATIVE,
+    support: str = EXACT,
     probabilities: bool = False,
     start: bool = False,
     **kw: Any,

@@ -22,7 +22,7 @@ from advcompare.errors import UnsupportedSpecError
 
 # Support: the library's own implementation of the canonical attack, or advcompare composes or
 # corrects it (a binary search, a missing sub-attack); `advcompare backends` prints both.
-NATIVE, EMULATED = "exact", "emulated"
+EXACT, EMULATED = "exact", "emulated"
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Capability:
     """How a backend provides one attack: the library class and whether parts are emulated."""
 
     attack: str
-    support: str  # NATIVE or EMULATED
+    support: str  # EXACT or EMULATED
     library_class: str
     note: str = ""
 

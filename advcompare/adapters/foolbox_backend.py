@@ -27,7 +27,7 @@ from torch import nn
 
 from advcompare.adapters import hopskipjump
 from advcompare.adapters.base import (
-    NATIVE,
+    EXACT,
     Adapter,
     AttackImpl,
     Capability,
@@ -244,7 +244,7 @@ def foolbox_entry(
     start (:mod:`advcompare.adapters.starts`); ``kw`` are :class:`AttackImpl`'s ``notes``
     and ``seconds_per_image``."""
     return AttackImpl(
-        Capability(attack, NATIVE, library_class, note),
+        Capability(attack, EXACT, library_class, note),
         _call(builder, start),
         builder=builder,
         restores_zeros=restore_zeros,

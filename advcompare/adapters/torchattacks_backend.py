@@ -42,7 +42,7 @@ from torch import nn
 
 from advcompare.adapters.base import (
     EMULATED,
-    NATIVE,
+    EXACT,
     Adapter,
     AttackImpl,
     Capability,
@@ -343,14 +343,14 @@ class TorchattacksBackend(Adapter):
     library = "torchattacks"
     attacks = {
         "ifgsm": AttackImpl(
-            Capability("ifgsm", NATIVE, "torchattacks.MIFGSM / torchattacks.BIM"),
+            Capability("ifgsm", EXACT, "torchattacks.MIFGSM / torchattacks.BIM"),
             _ifgsm,
             seconds_per_image=0.02,
         ),
         "deepfool": AttackImpl(
             Capability(
                 "deepfool",
-                NATIVE,
+                EXACT,
                 "torchattacks.DeepFool",
                 "true label as reference; all classes as candidates",
             ),
@@ -367,35 +367,35 @@ class TorchattacksBackend(Adapter):
             seconds_per_image=0.34,
         ),
         "one_pixel": AttackImpl(
-            Capability("one_pixel", NATIVE, "torchattacks.OnePixel"),
+            Capability("one_pixel", EXACT, "torchattacks.OnePixel"),
             _one_pixel,
             seconds_per_image=0.06,
         ),
         "pixle": AttackImpl(
-            Capability("pixle", NATIVE, "torchattacks.Pixle"), _pixle, seconds_per_image=0.07
+            Capability("pixle", EXACT, "torchattacks.Pixle"), _pixle, seconds_per_image=0.07
         ),
-        "fgsm": AttackImpl(Capability("fgsm", NATIVE, "torchattacks.FGSM"), _fgsm),
+        "fgsm": AttackImpl(Capability("fgsm", EXACT, "torchattacks.FGSM"), _fgsm),
         "pgd": AttackImpl(
-            Capability("pgd", NATIVE, "torchattacks.PGD", "uniform start in the ε box"),
+            Capability("pgd", EXACT, "torchattacks.PGD", "uniform start in the ε box"),
             _pgd_call("PGD"),
         ),
         "pgd_l2": AttackImpl(
             Capability(
                 "pgd_l2",
-                NATIVE,
+                EXACT,
                 "torchattacks.PGDL2",
                 "start: Gaussian direction, radius uniform in [0, ε] (no option to match)",
             ),
             _pgd_call("PGDL2"),
         ),
         "apgd": AttackImpl(
-            Capability("apgd", NATIVE, "torchattacks.APGD", "the authors' code, ported"),
+            Capability("apgd", EXACT, "torchattacks.APGD", "the authors' code, ported"),
             _apgd,
         ),
         "autoattack": AttackImpl(
             Capability(
                 "autoattack",
-                NATIVE,
+                EXACT,
                 "torchattacks.MultiAttack(APGD, APGDT, Square)",
                 "APGD-CE, APGD-T, Square with steps set (its AutoAttack: 10); no FAB-T",
             ),
@@ -403,13 +403,13 @@ class TorchattacksBackend(Adapter):
             notes=_autoattack_notes,
         ),
         "square": AttackImpl(
-            Capability("square", NATIVE, "torchattacks.Square", "the authors' code, ported"),
+            Capability("square", EXACT, "torchattacks.Square", "the authors' code, ported"),
             _square,
         ),
         "ead": AttackImpl(
             Capability(
                 "ead",
-                NATIVE,
+                EXACT,
                 "torchattacks.EADEN / EADL1",
                 "first step moves its reference x0 (aliasing); warm start across binary search",
             ),
@@ -420,7 +420,7 @@ class TorchattacksBackend(Adapter):
         "jsma": AttackImpl(
             Capability(
                 "jsma",
-                NATIVE,
+                EXACT,
                 "torchattacks.JSMA",
                 "Papernot's pair saliency, one image at a time; target (y + 1) mod C; "
                 "cannot be matched at equal cost: a backward pass per class for each image "

@@ -197,7 +197,7 @@ def distance_is_tested(attack: str) -> bool:
     2019, "On evaluating adversarial robustness": a bounded attack is judged by success at ε).
     An attack without a record (a user's) is tested."""
     record = ATTACKS.get(attack)
-    return record is None or record.threat != BOUNDED
+    return record is None or record.kind != BOUNDED
 
 
 def attack_pair(

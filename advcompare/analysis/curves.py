@@ -116,9 +116,7 @@ def minimises_norm(attack: str) -> bool:
     record = ATTACKS.get(attack)
     if record is None:
         return False
-    return record.threat == MINIMUM_NORM or (
-        record.threat == DECISION_BASED and record.norm == "l2"
-    )
+    return record.kind == MINIMUM_NORM or (record.kind == DECISION_BASED and record.norm == "l2")
 
 
 def has_eps_curve(attack: str) -> bool:

@@ -63,7 +63,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Goodfellow et al. 2015, arXiv:1412.6572",
         display="FGSM",
         norm="linf",
-        threat=BOUNDED,
+        kind=BOUNDED,
         gradient=True,
     ),
     AttackRecord(
@@ -78,7 +78,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Madry et al. 2018, arXiv:1706.06083 (L∞)",
         display="PGD",
         norm="linf",
-        threat=BOUNDED,
+        kind=BOUNDED,
         gradient=True,
     ),
     AttackRecord(
@@ -93,7 +93,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Madry et al. 2018, arXiv:1706.06083 (L2)",
         display="PGD-L2",
         norm="l2",
-        threat=BOUNDED,
+        kind=BOUNDED,
         gradient=True,
     ),
     AttackRecord(
@@ -108,7 +108,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Croce & Hein 2020, arXiv:2003.01690 (APGD, L∞)",
         display="APGD",
         norm="linf",
-        threat=BOUNDED,
+        kind=BOUNDED,
         gradient=True,
     ),
     AttackRecord(
@@ -123,7 +123,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Croce & Hein 2020, arXiv:2003.01690 (AutoAttack, standard, L∞)",
         display="AutoAttack",
         norm="linf",
-        threat=BOUNDED,
+        kind=BOUNDED,
         gradient=True,
     ),
     AttackRecord(
@@ -138,7 +138,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Andriushchenko et al. 2020, arXiv:1912.00049 (Square, L∞)",
         display="Square",
         norm="linf",
-        threat=BOUNDED,
+        kind=BOUNDED,
         gradient=False,
     ),
     AttackRecord(
@@ -158,7 +158,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Chen et al. 2018, arXiv:1709.04114 (elastic-net attack)",
         display="EAD",
         norm="l1",
-        threat=MINIMUM_NORM,
+        kind=MINIMUM_NORM,
         gradient=True,
     ),
     AttackRecord(
@@ -171,7 +171,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Papernot et al. 2016, arXiv:1511.07528 (JSMA, target (y + 1) mod C)",
         display="JSMA",
         norm="l0",
-        threat=MINIMUM_NORM,
+        kind=MINIMUM_NORM,
         gradient=True,
     ),
     AttackRecord(
@@ -181,7 +181,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Jang et al. 2017, ACSAC (NewtonFool)",
         display="NewtonFool",
         norm="l2",
-        threat=MINIMUM_NORM,
+        kind=MINIMUM_NORM,
         gradient=True,
     ),
     AttackRecord(
@@ -198,7 +198,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Chen, Jordan & Wainwright 2020, arXiv:1904.02144 (HopSkipJump, L2)",
         display="HopSkipJump",
         norm="l2",
-        threat=DECISION_BASED,
+        kind=DECISION_BASED,
         gradient=False,
     ),
     AttackRecord(
@@ -213,7 +213,7 @@ ATLAS_RECORDS: tuple[AttackRecord, ...] = (
         "Brendel, Rauber & Bethge 2018, arXiv:1712.04248 (boundary attack)",
         display="Boundary",
         norm="l2",
-        threat=DECISION_BASED,
+        kind=DECISION_BASED,
         gradient=False,
     ),
 )

@@ -46,16 +46,17 @@ def non_negative(v: Any) -> bool:
     return v >= 0
 
 
-# What an attack looks for (the "threat" of its record): a perturbation inside a fixed budget,
-# the smallest perturbation that fools (so one run gives robust accuracy at every budget),
-# or, with no gradient at all, a change found from the model's decisions or scores alone.
+# What an attack looks for, the "kind" of its record (a defense's "threat model", oblivious or
+# adaptive, is another thing): a perturbation inside a fixed budget, the smallest perturbation
+# that fools (so one run gives robust accuracy at every budget), or, with no gradient at all,
+# a change found from the model's decisions or scores alone.
 BOUNDED, MINIMUM_NORM, DECISION_BASED, SCORE_BASED = (
     "bounded",
     "minimum-norm",
     "decision-based",
     "score-based",
 )
-THREATS = (BOUNDED, MINIMUM_NORM, DECISION_BASED, SCORE_BASED)
+KINDS = (BOUNDED, MINIMUM_NORM, DECISION_BASED, SCORE_BASED)
 
 # The check an attack makes on the inputs it would get: (its complete parameters, image
 # height, width, the class count, what has them: "the model" or a dataset's name) → None, or
@@ -70,8 +71,8 @@ class AttackRecord:
 
     ``params``: canonical parameters; ``default_backend``: the backend the default run takes
     it from (docs/backends.md says why); ``display``: its name in reports and figures;
-    ``norm``: the norm it bounds or minimises (one of :data:`NORMS`); ``threat``: one of
-    :data:`THREATS`; ``gradient``: whether it needs input gradients; ``paper``: the paper
+    ``norm``: the norm it bounds or minimises (one of :data:`NORMS`); ``kind``: one of
+    :data:`KINDS`; ``gradient``: whether it needs input gradients; ``paper``: the paper
     attack it is (its name in the paper's tables), or None; ``comparator_of``: the paper
     attack it is a library comparator for, or None; ``check_input``: refuses inputs it
     cannot attack (None: any image)."""
@@ -82,15 +83,15 @@ class AttackRecord:
     reference: str
     display: str
     norm: str
-    threat: str
+    kind: str
     gradient: bool
     paper: str | None = None
     comparator_of: str | None = None
     check_input: InputCheck | None = None
 
     def __post_init__(self) -> None:
-        if self.threat not in THREATS:
-            raise ValueError(f"attack '{self.name}': threat must be one of {THREATS}")
+        if self.kind not in KINDS:
+            raise ValueError(f"attack '{self.name}': kind must be one of {KINDS}")
         if self.norm not in NORMS:
             raise ValueError(f"attack '{self.name}': norm must be one of {NORMS}")
 
@@ -98,7 +99,7 @@ class AttackRecord:
     def minimum_norm(self) -> bool:
         """A minimum-L2 attack: one run gives robust accuracy at every L2 budget (the L2
         curves). Minimum-norm attacks in other norms (EAD's L1, JSMA's L0) draw none."""
-        return self.threat == MINIMUM_NORM and self.norm == "l2"
+        return self.kind == MINIMUM_NORM and self.norm == "l2"
 
     @property
     def has_eps_curve(self) -> bool:
@@ -109,4 +110,4 @@ class AttackRecord:
     @property
     def budget_norm(self) -> str | None:
         """The norm whose ball (of radius ``eps``) every output must stay in, or None."""
-        return self.norm if self.threat == BOUNDED and "eps" in self.params else None
+        return self.norm if self.kind == BOUNDED and "eps" in self.params else None

@@ -156,7 +156,7 @@ def softmax_loss_attacks(record: AttackRecord) -> bool:
     """Gradient attacks whose loss saturates with the soft-max: the bounded ones (I-FGSM,
     PGD, FGSM: cross-entropy) and :data:`SOFTMAX_MINIMUM_NORM`. CW, EAD, DeepFool and FMN
     work on logit margins already, and attack the deployed logits."""
-    return record.gradient and (record.threat == BOUNDED or record.name in SOFTMAX_MINIMUM_NORM)
+    return record.gradient and (record.kind == BOUNDED or record.name in SOFTMAX_MINIMUM_NORM)
 
 
 def build(params: dict[str, Any], base: nn.Module, trained: nn.Module | None) -> Views:

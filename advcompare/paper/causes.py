@@ -47,7 +47,7 @@ _OPS = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_CONDITION = re.compile(r"^\s*(\w+)\s*(==|!=|<=|>=|<|>)\s*(\S+)\s*$")
+_CAUSE_CONDITION = re.compile(r"^\s*(\w+)\s*(==|!=|<=|>=|<|>)\s*(\S+)\s*$")
 _DEFAULTS = {"defense": "none", "threat": "adaptive", "role": "main"}
 
 
@@ -126,7 +126,7 @@ class Cause:
 
     def __post_init__(self) -> None:
         for condition in self.when:
-            if not _CONDITION.match(condition):
+            if not _CAUSE_CONDITION.match(condition):
                 raise ValueError(f"cause condition {condition!r} is not '<param> <op> <value>'")
         if self.direction not in (None, "weaker", "stronger"):
             raise ValueError(f"cause direction must be weaker or stronger, not {self.direction!r}")
@@ -160,7 +160,7 @@ class Cause:
                 return False
         spec = cell_spec(cell)
         for condition in self.when:
-            parsed = _CONDITION.match(condition)
+            parsed = _CAUSE_CONDITION.match(condition)
             if parsed is None:
                 raise ValueError(f"malformed cause condition {condition!r}")
             name, op, value = parsed.groups()

@@ -37,7 +37,9 @@ _TERM = re.compile(
     r"\s*(?P<sign>[+-])?\s*(?:(?P<coef>\d+(?:\.\d+)?)\s*\*\s*)?"
     r"(?P<func>[A-Z_0-9]+)\((?P<args>[^)]*)\)(?:@(?P<dataset>\w+))?"
 )
-_CONDITION = re.compile(r"^(?P<expr>.*?)\s*(?P<op><=|>=|<|>)\s*(?P<value>-?\d+(?:\.\d+)?)\s*$")
+_CLAIM_CONDITION = re.compile(
+    r"^(?P<expr>.*?)\s*(?P<op><=|>=|<|>)\s*(?P<value>-?\d+(?:\.\d+)?)\s*$"
+)
 _AT_LEAST = re.compile(r"^\s*at least (?P<k>\d+) of:\s*(?P<rest>.+)$")
 
 DEFENSE_WORDS = {
@@ -187,7 +189,7 @@ class Claim:
 def parse_condition(text: str) -> Condition:
     """``"GAIN(adversarial_training, *) > 0"`` → :class:`Condition` (ValueError naming the
     problem when it is not in the language)."""
-    found = _CONDITION.match(text)
+    found = _CLAIM_CONDITION.match(text)
     if not found:
         raise ValueError(f"condition {text!r}: expected 'expression op number'")
     expr, pos = found["expr"], 0
