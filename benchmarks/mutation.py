@@ -44,7 +44,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "analysis/comparison": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
     # synthetic stored cells: test_controls.py's planted run costs 12 s per mutant
     "analysis/controls": ("tests/test_controls_mutants.py", KILLERS),
-    "report/quotes": ("tests/test_docs_quotes.py", KILLERS),
+    "tests/docs_quotes": ("tests/test_docs_quotes.py", KILLERS),
     "report/latex": (  # test_report.py's LaTeX tests: the rest build whole reports
         "tests/test_report.py::test_report_tex_has_every_table_as_escaped_booktabs",
         "tests/test_report.py::test_latex_helpers_escape_and_translate",
@@ -57,6 +57,11 @@ MODULES: dict[str, tuple[str, ...]] = {
 # exit codes mutmut stores per mutant (mutmut.stats.status_by_exit_code)
 KILLED = {1, 3, 36, -24, 24, 152, 255, -11, -9}  # a test failed, or the mutant hung or crashed
 SURVIVED = {0, 5, 33}  # every test passed, or no test reached the mutant
+
+
+def _path(module: str) -> str:
+    """The file of a ``MODULES`` key: under ``advcompare/`` unless the key names its folder."""
+    return f"{module}.py" if module.startswith("tests/") else f"advcompare/{module}.py"
 
 
 def _files() -> list[str]:
@@ -82,8 +87,8 @@ def _configure(dest: Path, module: str, tests: tuple[str, ...]) -> None:
     text = path.read_text()
     section = (
         "[tool.mutmut]\n"
-        'source_paths = ["advcompare"]\n'
-        f'only_mutate = ["advcompare/{module}.py"]\n'
+        f'source_paths = ["{_path(module).split("/")[0]}"]\n'
+        f'only_mutate = ["{_path(module)}"]\n'
         'also_copy = ["README.md", "docs/", "reports/", "configs/", "benchmarks/"]\n'
         # a fork server free of pytest: state the clean run leaves (mcnemar_power's lru_cache)
         # must not reach the mutants, or a mutant in a cached function is never called
@@ -96,7 +101,7 @@ def _configure(dest: Path, module: str, tests: tuple[str, ...]) -> None:
 
 
 def _tally(dest: Path, module: str) -> tuple[int, int, list[str], int]:
-    meta = json.loads((dest / "mutants" / "advcompare" / f"{module}.py.meta").read_text())
+    meta = json.loads((dest / "mutants" / f"{_path(module)}.meta").read_text())
     codes = meta["exit_code_by_key"]
     killed = sum(c in KILLED for c in codes.values())
     survivors = sorted(k for k, c in codes.items() if c in SURVIVED)
@@ -124,7 +129,7 @@ def run(module: str, timeout: int, children: int, keep: bool) -> None:
     share = f"{100 * killed / done:.1f}%" if done else "n/a"
     minutes = (datetime.datetime.now(datetime.UTC) - start).total_seconds() / 60
     print(
-        f"| advcompare/{module}.py | {total} | {killed} | {len(survivors)} | {share} | "
+        f"| {_path(module)} | {total} | {killed} | {len(survivors)} | {share} | "
         f"`pytest -x -q {' '.join(tests)}` | {start:%Y-%m-%d} | {minutes:.1f} min{note} |"
     )
     for name in survivors:

@@ -441,7 +441,7 @@ def test_images_for_power_is_the_fewest_and_respects_its_defaults_and_limit():
     assert detectable_difference(2) == 1.0  # two images detect nothing
 
 
-# -- advcompare.report.quotes ----------------------------------------------------------------
+# -- tests/docs_quotes.py ----------------------------------------------------------------
 
 
 def _checkout(root, readme: str, report: str, doc: str = "# Doc\n\nNo figures here.\n"):
@@ -457,7 +457,7 @@ REPORT = "| attack | backend | time |\n|---|---|---|\n| ifgsm | art | 12.5 s |\n
 
 
 def test_the_quotes_command_names_each_stale_figure_and_its_file(tmp_path, capsys):
-    from advcompare.report.quotes import documentation, main
+    from docs_quotes import documentation, main
 
     stale = REPORT.replace("12.5 s", "99.9 s")
     readme = f"# R\n\n<!-- quote: reports/r.md -->\n{stale}<!-- /quote -->\n\nIt took 3.25 s.\n"
@@ -477,7 +477,7 @@ def test_the_quotes_command_names_each_stale_figure_and_its_file(tmp_path, capsy
 
 
 def test_the_quotes_command_refreshes_a_stale_row_then_traces_every_figure(tmp_path, capsys):
-    from advcompare.report.quotes import main
+    from docs_quotes import main
 
     stale = REPORT.replace("12.5 s", "99.9 s")
     readme = f"# R\n\n<!-- quote: reports/r.md -->\n{stale}<!-- /quote -->\n"
@@ -492,7 +492,7 @@ def test_the_quotes_command_refreshes_a_stale_row_then_traces_every_figure(tmp_p
 
 
 def test_the_drift_check_names_the_file_and_line_of_each_problem(tmp_path):
-    from advcompare.report.quotes import Finding, check_file
+    from docs_quotes import Finding, check_file
 
     doc = tmp_path / "d.md"
     doc.write_text(
@@ -518,7 +518,7 @@ def test_the_drift_check_names_the_file_and_line_of_each_problem(tmp_path):
 def test_the_quotes_command_reads_its_arguments_in_any_order(tmp_path, capsys, monkeypatch):
     import sys
 
-    from advcompare.report.quotes import main
+    from docs_quotes import main
 
     _checkout(tmp_path, "# R\n", REPORT)
     assert main(["--write", str(tmp_path)]) == 0

@@ -15,7 +15,7 @@ Inside a ``quote`` block every non-blank line must be a line of the source, verb
 spaces aside). A ``figures`` marker covers the paragraph that follows it, up to the next blank
 line: each figure in it must occur in a source as a whole number. Anywhere else a figure that
 looks measured (a time, a percentage or ratio with decimals, a value with three decimals) is
-an unsourced quote. Check with ``python -m advcompare.report.quotes`` (exit 1 on a finding);
+an unsourced quote. Check with ``python tests/docs_quotes.py`` (exit 1 on a finding);
 ``--write`` first refreshes each quoted table from its report's table of the same columns,
 row by row (same attack and backend).
 """
