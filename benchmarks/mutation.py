@@ -45,7 +45,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     # synthetic stored cells: test_controls.py's planted run costs 12 s per mutant
     "analysis/controls": ("tests/test_controls_mutants.py", KILLERS),
     "tests/docs_quotes": ("tests/test_docs_quotes.py", KILLERS),
-    "report/latex": (  # test_report.py's LaTeX tests: the rest build whole reports
+    "report/latex": (  # closed forms, then test_report.py's LaTeX tests (the rest build
+        "tests/test_latex_mutants.py",  # whole reports)
         "tests/test_report.py::test_report_tex_has_every_table_as_escaped_booktabs",
         "tests/test_report.py::test_latex_helpers_escape_and_translate",
         "tests/test_report.py::test_a_wide_latex_table_is_split_with_its_names_and_numbers_right_aligned",

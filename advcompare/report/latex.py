@@ -87,7 +87,7 @@ def _fallback(ch: str) -> str:
     name = unicodedata.name(ch, "")
     greek = re.match(r"GREEK (SMALL|CAPITAL) LETTER (\w+)$", name)
     if greek:
-        letter = greek.group(2).lower()
+        letter = greek.group(2).lower().replace("lamda", "lambda")  # Unicode's spelling
         if greek.group(1) == "CAPITAL" and letter in _LATIN_CAPITALS:
             return _LATIN_CAPITALS[letter]  # LaTeX has no \\Alpha: it is an A
         if letter == "omicron":
