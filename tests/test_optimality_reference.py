@@ -128,7 +128,7 @@ def _ep(values):
 def test_the_l0_reference_keeps_epsilon_coordinates_where_foolbox_keeps_one_more():
     import foolbox.attacks as fa
 
-    from advcompare.adapters.foolbox_backend import _projected_l0_fmn
+    from advcompare.adapters.references import _projected_l0_fmn
 
     x0 = _ep([[0.0] * 6, [0.0] * 6])
     x = _ep([[0.5, -0.3, 0.2, 0.0, 0.1, 0.05], [0.6, 0.5, 0.4, 0.3, 0.2, 0.1]])
