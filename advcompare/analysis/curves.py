@@ -1,8 +1,9 @@
 """Attack strength beyond one number: robust-accuracy curves and AttackBench's optimality.
 
-Two kinds of curve, both computed from stored results only (never by rerunning a library):
+Computed from stored results only (never by rerunning a library); the fixed-budget attacks'
+curves against ε are :mod:`advcompare.analysis.eps_curves`'.
 
-*Norm-minimising attacks* (:func:`minimises_norm`: records whose threat is minimum-norm, in
+*Norm-minimising attacks* (:func:`minimises_norm`: records whose kind is minimum-norm, in
 any norm, and the decision-based L2 attacks, HopSkipJump and Boundary, which shrink the L2
 distance from an adversarial start) look for the smallest perturbation that fools each
 image, so one run gives robust accuracy at every budget *of its own norm* (EAD: L1, JSMA:
@@ -44,17 +45,10 @@ the trapezoidal rule on the sampled steps; the exact step integral differs from 
 discretisation only.) Undefined (NaN) when the envelope fools nothing. A cell that attacked
 fewer images than the reference (``samples``) is compared on its images, the reference's
 first ones.
-
-*Fixed-budget attacks* (records with ``has_eps_curve``: I-FGSM by default) give one point per
-run, so the security-evaluation curve (robust accuracy against ε, as SecML and ARES draw it)
-joins the main cell with its ε-curve cells (role ``eps_curve``), plus ε = 0 where robust
-accuracy is the clean accuracy.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +66,7 @@ from advcompare.analysis.statistics import (
 from advcompare.attacks.spec import ATTACKS, DECISION_BASED, MINIMUM_NORM
 from advcompare.storage.store import load_samples
 
-# L2 budgets (pixel units, 3×32×32 inputs in [0, 1]) at which the table reports robust
-# accuracy; the figure draws the whole curve.
+# L2 budgets (pixel units) of the table's robust accuracy; the figure draws the whole curve.
 TABLE_BUDGETS = (0.5, 1.0, 1.5, 2.0, 3.0)
 # The independent strength reference of each norm: the attacks ``reference_entries`` plans
 # (Foolbox backend) and that the norm's cells are scored against. No L∞ entry: no atlas
@@ -405,88 +398,3 @@ def curve_points(norms: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarra
     x = np.concatenate([[0.0], steps, [limit]])
     x = np.unique(x)
     return x, robust_accuracy(norms, x)
-
-
-def base_label(label: str) -> str:
-    """``"ifgsm@eps=0.05"`` → ``"ifgsm"``."""
-    return str(label).split("@")[0]
-
-
-def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Robust accuracy and adversarial F1 against ε for every label of an attack with an ε
-    curve (``AttackRecord.has_eps_curve``) that has ε-curve cells: its main cell, its
-    ``eps_curve`` cells and ε = 0 (the clean figures).
-
-    Robust accuracy is ``clean accuracy × (1 − success rate)``: images classified right
-    that the attack did not fool, as for the L2 curves.
-    """
-    if "role" not in frame or not (frame["role"] == "eps_curve").any():
-        return pd.DataFrame(
-            columns=[
-                "dataset",
-                "defense",
-                "threat",
-                "attack",
-                "backend",
-                "eps",
-                "robust_accuracy",
-                "adv_f1",
-                "role",
-                "norm",
-            ]
-        )
-    part = frame[frame["attack"].map(has_eps_curve).astype(bool)].assign(
-        base=lambda f: f["label"].map(base_label)
-    )
-    rows = []
-    for (dataset, defense, threat, label, backend), cells in part.groupby(
-        ["dataset", "defense", "threat", "base", "backend"], sort=False
-    ):
-        if not (cells["role"] == "eps_curve").any():
-            continue
-        first = cells.iloc[0]
-        where = {
-            "dataset": dataset,
-            "defense": defense,
-            "threat": threat,
-            "attack": label,
-            "backend": backend,
-            "norm": ATTACKS[first["attack"]].norm,
-        }
-        points = {
-            0.0: {
-                **where,
-                "eps": 0.0,
-                "robust_accuracy": first["clean_accuracy"],
-                "adv_f1": first["clean_f1"],
-                "role": "clean",
-            }
-        }
-        for row in cells.itertuples():
-            eps = _eps_of(row)
-            if eps is None or eps in points:
-                continue
-            success = 0.0 if _nan(row.success_rate) else row.success_rate
-            points[eps] = {
-                **where,
-                "eps": eps,
-                "robust_accuracy": row.clean_accuracy * (1 - success),
-                "adv_f1": row.adv_f1,
-                "role": row.role,
-            }
-        rows += [points[eps] for eps in sorted(points)]
-    return pd.DataFrame(rows)
-
-
-def _nan(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _eps_of(row: Any) -> float | None:
-    spec = row.spec if isinstance(row.spec, dict) else json.loads(row.spec)
-    if "eps" in spec and spec["eps"] is not None:
-        return float(spec["eps"])
-    label = str(row.label)
-    if "@eps=" in label:
-        return float(label.split("@eps=")[1])
-    return None

@@ -13,7 +13,8 @@ import pandas as pd
 from advcompare.analysis.agreement import agreement_frame
 from advcompare.analysis.comparison import attack_conclusions
 from advcompare.analysis.controls import judge_controls
-from advcompare.analysis.curves import eps_curve_frame, norm_groups, optimality_frame
+from advcompare.analysis.curves import norm_groups, optimality_frame
+from advcompare.analysis.eps_curves import eps_curve_frame
 from advcompare.analysis.ranking import ranking_frame
 from advcompare.analysis.seeds import library_vs_seeds, seed_spread
 from advcompare.analysis.statistics import (
