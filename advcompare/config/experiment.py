@@ -18,9 +18,11 @@ from advcompare.adapters.entry import ALL_BACKENDS, AttackEntry, expand_backends
 from advcompare.adapters.registry import get_backend, validate_backend_name
 from advcompare.attacks.spec import ATTACKS, AttackSpec, known_attacks
 from advcompare.config.checks import check_device_name
-from advcompare.config.settings import EXECUTORS, ExecutorConfig, ExperimentConfig, TrainConfig
+from advcompare.config.settings import ExperimentConfig, TrainConfig
 from advcompare.config.tables import (
     MAX_SEED,
+    parse_executor,
+    parse_user_model,
     parse_claims,
     parse_curves,
     parse_seeds,
@@ -30,7 +32,6 @@ from advcompare.config.values import expect, integer, number, unknown_keys
 from advcompare.data.datasets import validate_dataset_name
 from advcompare.defenses.registry import check_attack_labels, defense_params, known_defenses
 from advcompare.errors import ConfigError
-from advcompare.models.user_model import check_factory_string, check_weights_path
 
 __all__ = ["ExperimentConfig", "apply_overrides", "default_config_text", "load_config"]
 
@@ -61,15 +62,6 @@ TOP_KEYS = {
     "claims",
 }
 TRAIN_KEYS = {"epochs", "batch_size", "lr"}
-EXECUTOR_KEYS = {
-    "name",
-    "address",
-    "cpus_per_cell",
-    "gpus_per_cell",
-    "images_per_shard",
-    "shared_cache",
-    "max_retries",
-}
 
 
 def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
@@ -170,98 +162,13 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         cfg["attacks"] = tuple(e for label, t in table.items() for e in _parse_attack(label, t))
     if "attacks" in cfg:
         check_attack_labels(cfg.get("defenses", ()), [e.label for e in cfg["attacks"]])
-    cfg.update(_parse_user_model(raw))
+    cfg.update(parse_user_model(raw))
     if cfg.get("model") and len(cfg.get("seeds", ())) > 1:
         raise ConfigError(
             "config key 'seeds': trains one model per seed, but 'model' loads a trained "
             "one; drop 'seeds' (or 'model' to train the paper CNN)"
         )
     return ExperimentConfig(**cfg)
-
-
-PAPER_INPUT_SHAPE = (3, 32, 32)
-MAX_IMAGE_SIDE = 4096
-
-
-def _parse_user_model(raw: dict[str, Any]) -> dict[str, Any]:
-    """``model``, ``weights`` and ``input_shape``: a user's model, loaded instead of trained
-    (see :mod:`advcompare.models.user_model`; importing and loading are checked by the run)."""
-    out: dict[str, Any] = {}
-    if "model" in raw:
-        out["model"] = check_factory_string(
-            expect("model", raw["model"], str, '"package.module:factory"')
-        )
-    if "weights" in raw:
-        out["weights"] = check_weights_path(
-            expect("weights", raw["weights"], str, "a .safetensors path")
-        )
-    if out.get("model") and not out.get("weights"):
-        raise ConfigError(
-            "config key 'model': needs 'weights = \"<file>.safetensors\"' (the "
-            "trained state dict); a user's model is loaded, never trained"
-        )
-    if out.get("weights") and not out.get("model"):
-        raise ConfigError(
-            "config key 'weights': needs 'model = \"package.module:factory\"' "
-            "(the module the weights are loaded into)"
-        )
-    if "input_shape" in raw:
-        value = expect("input_shape", raw["input_shape"], list, "[C, H, W]")
-        if len(value) != 3:
-            raise ConfigError(f"config key 'input_shape': expected [C, H, W], got {value!r}")
-        channels = expect("input_shape", value[0], int, "an integer channel count")
-        if channels not in (1, 3):
-            raise ConfigError(
-                f"config key 'input_shape': channels must be 1 (grey) or 3 (RGB), got {channels}"
-            )
-        shape = (channels, *(integer("input_shape", v, 1, MAX_IMAGE_SIDE) for v in value[1:]))
-        if shape != PAPER_INPUT_SHAPE and not out.get("model"):
-            raise ConfigError(
-                f"config key 'input_shape': the paper CNN takes [3, 32, 32], "
-                f'got {list(shape)}; set model = "package.module:factory" '
-                f"for a model with another input"
-            )
-        out["input_shape"] = shape
-    return out
-
-
-def parse_executor(table: dict[str, Any], where: str = "executor") -> ExecutorConfig:
-    """Validate an ``[executor]`` table."""
-    unknown_keys(where, table, EXECUTOR_KEYS)
-    updates: dict[str, Any] = {}
-    if "name" in table:
-        name = expect(f"{where}.name", table["name"], str, "an executor name")
-        if name not in EXECUTORS:
-            raise ConfigError(
-                f"config key '{where}.name': unknown executor '{name}'; "
-                f"known executors: {', '.join(EXECUTORS)}"
-            )
-        updates["name"] = name
-    if "address" in table:
-        address = expect(f"{where}.address", table["address"], str, "a Ray address")
-        if not address.strip():
-            raise ConfigError(
-                f"config key '{where}.address': empty; use \"auto\", "
-                f"HOST:PORT, or leave it out for a local Ray"
-            )
-        updates["address"] = address
-    if "cpus_per_cell" in table:
-        updates["cpus_per_cell"] = integer(f"{where}.cpus_per_cell", table["cpus_per_cell"], 1)
-    if "gpus_per_cell" in table:
-        updates["gpus_per_cell"] = number(
-            f"{where}.gpus_per_cell", table["gpus_per_cell"], low=0.0, high=64.0
-        )
-    if "images_per_shard" in table:
-        updates["images_per_shard"] = integer(
-            f"{where}.images_per_shard", table["images_per_shard"], 0
-        )
-    if "shared_cache" in table:
-        updates["shared_cache"] = expect(
-            f"{where}.shared_cache", table["shared_cache"], bool, "true or false"
-        )
-    if "max_retries" in table:
-        updates["max_retries"] = integer(f"{where}.max_retries", table["max_retries"], 0)
-    return replace(ExecutorConfig(), **updates)
 
 
 def _parse_defenses(raw: dict[str, Any]) -> tuple[tuple[str, dict], ...]:
