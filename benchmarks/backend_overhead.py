@@ -28,8 +28,8 @@ from torch import nn
 from advcompare.adapters import get_backend
 from advcompare.adapters.art_backend import art_classifier
 from advcompare.adapters.art_backend import build_attack as build_art_attack
-from advcompare.adapters.foolbox_backend import build_attack as build_foolbox_attack
 from advcompare.adapters.cw_search import CWView, squeeze
+from advcompare.adapters.foolbox_backend import build_attack as build_foolbox_attack
 from advcompare.analysis.metrics import PassCounter
 from advcompare.attacks.spec import AttackSpec
 from advcompare.config.experiment import load_config

@@ -15,7 +15,7 @@ from advcompare.adapters import get_backend
 from advcompare.analysis.metrics import PassCounter
 from advcompare.attacks.spec import AttackSpec
 from advcompare.config.experiment import load_config
-from advcompare.grid.plan import control_entries
+from advcompare.grid.entries import control_entries
 from advcompare.models.cnn import predict
 
 ATLAS = Path(__file__).resolve().parent.parent / "configs" / "atlas.toml"

@@ -174,7 +174,7 @@ def test_atlas_config_runs_every_atlas_attack_on_every_backend_that_provides_it(
     bounded attack's own norm, and none for the table that opts out."""
     from advcompare.adapters import backends_supporting
     from advcompare.attacks.atlas_records import ATLAS_RECORDS
-    from advcompare.grid.plan import curve_eps, eps_curve_entries
+    from advcompare.grid.entries import curve_eps, eps_curve_entries
 
     cfg = load_config(Path(__file__).resolve().parent.parent / "configs" / "atlas.toml")
     ran = {(a.spec.attack, a.backend) for a in cfg.attacks}

@@ -13,7 +13,8 @@ import torch
 from advcompare.adapters import registry
 from advcompare.adapters.base import EXACT, Adapter, AttackImpl, Capability, Control
 from advcompare.config.experiment import load_config
-from advcompare.grid.plan import CONTROL, control_entries
+from advcompare.grid.entries import control_entries
+from advcompare.grid.plan import CONTROL
 from advcompare.grid.runner import run_experiment
 from advcompare.report import write_report
 

@@ -31,12 +31,11 @@ from advcompare.grid.plan import (
     SHARD,
     Dep,
     build_plan,
-    by_priority,
     crafted_key,
-    images_per_shard,
-    shard_bounds,
 )
 from advcompare.grid.runner import attack_subset, run_experiment
+from advcompare.grid.schedule import by_priority
+from advcompare.grid.shards import images_per_shard, shard_bounds
 from advcompare.report.tables import attack_name
 from advcompare.storage.store import ResultStore
 

@@ -16,7 +16,7 @@ from advcompare.adapters.entry import AttackEntry
 from advcompare.adapters.hopskipjump import FinalBinarySearch, OneImageAtATime, build_foolbox
 from advcompare.adapters.registry import implementation
 from advcompare.attacks.spec import AttackSpec
-from advcompare.grid.plan import control_entries
+from advcompare.grid.entries import control_entries
 from advcompare.models.cnn import predict
 
 PARAMS = {"steps": 2, "initial_evals": 10, "max_evals": 20}

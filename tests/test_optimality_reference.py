@@ -26,7 +26,7 @@ from advcompare.analysis.metrics import perturbation_norms
 from advcompare.analysis.ranking import ranking_frame
 from advcompare.attacks.spec import AttackSpec
 from advcompare.config.settings import ExperimentConfig, ReferenceConfig
-from advcompare.grid.plan import reference_entries
+from advcompare.grid.entries import reference_entries
 from advcompare.report import write_report
 from advcompare.results import CellRecord
 from advcompare.storage.store import ResultStore

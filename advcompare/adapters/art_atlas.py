@@ -12,7 +12,6 @@ from torch import nn
 
 from advcompare.adapters.art_classifier import art_classifier
 
-
 APGD_LOSSES = {"ce": "cross_entropy", "dlr": "difference_logits_ratio"}
 BOUNDARY_TRIALS = 25  # ART's num_trial: retries of a rejected candidate within one step
 

@@ -28,15 +28,6 @@ import torch
 from torch import nn
 
 from advcompare.adapters import hopskipjump
-from advcompare.adapters.base import (
-    EMULATED,
-    EXACT,
-    Adapter,
-    AttackImpl,
-    Capability,
-    Control,
-    jsma_targets,
-)
 from advcompare.adapters.art_atlas import (
     autoattack,
     autoattack_at_matched_cost,
@@ -52,6 +43,15 @@ from advcompare.adapters.art_atlas import (
     square_at_matched_cost,
 )
 from advcompare.adapters.art_classifier import art_classifier
+from advcompare.adapters.base import (
+    EMULATED,
+    EXACT,
+    Adapter,
+    AttackImpl,
+    Capability,
+    Control,
+    jsma_targets,
+)
 from advcompare.adapters.starts import blended_noise_start
 from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnsupportedSpecError

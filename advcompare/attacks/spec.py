@@ -34,10 +34,10 @@ from advcompare.attacks.atlas_records import ATLAS_RECORDS
 from advcompare.attacks.record import (
     BOUNDED,
     DECISION_BASED,
+    KINDS,
     MINIMUM_NORM,
     NORMS,
     SCORE_BASED,
-    KINDS,
     AttackRecord,
     InputCheck,
     Param,

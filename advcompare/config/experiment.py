@@ -21,12 +21,12 @@ from advcompare.config.checks import check_device_name
 from advcompare.config.settings import ExperimentConfig, TrainConfig
 from advcompare.config.tables import (
     MAX_SEED,
-    parse_executor,
-    parse_user_model,
     parse_claims,
     parse_curves,
+    parse_executor,
     parse_seeds,
     parse_statistics,
+    parse_user_model,
 )
 from advcompare.config.values import expect, integer, number, unknown_keys
 from advcompare.data.datasets import validate_dataset_name

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from advcompare.adapters.entry import AttackEntry
-from advcompare.adapters.registry import get_backend, implementation
-from advcompare.attacks.spec import AttackSpec, attack_record
+from advcompare.adapters.registry import get_backend
 from advcompare.config.settings import ExperimentConfig
 from advcompare.data.datasets import Dataset, Split
 from advcompare.defenses.registry import (
@@ -29,6 +28,8 @@ from advcompare.defenses.registry import (
     threat_models,
 )
 from advcompare.grid import tasks as fn
+from advcompare.grid.entries import control_entries, curve_eps, eps_curve_entries, reference_entries
+from advcompare.grid.shards import images_per_shard, shard_bounds
 from advcompare.models.train import cache_key
 from advcompare.models.user_model import model_key, weights_digest
 from advcompare.storage.store import cell_key
@@ -37,7 +38,6 @@ MODEL, DEFENSE, ATTACK, OBLIVIOUS_CELL = "model", "defense", "attack", "obliviou
 SHARD = "shard"  # crafts part of an attack cell's images; the cell's task grades the parts
 MAIN, EPS_CURVE, REFERENCE, CONTROL = "main", "eps_curve", "reference", "control"
 # The strength reference of the L2 curves (``[curves]`` reference): Foolbox's FMN and DDN.
-REFERENCE_BACKEND = "foolbox"
 
 
 @dataclass(frozen=True)
@@ -126,86 +126,6 @@ def cell_name(
     return f"{where}/{label}/{backend}"
 
 
-def reference_entries(cfg: ExperimentConfig) -> list[AttackEntry]:
-    """The independent strength reference of every norm that one of the run's main entries
-    minimises (:data:`advcompare.analysis.curves.REFERENCES`: Foolbox's FMN-L2 and DDN for L2,
-    FMN-L1 for L1, FMN-L0 for L0; FMN steps ``[curves] fmn_steps``, at least
-    :data:`~advcompare.analysis.curves.REFERENCE_MIN_STEPS` for the sparse ones; DDN's
-    ``ddn_steps``), when enabled."""
-    from advcompare.analysis.curves import REFERENCE_MIN_STEPS, REFERENCES, minimises_norm
-
-    if not cfg.reference.enabled:
-        return []
-    norms = {
-        attack_record(e.spec.attack).norm for e in cfg.attacks if minimises_norm(e.spec.attack)
-    }
-    steps = {"ddn": cfg.reference.ddn_steps}
-    return [
-        AttackEntry(
-            name,
-            AttackSpec.create(
-                name,
-                steps=steps.get(
-                    name, max(cfg.reference.fmn_steps, REFERENCE_MIN_STEPS.get(name, 0))
-                ),
-            ),
-            REFERENCE_BACKEND,
-        )
-        for norm, names in REFERENCES.items()
-        if norm in norms
-        for name in names
-    ]
-
-
-def control_entries(entries: list[AttackEntry]) -> list[AttackEntry]:
-    """Per attack row run by two or more backends: each backend entry that declares a
-    :class:`~advcompare.adapters.base.Control` again, with its documented cause equalised
-    (skipped where the overrides leave the spec as it was)."""
-    backends: dict[str, set[str]] = {}
-    for entry in entries:
-        backends.setdefault(entry.label, set()).add(entry.backend)
-    out = []
-    for entry in entries:
-        impl = implementation(entry.backend, entry.spec.attack)
-        if len(backends[entry.label]) < 2 or impl is None or impl.control is None:
-            continue
-        params = dict(entry.spec.params)
-        spec = AttackSpec.create(entry.spec.attack, **{**params, **impl.control.params(params)})
-        if spec != entry.spec:
-            out.append(AttackEntry(entry.label, spec, entry.backend, False, entry.samples))
-    return out
-
-
-def curve_eps(cfg: ExperimentConfig, attack: str) -> tuple[float, ...]:
-    """The ε of ``attack``'s budget curve: ``[curves] linf_eps`` or ``l2_eps`` by its norm."""
-    norm = attack_record(attack).budget_norm
-    return {"linf": cfg.eps_curve, "l2": cfg.eps_curve_l2}.get(norm or "", ())
-
-
-def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list[AttackEntry]:
-    """A bounded attack at each ε of its budget (security-evaluation) curve (unless its
-    table says ``curve = false``), its own ε excluded; a step size is scaled in proportion
-    so every ε gets the same number of steps to reach its bound."""
-    record = attack_record(entry.spec.attack)
-    if not record.has_eps_curve or not entry.curve:
-        return []
-    params = dict(entry.spec.params)
-    out = []
-    for eps in eps_values:
-        if eps == params["eps"]:
-            continue
-        scaled = {"eps": eps}
-        if "step_size" in params:
-            scaled["step_size"] = params["step_size"] * eps / params["eps"]
-            if record.norm == "linf":
-                scaled["step_size"] = min(1.0, scaled["step_size"])
-        spec = AttackSpec.create(entry.spec.attack, **{**params, **scaled})
-        out.append(
-            AttackEntry(f"{entry.label}@eps={eps:g}", spec, entry.backend, samples=entry.samples)
-        )
-    return out
-
-
 # Part of every cell key: bump it when a change to the attack, grading or adapter code can
 # change a stored cell's figures, so stale cells are recomputed rather than reused.
 CELL_CODE_VERSION = "cells-v2"  # v2: every batch seeded on its own (crafting.seed_batch)
@@ -250,26 +170,6 @@ def _key(
         n=n,
         code=CELL_CODE_VERSION,
     )
-
-
-def images_per_shard(setting: int | None, executor: str, concurrency: int, n: int) -> int:
-    """Images per shard of an ``n``-image cell (0: whole cells). ``setting`` is the
-    ``images_per_shard`` the user gave; by default only a parallel executor splits, so
-    that one cell can occupy every worker that is free."""
-    if setting is not None:
-        return setting
-    if executor == "serial" or concurrency <= 1:
-        return 0
-    return -(-n // concurrency)
-
-
-def shard_bounds(n: int, batch_size: int, per_shard: int) -> list[tuple[int, int]]:
-    """Image ranges of a cell's shards: ``per_shard`` rounded up to whole batches, so each
-    batch (and its seed) is the one an unsplit run attacks. One range: the cell is whole."""
-    if per_shard <= 0 or per_shard >= n:
-        return [(0, n)]
-    size = -(-per_shard // batch_size) * batch_size
-    return [(i, min(i + size, n)) for i in range(0, n, size)]
 
 
 def _attack_tasks(
@@ -489,34 +389,3 @@ def without_dep(task: Task) -> Task:
     model itself instead of reusing them."""
     cell, data, base, _, trained = task.args
     return replace(task, kind=ATTACK, fn=fn.attack_cell, args=(cell, data, base, trained))
-
-
-# An attack whose adapter entry gives no cost: assume a slow one (ordering only).
-UNKNOWN_SECONDS_PER_IMAGE = 0.5
-
-
-def expected_seconds(task: Task) -> float:
-    """A rough cost of ``task`` for ordering work: images × the adapter entry's seconds per
-    image (measured by ``benchmarks/executor_scaling.py``; never a reported figure) for
-    attack cells and shards; a small positive cost for everything else."""
-    if task.cell is None or not task.images:
-        return 1e-3
-    entry = task.cell.entry
-    impl = implementation(entry.backend, entry.spec.attack)
-    rate = impl.seconds_per_image if impl and impl.seconds_per_image else None
-    return task.images * (rate or UNKNOWN_SECONDS_PER_IMAGE)
-
-
-def by_priority(tasks: list[Task]) -> list[Task]:
-    """``tasks`` longest path first (a task's rank: its cost plus the largest rank among the
-    tasks that wait for it), which is still a dependency order since every cost is positive.
-    A parallel executor that starts work in this order does not leave a long cell for last."""
-    waiting_on: dict[str, list[Task]] = {}
-    for task in tasks:
-        for key in task.deps:
-            waiting_on.setdefault(key, []).append(task)
-    rank: dict[str, float] = {}
-    for task in reversed(tasks):  # dependents come after what they need
-        after = [rank[t.key] for t in waiting_on.get(task.key, []) if t.key in rank]
-        rank[task.key] = expected_seconds(task) + max(after, default=0.0)
-    return sorted(tasks, key=lambda t: -rank[t.key])  # stable: plan order among equals

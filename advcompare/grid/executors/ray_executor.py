@@ -18,7 +18,8 @@ from typing import Any, Iterable
 from advcompare.errors import AdvCompareError
 from advcompare.grid import tasks
 from advcompare.grid.executors.base import ExecutorConfig, OnResult
-from advcompare.grid.plan import Dep, Task, by_priority
+from advcompare.grid.plan import Dep, Task
+from advcompare.grid.schedule import by_priority
 
 INSTALL_HINT = "pip install 'advcompare[ray]'"
 # Ray's switch for single-node (loopback) operation, named for the platforms where it is
