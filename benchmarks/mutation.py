@@ -54,6 +54,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         KILLERS,
     ),
     "paper/claims": ("tests/test_claims.py", "tests/test_claims_mutants.py", KILLERS),
+    "paper/judged": ("tests/test_claims_mutants.py", KILLERS),
 }
 # exit codes mutmut stores per mutant (mutmut.stats.status_by_exit_code)
 KILLED = {1, 3, 36, -24, 24, 152, 255, -11, -9}  # a test failed, or the mutant hung or crashed

@@ -10,16 +10,15 @@ import math
 import numpy as np
 import pytest
 
-from advcompare.paper.claims import (
+from advcompare.paper.claims import _outcomes, parse_condition
+from advcompare.paper.judged import (
     CONTRADICTED,
     INCONCLUSIVE,
     SUPPORTED,
     Judged,
     _holds,
     _number,
-    _outcomes,
     _state,
-    parse_condition,
 )
 from advcompare.paper.grids import Grid
 

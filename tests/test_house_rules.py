@@ -22,7 +22,6 @@ FUNCTION_LINES = 60
 
 # Over a limit when the limits were put in CI (2026-12-05): ceilings, not allowances.
 OVERSIZED_MODULES = {
-    "advcompare/paper/claims.py": 420,
     "advcompare/report/layout.py": 619,
     "advcompare/report/tables.py": 590,
 }

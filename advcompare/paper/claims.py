@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,8 +41,6 @@ from advcompare.analysis.statistics import (
 from advcompare.data.datasets import paper_dataset
 from advcompare.paper.conditions import (
     HOLDS_AT_BOTH,
-    MINUS,
-    OP_WORDS,
     PAPER_ATTACKS,
     PAPER_DEFENSES,
     Claim,
@@ -54,6 +51,15 @@ from advcompare.paper.conditions import (
     parse_group,
 )
 from advcompare.paper.grids import THREATS, Grid, Grids, MissingCells, build_grids
+from advcompare.paper.judged import (
+    BY_CONSTRUCTION,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_RUN,
+    SUPPORTED,
+    Judged,
+    _state,
+)
 
 __all__ = [
     "BY_CONSTRUCTION",
@@ -70,13 +76,6 @@ __all__ = [
     "claims_frame",
 ]
 
-SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_RUN, BY_CONSTRUCTION = (
-    "supported",
-    "contradicted",
-    "inconclusive",
-    "not run",
-    "by construction",
-)
 DEFAULT_CLAIM_BUDGETS = (1.0, 2.0)  # L2 budgets of DeepFool and CW claims ([curves])
 SENSITIVITY = (0.5, 1.5)  # each vague word's threshold is also tried at these multiples
 
@@ -114,69 +113,6 @@ def _outcomes(condition: Condition, grids: Grids) -> list[tuple[float, np.ndarra
             coefs[key] = coefs.get(key, 0.0) + sign * term.coef
             vectors[key] = grid.correct(defense, attack)
     return [(c, vectors[k]) for k, c in coefs.items() if c != 0]
-
-
-@dataclass(frozen=True)
-class Judged:
-    """One condition's point estimate, interval, exact p-value (paired differences) and
-    state, at its (possibly scaled) threshold."""
-
-    condition: Condition
-    value: float
-    lo: float
-    hi: float
-    state: str
-    n: int
-    threshold: float
-    p: float = float("nan")
-
-    @property
-    def margin(self) -> float:
-        """How far the pessimistic end is on the right side of the threshold."""
-        if self.condition.op in (">", ">="):
-            return self.lo - self.threshold
-        return self.threshold - self.hi
-
-    def text(self) -> str:
-        """In words and numbers, e.g. "adv. training − none, I-FGSM: +0.740 (0.680 to
-        0.800), needs > 0"."""
-        exact = ""
-        if not math.isnan(self.p):
-            exact = ", exact p < 0.001" if self.p < 0.001 else f", exact p = {self.p:.2g}"
-        over = " over the attacks" if self.n == 0 else ""  # prediction times: a range
-        return (
-            f"{self.condition.words()}: {_number(self.value, 3, True)} "
-            f"({_number(self.lo, 3, False)} to {_number(self.hi, 3, False)}{over}), needs "
-            f"{OP_WORDS[self.condition.op]} {_number(self.threshold, 3, False, short=True)}"
-            f"{exact}"
-        )
-
-
-def _number(x: float, digits: int, signed: bool, short: bool = False) -> str:
-    text = f"{x:{'+' if signed else ''}.{digits}{'g' if short else 'f'}}"
-    return text.replace("-", MINUS)
-
-
-def _holds(value: float, op: str, threshold: float) -> bool:
-    return {
-        ">": value > threshold,
-        ">=": value >= threshold,
-        "<": value < threshold,
-        "<=": value <= threshold,
-    }[op]
-
-
-def _state(lo: float, hi: float, op: str, t: float) -> str:
-    """Supported at the pessimistic end, contradicted at the optimistic end, else
-    inconclusive; a zero-width interval decides nothing."""
-    pessimistic, optimistic = (lo, hi) if op in (">", ">=") else (hi, lo)
-    if hi - lo <= 0:
-        return INCONCLUSIVE
-    if _holds(pessimistic, op, t):
-        return SUPPORTED
-    if not _holds(optimistic, op, t):
-        return CONTRADICTED
-    return INCONCLUSIVE
 
 
 def judge_condition(
