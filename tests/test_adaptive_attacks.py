@@ -27,7 +27,7 @@ from advcompare.models.preflight import preflight, raised
 from advcompare.models.train import TrainConfig
 from advcompare.models.weights import Weights
 from advcompare.paper.claims import SUPPORTED, Claim, claims_frame, parse_condition
-from advcompare.report.tables import defense_f1_frame, obfuscation_lines
+from advcompare.report.defense_tables import defense_f1_frame, obfuscation_lines
 
 N, BATCH = 120, 60
 IFGSM = AttackEntry(

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from advcompare.paper.claims import _outcomes, parse_condition
+from advcompare.paper.grids import Grid
 from advcompare.paper.judged import (
     CONTRADICTED,
     INCONCLUSIVE,
@@ -20,7 +21,6 @@ from advcompare.paper.judged import (
     _number,
     _state,
 )
-from advcompare.paper.grids import Grid
 
 LABELS = np.arange(10) % 5
 RIGHT_NONE = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0], bool)  # undefended: 2 of 10 right

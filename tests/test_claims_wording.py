@@ -156,7 +156,7 @@ def test_an_interval_of_zero_width_never_decides():
 
 
 def test_the_claims_table_has_one_row_per_claim_naming_budgets_without_code():
-    from advcompare.report.tables import claim_frame
+    from advcompare.report.claim_tables import claim_frame
 
     table = claim_frame(judge(grid(l2=1.5)))
     assert len(table) == len(paper_claims())

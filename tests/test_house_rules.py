@@ -20,11 +20,9 @@ PACKAGE = ROOT / "advcompare"
 MODULE_LINES = 400
 FUNCTION_LINES = 60
 
-# Over a limit when the limits were put in CI (2026-12-05): ceilings, not allowances.
-OVERSIZED_MODULES = {
-    "advcompare/report/layout.py": 619,
-    "advcompare/report/tables.py": 590,
-}
+# Over a limit when the limits were put in CI (2026-12-05): ceilings, not allowances. Every
+# module is within its limit now; the functions below still wait for their split.
+OVERSIZED_MODULES: dict[str, int] = {}
 OVERSIZED_FUNCTIONS = {
     "advcompare/api.py:evaluate": 100,
     "advcompare/paper/claims.py:claims_frame": 77,
@@ -33,7 +31,7 @@ OVERSIZED_FUNCTIONS = {
     "advcompare/config/experiment.py:apply_overrides": 71,
     "advcompare/analysis/eps_curves.py:eps_curve_frame": 64,
     "advcompare/grid/plan.py:_dataset_tasks": 128,
-    "advcompare/report/layout.py:_curve_blocks": 73,
+    "advcompare/report/curve_blocks.py:curve_blocks": 73,
     "advcompare/report/layout.py:report_blocks": 132,
     "advcompare/report/write.py:write_report": 169,
 }

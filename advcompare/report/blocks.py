@@ -9,6 +9,9 @@ import pandas as pd
 
 from advcompare.analysis.statistics import DEFAULT_CONFIDENCE
 
+# How a reader regenerates a report from its run directory (every section says so)
+REGENERATE = "advcompare report <run-dir>"
+
 
 @dataclass
 class Block:

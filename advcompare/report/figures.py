@@ -241,7 +241,7 @@ def plot_defenses(frame: pd.DataFrame, path: Path) -> None:
     """Per dataset, adversarial F1 of each attack under each defense (paper Figures 12-18),
     named as the report's tables name them, each bar with its interval when it is one cell
     (several training seeds: their mean, without one)."""
-    from advcompare.report.tables import defense_column  # the report package imports this one
+    from advcompare.report.defense_tables import defense_column  # the report package imports it
 
     plt = _pyplot()
     groups = list(frame.groupby("dataset", sort=False))
