@@ -32,8 +32,6 @@ OVERSIZED_FUNCTIONS = {
     "advcompare/analysis/eps_curves.py:eps_curve_frame": 64,
     "advcompare/grid/plan.py:_dataset_tasks": 128,
     "advcompare/report/curve_blocks.py:curve_blocks": 73,
-    "advcompare/report/layout.py:report_blocks": 132,
-    "advcompare/report/write.py:write_report": 169,
 }
 
 

@@ -1,5 +1,5 @@
-"""The defense tables: adversarial F1 per defense and threat model (the worst case per cell,
-obfuscated gradients marked) and prediction time per defense."""
+"""The defense sections: adversarial F1 per defense and threat model (the worst case per cell,
+obfuscated gradients marked), prediction time per defense and the preflight flags."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from advcompare.paper.reference import paper_value
+from advcompare.report.blocks import heading, paragraph, table
 from advcompare.report.tables import _fmt, _missing, _ms, _p, attack_name, defense_name
 
 
@@ -104,3 +105,35 @@ def defense_time_frame(part: pd.DataFrame, defenses: dict[str, dict], dataset: s
             ]
         )
     return pd.DataFrame(rows, columns=header)
+
+
+def defense_blocks(name: str, everything: pd.DataFrame, records: dict[str, dict]) -> list:
+    """Adversarial F1 and time under each defense, and the preflight flags."""
+    if not set(everything.defense) - {"none"}:
+        return []
+    flags = [
+        f"- **{d}**: {', '.join(rec['preflight']) or 'no flags'}" for d, rec in records.items()
+    ]
+    flagged = obfuscation_lines(everything)
+    return [
+        heading(3, "Defenses: adversarial F1"),
+        paragraph(
+            "Columns are defense (threat model): *oblivious* attacks the undefended "
+            "model and the defended one classifies (a transfer attack); *adaptive* "
+            "attacks the defended pipeline white-box, as the field builds the attack "
+            "(BPDA through gradient masking, a margin loss on logits / T against "
+            "distillation: `docs/defenses.md`); *worst case* is the stronger of the "
+            f"two, named. {OBFUSCATED_MARK}: the transfer attack beats the white-box "
+            "one beyond chance (intervals apart, or McNemar's exact test on the same "
+            "images, per cell): a sign of obfuscated gradients."
+        ),
+        table(defense_f1_frame(everything, records), f"{name}: adversarial F1 under each defense"),
+        *([paragraph("\n".join(flagged))] if flagged else []),
+        heading(3, "Defenses: attack + prediction time per image (ms), paper Tables 11-14"),
+        table(
+            defense_time_frame(everything, records, name),
+            f"{name}: attack + prediction time per image (ms) under each defense",
+        ),
+        heading(3, "Preflight checks (before attacking)"),
+        paragraph("\n".join(flags)),
+    ]

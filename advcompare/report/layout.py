@@ -27,12 +27,7 @@ from advcompare.report.blocks import (
 )
 from advcompare.report.claim_tables import claim_frame
 from advcompare.report.curve_blocks import curve_blocks
-from advcompare.report.defense_tables import (
-    OBFUSCATED_MARK,
-    defense_f1_frame,
-    defense_time_frame,
-    obfuscation_lines,
-)
+from advcompare.report.defense_tables import defense_blocks
 from advcompare.report.library_blocks import (
     agreement_blocks,
     library_blocks,
@@ -254,28 +249,9 @@ def provenance_blocks(record: dict[str, Any] | None, datasets: dict[str, Any]) -
     return [heading(2, "Reproducibility"), paragraph("\n".join(lines))]
 
 
-def report_blocks(
-    frame: pd.DataFrame,
-    datasets: dict[str, dict[str, Any]],
-    title: str,
-    agreement: pd.DataFrame | None = None,
-    defenses: dict[tuple[str, str], dict] | None = None,
-    tolerance: float = DEFAULT_TOLERANCE,
-    curves: tuple[list[NormGroup], pd.DataFrame, list[str], pd.DataFrame] | None = None,
-    figures: dict[str, dict[str, str]] | None = None,
-    conclusions: pd.DataFrame | None = None,
-    seeds: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-    provenance: dict[str, Any] | None = None,
-    claims: pd.DataFrame | None = None,
-    confidence: float = DEFAULT_CONFIDENCE,
-    ranking: pd.DataFrame | None = None,
-    retraining: pd.DataFrame | None = None,
-) -> list[Block]:
-    """The whole report: the fidelity summary, then a section per dataset."""
-    figures = figures or {}
-    groups, norm_table, notes, eps = curves or ([], pd.DataFrame(), [], pd.DataFrame())
-    spread, versus = seeds or (pd.DataFrame(), pd.DataFrame())
-    blocks = [
+def _intro_blocks(title: str, datasets: dict[str, dict[str, Any]], frame: pd.DataFrame) -> list:
+    """The title, data warnings, what was reproduced and how to read the figures."""
+    return [
         heading(1, title),
         *_warnings(datasets),
         paragraph(
@@ -297,7 +273,78 @@ def report_blocks(
             "(Tables 4, 6, 8, 10)."
         ),
     ]
+
+
+def _attack_blocks(name: str, part: pd.DataFrame, everything: pd.DataFrame, level: str) -> list:
+    """The undefended model's attacks table, per-image outcomes and cost."""
+    if not len(part):
+        return []
+    return [
+        heading(3, "Attacks (undefended model)" if len(part) < len(everything) else "Attacks"),
+        paragraph(
+            f"Intervals: {level} bootstrap over the attacked images (percentile; "
+            "`docs/statistics.md`). Medians are lower medians over the n fooled images."
+        ),
+        table(attack_frame(part, level), f"{name}: adversarial F1, success and perturbation size"),
+        heading(3, "What happened to each image"),
+        table(outcome_frame(part), f"{name}: per-image outcomes of each cell"),
+        heading(3, "Cost"),
+        paragraph(cost_note(part)),
+        table(cost_frame(part), f"{name}: time and model passes per image"),
+    ]
+
+
+def _backend_notes(everything: pd.DataFrame) -> list:
+    notes_md = [
+        f"- **{r.label}** ({r.backend}"
+        f"{'' if r.defense == 'none' else ', ' + r.defense + ' ' + r.threat}): "
+        f"{r.notes}"
+        for r in everything.itertuples()
+        if r.notes
+    ]
+    return [heading(3, "Backend notes"), paragraph("\n".join(notes_md))] if notes_md else []
+
+
+def _closing_blocks(
+    figures: dict[str, dict[str, str]],
+    provenance: dict[str, Any] | None,
+    datasets: dict[str, dict[str, Any]],
+    main: pd.DataFrame,
+) -> list:
+    """The other figures, the provenance record and how each cell ran."""
+    others = figures.get("other", {})
+    blocks = [heading(2, "Figures")] if others else []
+    blocks += [figure(stem, caption) for stem, caption in others.items()]
+    blocks += provenance_blocks(provenance, datasets)
+    return blocks + [
+        heading(3, "How each cell ran"),
+        table(how_cells_ran_frame(main), "Executor, cells at once and output checks per cell"),
+    ]
+
+
+def report_blocks(
+    frame: pd.DataFrame,
+    datasets: dict[str, dict[str, Any]],
+    title: str,
+    agreement: pd.DataFrame | None = None,
+    defenses: dict[tuple[str, str], dict] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    curves: tuple[list[NormGroup], pd.DataFrame, list[str], pd.DataFrame] | None = None,
+    figures: dict[str, dict[str, str]] | None = None,
+    conclusions: pd.DataFrame | None = None,
+    seeds: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    provenance: dict[str, Any] | None = None,
+    claims: pd.DataFrame | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
+    ranking: pd.DataFrame | None = None,
+    retraining: pd.DataFrame | None = None,
+) -> list[Block]:
+    """The whole report: the fidelity summary, then a section per dataset."""
+    figures = figures or {}
+    groups, norm_table, notes, eps = curves or ([], pd.DataFrame(), [], pd.DataFrame())
+    spread, versus = seeds or (pd.DataFrame(), pd.DataFrame())
     level = level_text(confidence)  # the run's [statistics] confidence
+    blocks = _intro_blocks(title, datasets, frame)
     blocks += library_blocks(conclusions, level)
     blocks += claim_blocks(claims, level)
     blocks += retraining_blocks(retraining, level)
@@ -305,84 +352,16 @@ def report_blocks(
     main = main_cells(frame)
     names = (minimum_norm_names(main["attack"]), eps_curve_names(frame))
     for name, everything in main.groupby("dataset", sort=False):
-        part = everything[everything.defense == "none"]
         blocks += _dataset_header(name, datasets.get(name))
-        if len(part):
-            blocks += [
-                heading(
-                    3, "Attacks (undefended model)" if len(part) < len(everything) else "Attacks"
-                ),
-                paragraph(
-                    f"Intervals: {level} bootstrap over the attacked images (percentile; "
-                    "`docs/statistics.md`). Medians are lower medians over the n fooled images."
-                ),
-                table(
-                    attack_frame(part, level),
-                    f"{name}: adversarial F1, success and perturbation size",
-                ),
-                heading(3, "What happened to each image"),
-                table(outcome_frame(part), f"{name}: per-image outcomes of each cell"),
-                heading(3, "Cost"),
-                paragraph(cost_note(part)),
-                table(cost_frame(part), f"{name}: time and model passes per image"),
-            ]
-        pairs = (
-            agreement[agreement["dataset"] == name]
-            if agreement is not None and len(agreement)
-            else None
-        )
+        blocks += _attack_blocks(name, everything[everything.defense == "none"], everything, level)
+        pairs = None
+        if agreement is not None and len(agreement):
+            pairs = agreement[agreement["dataset"] == name]
         blocks += agreement_blocks(name, pairs)
         blocks += seed_blocks(name, spread, versus)
         blocks += curve_blocks(name, groups, norm_table, notes, eps, figures, names)
         blocks += ranking_blocks(name, ranking, level)
         records = {d: rec for (ds, d), rec in (defenses or {}).items() if ds == name}
-        if set(everything.defense) - {"none"}:
-            flags = [
-                f"- **{d}**: {', '.join(rec['preflight']) or 'no flags'}"
-                for d, rec in records.items()
-            ]
-            flagged = obfuscation_lines(everything)
-            blocks += [
-                heading(3, "Defenses: adversarial F1"),
-                paragraph(
-                    "Columns are defense (threat model): *oblivious* attacks the undefended "
-                    "model and the defended one classifies (a transfer attack); *adaptive* "
-                    "attacks the defended pipeline white-box, as the field builds the attack "
-                    "(BPDA through gradient masking, a margin loss on logits / T against "
-                    "distillation: `docs/defenses.md`); *worst case* is the stronger of the "
-                    f"two, named. {OBFUSCATED_MARK}: the transfer attack beats the white-box "
-                    "one beyond chance (intervals apart, or McNemar's exact test on the same "
-                    "images, per cell): a sign of obfuscated gradients."
-                ),
-                table(
-                    defense_f1_frame(everything, records),
-                    f"{name}: adversarial F1 under each defense",
-                ),
-                *([paragraph("\n".join(flagged))] if flagged else []),
-                heading(3, "Defenses: attack + prediction time per image (ms), paper Tables 11-14"),
-                table(
-                    defense_time_frame(everything, records, name),
-                    f"{name}: attack + prediction time per image (ms) under each defense",
-                ),
-                heading(3, "Preflight checks (before attacking)"),
-                paragraph("\n".join(flags)),
-            ]
-        notes_md = [
-            f"- **{r.label}** ({r.backend}"
-            f"{'' if r.defense == 'none' else ', ' + r.defense + ' ' + r.threat}): "
-            f"{r.notes}"
-            for r in everything.itertuples()
-            if r.notes
-        ]
-        if notes_md:
-            blocks += [heading(3, "Backend notes"), paragraph("\n".join(notes_md))]
-    others = figures.get("other", {})
-    if others:
-        blocks.append(heading(2, "Figures"))
-        blocks += [figure(stem, caption) for stem, caption in others.items()]
-    blocks += provenance_blocks(provenance, datasets)
-    blocks += [
-        heading(3, "How each cell ran"),
-        table(how_cells_ran_frame(main), "Executor, cells at once and output checks per cell"),
-    ]
-    return blocks
+        blocks += defense_blocks(name, everything, records)
+        blocks += _backend_notes(everything)
+    return blocks + _closing_blocks(figures, provenance, datasets, main)
