@@ -247,6 +247,102 @@ def build_plan(
     return plan
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """One dataset at one training seed: what every task of it shares."""
+
+    cfg: ExperimentConfig
+    name: str
+    dataset: Dataset
+    seed: int
+    shown: int | None  # the seed in task names; None when the run has one seed
+    base: str  # the base model's key
+    n: int  # images attacked
+    per_shard: int
+
+
+def _model_task(
+    cfg: ExperimentConfig, name: str, dataset: Dataset, sha256: str, prefix: str, train
+) -> Task:
+    """Load a user's model, or train (or load the cached) paper CNN."""
+    if cfg.model:
+        base = model_key(dataset, cfg.model, sha256, cfg.input_shape, train)
+        load = (cfg.model, cfg.weights, dataset.num_classes, base)
+        return Task(base, MODEL, f"{prefix}/load", fn.load_user_model, load, name)
+    base = cache_key(dataset, train)
+    args = (Dep(data_key(name)), train, cfg.device, base)
+    return Task(base, MODEL, f"{prefix}/train", fn.train_base, args, name)
+
+
+def _defense_task(scope: _Scope, defense: str, params: dict, dkey: str, train, prefix: str) -> Task:
+    """Train a defense that needs training (distillation, adversarial training, ...)."""
+    cfg = scope.cfg
+    args = (defense, params, Dep(scope.base), Dep(data_key(scope.name)), train, cfg.device, dkey)
+    return Task(
+        dkey,
+        DEFENSE,
+        f"{prefix}/{defense}/train",
+        fn.train_defense,
+        (*args, cfg.attacks),
+        scope.name,
+        defense=defense,
+    )
+
+
+def _cell_rows(cfg: ExperimentConfig, defense: str) -> list[tuple[AttackEntry, str]]:
+    """Every entry a classifier is attacked with, and its role: the main entries; on the
+    undefended model their budget curves and controls too; the references everywhere."""
+    entries = list(cfg.attacks)
+    rows = [(e, MAIN) for e in entries]
+    if defense == "none":
+        rows += [
+            (c, EPS_CURVE)
+            for e in entries
+            for c in eps_curve_entries(e, curve_eps(cfg, e.spec.attack))
+        ]
+        rows += [(c, CONTROL) for c in control_entries(entries)]
+    return rows + [(e, REFERENCE) for e in reference_entries(cfg)]
+
+
+def _cell_tasks(
+    scope: _Scope, defense: str, params: dict, dkey: str, threat: str, trained_dep: Dep | None
+) -> list[Task]:
+    """The cells of one defended classifier under one threat model: an attack cell (or its
+    shards) per row, or an oblivious cell that reuses the undefended model's examples."""
+    cfg, name, tasks = scope.cfg, scope.name, []
+    for entry, role in _cell_rows(cfg, defense):
+        images = entry_images(entry, scope.n)
+        data = Dep(attacked_key(name, images if images < scope.n else 0))
+        key = _key(cfg, dkey, defense, threat, entry, images, scope.seed, role)
+        cell = CellSpec(
+            name=cell_name(name, defense, threat, entry.label, entry.backend, scope.shown)
+            + (" (control)" if role == CONTROL else ""),
+            key=key,
+            dataset=name,
+            num_classes=scope.dataset.num_classes,
+            defense=defense,
+            params=params,
+            defense_key=dkey,
+            base_key=scope.base,
+            threat=threat,
+            entry=entry,
+            batch_size=cfg.batch_size,
+            seed=scope.seed,
+            device=cfg.device,
+            role=role,
+        )
+        if threat == OBLIVIOUS and any(d == "none" for d, _ in cfg.defenses):
+            crafted = _key(cfg, scope.base, "none", ADAPTIVE, entry, images, scope.seed)
+            reuse = (cell, data, Dep(scope.base), Dep(crafted), trained_dep)
+            tasks.append(
+                Task(key, OBLIVIOUS_CELL, cell.name, fn.oblivious_cell, reuse, name, cell, defense)
+            )
+        else:
+            args = (cell, data, Dep(scope.base), trained_dep)
+            tasks += _attack_tasks(cell, args, images, scope.per_shard, defense)
+    return tasks
+
+
 def _dataset_tasks(
     cfg: ExperimentConfig,
     name: str,
@@ -260,120 +356,21 @@ def _dataset_tasks(
 ) -> list[Task]:
     """Every task of one dataset at one training seed (``shown``: the seed in task names,
     None when the run has one seed)."""
-    tasks: list[Task] = []
     train = replace(cfg.train, seed=seed)
     prefix = name if shown is None else f"{name}#seed{seed}"
-    if cfg.model:
-        base = model_key(dataset, cfg.model, sha256, cfg.input_shape, train)
-        tasks.append(
-            Task(
-                base,
-                MODEL,
-                f"{prefix}/load",
-                fn.load_user_model,
-                (cfg.model, cfg.weights, dataset.num_classes, base),
-                name,
-            )
-        )
-    else:
-        base = cache_key(dataset, train)
-        tasks.append(
-            Task(
-                base,
-                MODEL,
-                f"{prefix}/train",
-                fn.train_base,
-                (Dep(data_key(name)), train, cfg.device, base),
-                name,
-            )
-        )
+    model = _model_task(cfg, name, dataset, sha256, prefix, train)
     n = len(attacked)
     per_shard = images_per_shard(cfg.executor.images_per_shard, executor, concurrency, n)
-    entries = list(cfg.attacks)
+    scope = _Scope(cfg, name, dataset, seed, shown, model.key, n, per_shard)
+    tasks = [model]
     for defense, params in cfg.defenses:
-        dkey = key_of(defense, params, base, cfg.attacks)
+        dkey = key_of(defense, params, model.key, cfg.attacks)
         trained_dep = None
         if needs_training(defense):
-            tasks.append(
-                Task(
-                    dkey,
-                    DEFENSE,
-                    f"{prefix}/{defense}/train",
-                    fn.train_defense,
-                    (
-                        defense,
-                        params,
-                        Dep(base),
-                        Dep(data_key(name)),
-                        train,
-                        cfg.device,
-                        dkey,
-                        cfg.attacks,
-                    ),
-                    name,
-                    defense=defense,
-                )
-            )
+            tasks.append(_defense_task(scope, defense, params, dkey, train, prefix))
             trained_dep = Dep(dkey)
         for threat in threat_models(defense):
-            rows = [(e, MAIN) for e in entries]
-            if defense == "none":
-                rows += [
-                    (c, EPS_CURVE)
-                    for e in entries
-                    for c in eps_curve_entries(e, curve_eps(cfg, e.spec.attack))
-                ]
-                rows += [(c, CONTROL) for c in control_entries(entries)]
-            rows += [(e, REFERENCE) for e in reference_entries(cfg)]
-            for entry, role in rows:
-                images = entry_images(entry, n)
-                data = Dep(attacked_key(name, images if images < n else 0))
-                key = _key(cfg, dkey, defense, threat, entry, images, seed, role)
-                cell = CellSpec(
-                    cell_name(name, defense, threat, entry.label, entry.backend, shown)
-                    + (" (control)" if role == CONTROL else ""),
-                    key,
-                    name,
-                    dataset.num_classes,
-                    defense,
-                    params,
-                    dkey,
-                    base,
-                    threat,
-                    entry,
-                    cfg.batch_size,
-                    seed,
-                    cfg.device,
-                    role,
-                )
-                crafted = _key(cfg, base, "none", ADAPTIVE, entry, images, seed)
-                if threat == OBLIVIOUS and any(d == "none" for d, _ in cfg.defenses):
-                    tasks.append(
-                        Task(
-                            key,
-                            OBLIVIOUS_CELL,
-                            cell.name,
-                            fn.oblivious_cell,
-                            (
-                                cell,
-                                data,
-                                Dep(base),
-                                Dep(crafted),
-                                trained_dep,
-                            ),
-                            name,
-                            cell,
-                            defense,
-                        )
-                    )
-                else:
-                    tasks += _attack_tasks(
-                        cell,
-                        (cell, data, Dep(base), trained_dep),
-                        images,
-                        per_shard,
-                        defense,
-                    )
+            tasks += _cell_tasks(scope, defense, params, dkey, threat, trained_dep)
     return tasks
 
 
