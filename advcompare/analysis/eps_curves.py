@@ -21,6 +21,20 @@ def base_label(label: str) -> str:
     return str(label).split("@")[0]
 
 
+COLUMNS = [
+    "dataset",
+    "defense",
+    "threat",
+    "attack",
+    "backend",
+    "eps",
+    "robust_accuracy",
+    "adv_f1",
+    "role",
+    "norm",
+]
+
+
 def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Robust accuracy and adversarial F1 against ε for every label of an attack with an ε
     curve (``AttackRecord.has_eps_curve``) that has ε-curve cells: its main cell, its
@@ -30,20 +44,7 @@ def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
     that the attack did not fool, as for the L2 curves.
     """
     if "role" not in frame or not (frame["role"] == "eps_curve").any():
-        return pd.DataFrame(
-            columns=[
-                "dataset",
-                "defense",
-                "threat",
-                "attack",
-                "backend",
-                "eps",
-                "robust_accuracy",
-                "adv_f1",
-                "role",
-                "norm",
-            ]
-        )
+        return pd.DataFrame(columns=COLUMNS)
     part = frame[frame["attack"].map(has_eps_curve).astype(bool)].assign(
         base=lambda f: f["label"].map(base_label)
     )
@@ -51,40 +52,31 @@ def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for (dataset, defense, threat, label, backend), cells in part.groupby(
         ["dataset", "defense", "threat", "base", "backend"], sort=False
     ):
-        if not (cells["role"] == "eps_curve").any():
-            continue
-        first = cells.iloc[0]
-        where = {
-            "dataset": dataset,
-            "defense": defense,
-            "threat": threat,
-            "attack": label,
-            "backend": backend,
-            "norm": ATTACKS[first["attack"]].norm,
-        }
-        points = {
-            0.0: {
-                **where,
-                "eps": 0.0,
-                "robust_accuracy": first["clean_accuracy"],
-                "adv_f1": first["clean_f1"],
-                "role": "clean",
-            }
-        }
-        for row in cells.itertuples():
-            eps = _eps_of(row)
-            if eps is None or eps in points:
-                continue
-            success = 0.0 if _nan(row.success_rate) else row.success_rate
-            points[eps] = {
-                **where,
-                "eps": eps,
-                "robust_accuracy": row.clean_accuracy * (1 - success),
-                "adv_f1": row.adv_f1,
-                "role": row.role,
-            }
-        rows += [points[eps] for eps in sorted(points)]
+        if (cells["role"] == "eps_curve").any():
+            where = {"dataset": dataset, "defense": defense, "threat": threat, "attack": label}
+            rows += _curve_points(cells, {**where, "backend": backend})
     return pd.DataFrame(rows)
+
+
+def _curve_points(cells: pd.DataFrame, where: dict[str, Any]) -> list[dict[str, Any]]:
+    """One curve's points in ε order: ε = 0 from the clean figures, then one per cell."""
+    first = cells.iloc[0]
+    where = {**where, "norm": ATTACKS[first["attack"]].norm}
+    clean = {"robust_accuracy": first["clean_accuracy"], "adv_f1": first["clean_f1"]}
+    points = {0.0: {**where, "eps": 0.0, **clean, "role": "clean"}}
+    for row in cells.itertuples():
+        eps = _eps_of(row)
+        if eps is None or eps in points:
+            continue
+        success = 0.0 if _nan(row.success_rate) else row.success_rate
+        points[eps] = {
+            **where,
+            "eps": eps,
+            "robust_accuracy": row.clean_accuracy * (1 - success),
+            "adv_f1": row.adv_f1,
+            "role": row.role,
+        }
+    return [points[eps] for eps in sorted(points)]
 
 
 def _nan(value: Any) -> bool:
