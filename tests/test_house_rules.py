@@ -29,7 +29,6 @@ OVERSIZED_FUNCTIONS = {
     "advcompare/cli.py:_parser": 77,
     "advcompare/config/experiment.py:parse_config": 76,
     "advcompare/config/experiment.py:apply_overrides": 71,
-    "advcompare/report/curve_blocks.py:curve_blocks": 73,
 }
 
 

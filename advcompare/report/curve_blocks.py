@@ -41,6 +41,59 @@ def _envelope_text(groups: list[NormGroup]) -> str:
     )
 
 
+def _l2_blocks(
+    name: str, mine: list[NormGroup], part: pd.DataFrame, figures: dict, norm_names: list[str]
+) -> list[Block]:
+    """Robust accuracy against the L2 budget, optimality against the reference, its figure."""
+    blocks = [
+        heading(3, "Attack strength: robust accuracy against the L2 budget"),
+        paragraph(
+            f"Minimum-norm attacks{_in_parentheses(norm_names)}, from the stored per-image "
+            "L2 norms: an image is robust at budget ε if it was classified right and the "
+            "attack failed or needed L2 > ε. Optimality is measured against the "
+            "independent strength reference: its envelope is, per image, the smallest norm "
+            "the reference cells found on the same classifier"
+            + _envelope_text(mine)
+            + ". Optimality (AttackBench, Cinà "
+            "et al. 2024) = (W − A) / (W − A*), with A the area under the curve on "
+            "[0, D], A* the envelope's, W = D × clean accuracy and D the envelope's "
+            "largest finite norm: 1 = on the envelope, 0 = fools nothing. "
+            f"Regenerate: `{REGENERATE}`."
+        ),
+        table(
+            norm_curve_frame(part),
+            f"{name}: robust accuracy at L2 budgets and optimality (AttackBench)",
+        ),
+    ]
+    if name in figures.get("l2", {}):
+        caption = (
+            f"{name}: robust accuracy against the L2 budget, one curve per backend, and the "
+            "best envelope"
+        )
+        blocks.append(figure(figures["l2"][name], caption))
+    return blocks
+
+
+def _eps_blocks(name: str, part: pd.DataFrame, figures: dict, eps_names: list[str]) -> list[Block]:
+    """Robust accuracy and adversarial F1 against ε, and its figure."""
+    named = f"{', '.join(eps_names)} " if eps_names else ""
+    blocks = [
+        heading(3, f"Security evaluation: robust accuracy against ε{_in_parentheses(eps_names)}"),
+        paragraph(
+            f"{_main_cells_phrase(eps_names)} (same attack, other ε, same backend); ε = 0 "
+            "is the clean model. Robust accuracy = clean accuracy × (1 − success rate). "
+            f"Regenerate: `{REGENERATE}`."
+        ),
+        table(
+            eps_table_frame(part), f"{name}: {named}robust accuracy and adversarial F1 against ε"
+        ),
+    ]
+    if name in figures.get("eps", {}):
+        caption = f"{name}: robust accuracy (solid) and adversarial F1 (dotted) against ε"
+        blocks.append(figure(figures["eps"][name], caption))
+    return blocks
+
+
 def curve_blocks(
     name: str,
     groups: list[NormGroup],
@@ -57,60 +110,13 @@ def curve_blocks(
     blocks: list[Block] = []
     mine = [g for g in groups if g.dataset == name]
     if mine:
-        part = norm_table[norm_table["dataset"] == name]
-        blocks += [
-            heading(3, "Attack strength: robust accuracy against the L2 budget"),
-            paragraph(
-                f"Minimum-norm attacks{_in_parentheses(norm_names)}, from the stored per-image "
-                "L2 norms: an image is robust at budget ε if it was classified right and the "
-                "attack failed or needed L2 > ε. Optimality is measured against the "
-                "independent strength reference: its envelope is, per image, the smallest norm "
-                "the reference cells found on the same classifier"
-                + _envelope_text(mine)
-                + ". Optimality (AttackBench, Cinà "
-                "et al. 2024) = (W − A) / (W − A*), with A the area under the curve on "
-                "[0, D], A* the envelope's, W = D × clean accuracy and D the envelope's "
-                "largest finite norm: 1 = on the envelope, 0 = fools nothing. "
-                f"Regenerate: `{REGENERATE}`."
-            ),
-            table(
-                norm_curve_frame(part),
-                f"{name}: robust accuracy at L2 budgets and optimality (AttackBench)",
-            ),
-        ]
-        if name in figures.get("l2", {}):
-            blocks.append(
-                figure(
-                    figures["l2"][name],
-                    f"{name}: robust accuracy against the "
-                    f"L2 budget, one curve per backend, and the best envelope",
-                )
-            )
+        blocks += _l2_blocks(
+            name, mine, norm_table[norm_table["dataset"] == name], figures, norm_names
+        )
     mine_notes = [n for n in notes if n.startswith(f"{name}/")]
     if mine_notes:
         blocks.append(paragraph("\n".join(f"- {n}" for n in mine_notes)))
     part = eps[eps["dataset"] == name] if len(eps) else eps
     if len(part):
-        named = f"{', '.join(eps_names)} " if eps_names else ""
-        blocks += [
-            heading(
-                3, f"Security evaluation: robust accuracy against ε{_in_parentheses(eps_names)}"
-            ),
-            paragraph(
-                f"{_main_cells_phrase(eps_names)} (same attack, other ε, same backend); ε = 0 "
-                "is the clean model. Robust accuracy = clean accuracy × (1 − success rate). "
-                f"Regenerate: `{REGENERATE}`."
-            ),
-            table(
-                eps_table_frame(part),
-                f"{name}: {named}robust accuracy and adversarial F1 against ε",
-            ),
-        ]
-        if name in figures.get("eps", {}):
-            blocks.append(
-                figure(
-                    figures["eps"][name],
-                    f"{name}: robust accuracy (solid) and adversarial F1 (dotted) against ε",
-                )
-            )
+        blocks += _eps_blocks(name, part, figures, eps_names)
     return blocks
