@@ -276,6 +276,46 @@ def _budget_label(budget: float | None, bounded: bool) -> str:
     return ("unbounded" if budget is None else f"L2 ≤ {budget:g}") if bounded else ""
 
 
+def _view(
+    grids: dict[tuple[str, str], Grid],
+    datasets: list[str],
+    views: dict[tuple[str, str, float | None], Grid],
+    target: str | None,
+    threat: str,
+    budget: float | None,
+) -> Grids:
+    """The grid a claim's condition reads: ``target``'s (or the dataset a condition names,
+    by its paper name) under ``threat`` at ``budget``, each view built once."""
+
+    def grid(qualifier: str | None) -> Grid:
+        name = target
+        if qualifier is not None:
+            name = next((d for d in datasets if paper_dataset(d) == qualifier), None)
+            if name is None:
+                raise MissingCells(f"{qualifier} (dataset not in the run)")
+        if name is None:
+            raise MissingCells("a dataset")
+        key = (name, threat, budget)
+        if key not in views:
+            views[key] = grids[(name, threat)].at_budget(budget)
+        return views[key]
+
+    return grid
+
+
+def _not_run(base: dict[str, Any], datasets: list[str], claim: Claim) -> dict[str, Any]:
+    """The row of a claim about datasets the run does not have."""
+    return base | {
+        "dataset": ", ".join(datasets),
+        "budget": "",
+        "verdict": NOT_RUN,
+        "deciding": "",
+        "images_needed": None,
+        "missing": [f"needs {', '.join(claim.datasets)}"],
+        "sensitivity": "",
+    }
+
+
 def claims_frame(
     cells: pd.DataFrame,
     load: Callable[[str], Mapping[str, Any] | None],
@@ -303,42 +343,12 @@ def claims_frame(
             if claim.datasets:
                 targets = [d for d in targets if d is None or paper_dataset(d) in claim.datasets]
                 if not targets:
-                    rows.append(
-                        base
-                        | {
-                            "dataset": ", ".join(datasets),
-                            "budget": "",
-                            "verdict": NOT_RUN,
-                            "deciding": "",
-                            "images_needed": None,
-                            "missing": [f"needs {', '.join(claim.datasets)}"],
-                            "sensitivity": "",
-                        }
-                    )
+                    rows.append(_not_run(base, datasets, claim))
                     continue
             bounded = claim.touches_unbounded()
             for target in targets:
                 for budget in [*budgets, None] if bounded else [None]:
-
-                    def grid(
-                        qualifier: str | None,
-                        target: str | None = target,
-                        threat: str = threat,
-                        budget: float | None = budget,
-                    ) -> Grid:
-                        name = target
-                        if qualifier is not None:
-                            found = (d for d in datasets if paper_dataset(d) == qualifier)
-                            name = next(found, None)
-                            if name is None:
-                                raise MissingCells(f"{qualifier} (dataset not in the run)")
-                        if name is None:
-                            raise MissingCells("a dataset")
-                        key = (name, threat, budget)
-                        if key not in views:
-                            views[key] = grids[(name, threat)].at_budget(budget)
-                        return views[key]
-
+                    grid = _view(grids, datasets, views, target, threat, budget)
                     judged = judge_claim(claim, grid, confidence)
                     rows.append(
                         base
