@@ -26,8 +26,6 @@ OVERSIZED_MODULES: dict[str, int] = {}
 OVERSIZED_FUNCTIONS = {
     "advcompare/api.py:evaluate": 100,
     "advcompare/cli.py:_parser": 77,
-    "advcompare/config/experiment.py:parse_config": 76,
-    "advcompare/config/experiment.py:apply_overrides": 71,
 }
 
 

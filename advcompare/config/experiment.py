@@ -18,7 +18,7 @@ from advcompare.adapters.entry import ALL_BACKENDS, AttackEntry, expand_backends
 from advcompare.adapters.registry import get_backend, validate_backend_name
 from advcompare.attacks.spec import ATTACKS, AttackSpec, known_attacks
 from advcompare.config.checks import check_device_name
-from advcompare.config.settings import ExperimentConfig, TrainConfig
+from advcompare.config.settings import ExecutorConfig, ExperimentConfig, TrainConfig
 from advcompare.config.tables import (
     MAX_SEED,
     parse_claims,
@@ -93,9 +93,8 @@ def _parse_attack(label: str, table: Any) -> tuple[AttackEntry, ...]:
     return entries
 
 
-def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
-    """Validate a parsed TOML document into an :class:`ExperimentConfig`."""
-    unknown_keys("", raw, TOP_KEYS)
+def _parse_scalars(raw: dict[str, Any]) -> dict[str, Any]:
+    """The top-level keys that take one value: name, datasets, paths, device, numbers."""
     cfg: dict[str, Any] = {}
     if "name" in raw:
         name = expect("name", raw["name"], str, "a run name")
@@ -123,19 +122,30 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         cfg["samples"] = integer("samples", raw["samples"], 0)
     if "batch_size" in raw:
         cfg["batch_size"] = integer("batch_size", raw["batch_size"], 1)
-    train = TrainConfig(seed=cfg.get("seed", 0))
-    if "train" in raw:
-        table = expect("train", raw["train"], dict, "a table")
-        unknown_keys("train", table, TRAIN_KEYS)
-        updates: dict[str, Any] = {}
-        if "epochs" in table:
-            updates["epochs"] = integer("train.epochs", table["epochs"], 1)
-        if "batch_size" in table:
-            updates["batch_size"] = integer("train.batch_size", table["batch_size"], 1)
-        if "lr" in table:
-            updates["lr"] = number("train.lr", table["lr"], low=0.0, high=10.0, open_low=True)
-        train = replace(train, **updates)
-    cfg["train"] = train
+    return cfg
+
+
+def _parse_train(raw: dict[str, Any], seed: int) -> TrainConfig:
+    """The ``[train]`` table over the paper's defaults, seeded by the run's seed."""
+    train = TrainConfig(seed=seed)
+    if "train" not in raw:
+        return train
+    table = expect("train", raw["train"], dict, "a table")
+    unknown_keys("train", table, TRAIN_KEYS)
+    updates: dict[str, Any] = {}
+    if "epochs" in table:
+        updates["epochs"] = integer("train.epochs", table["epochs"], 1)
+    if "batch_size" in table:
+        updates["batch_size"] = integer("train.batch_size", table["batch_size"], 1)
+    if "lr" in table:
+        updates["lr"] = number("train.lr", table["lr"], low=0.0, high=10.0, open_low=True)
+    return replace(train, **updates)
+
+
+def _parse_tables(raw: dict[str, Any]) -> dict[str, Any]:
+    """The tables with rules of their own: defenses, executor, fidelity, curves, statistics,
+    seeds, claims."""
+    cfg: dict[str, Any] = {}
     if "defenses" in raw or "defense" in raw:
         cfg["defenses"] = _parse_defenses(raw)
     if "executor" in raw:
@@ -155,6 +165,15 @@ def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
         cfg["seeds"] = parse_seeds(raw["seeds"])
     if "claims" in raw:
         cfg["claim_budgets"] = parse_claims(raw["claims"])
+    return cfg
+
+
+def parse_config(raw: dict[str, Any]) -> ExperimentConfig:
+    """Validate a parsed TOML document into an :class:`ExperimentConfig`."""
+    unknown_keys("", raw, TOP_KEYS)
+    cfg = _parse_scalars(raw)
+    cfg["train"] = _parse_train(raw, cfg.get("seed", 0))
+    cfg.update(_parse_tables(raw))
     if "attacks" in raw:
         table = expect("attacks", raw["attacks"], dict, "a table of attack tables")
         if not table:
@@ -271,15 +290,7 @@ def apply_overrides(
     if name is not None:
         updates["name"] = parse_config({"name": name}).name
     if seeds is not None:
-        try:
-            updates["seeds"] = parse_seeds(seeds)
-        except ConfigError as exc:
-            raise ConfigError(str(exc).replace("config key 'seeds'", "flag '--seeds'")) from exc
-        if cfg.model and len(updates["seeds"]) > 1:
-            raise ConfigError(
-                "flag '--seeds' trains one model per seed, but the config loads a trained "
-                "'model'; drop --seeds"
-            )
+        updates["seeds"] = _seeds_flag(cfg, seeds)
     flags = {
         "name": executor,
         "address": ray_address,
@@ -289,16 +300,36 @@ def apply_overrides(
     }
     given = {k: v for k, v in flags.items() if v is not None}
     if given:
-        current = {k: v for k, v in vars(cfg.executor).items() if v is not None}
-        try:
-            updates["executor"] = parse_executor({**current, **given})
-        except ConfigError as exc:
-            raise ConfigError(
-                str(exc).replace("config key 'executor.", "flag '--").replace("_", "-")
-            ) from exc
-        if ray_address is not None and updates["executor"].name != "ray":
-            raise ConfigError("flag '--ray-address' needs --executor ray")
+        updates["executor"] = _executor_flags(cfg, given)
     return replace(cfg, **updates)
+
+
+def _seeds_flag(cfg: ExperimentConfig, seeds: str) -> tuple[int, ...]:
+    """``--seeds``, with the config's rules and the flag's name in any error."""
+    try:
+        parsed = parse_seeds(seeds)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("config key 'seeds'", "flag '--seeds'")) from exc
+    if cfg.model and len(parsed) > 1:
+        raise ConfigError(
+            "flag '--seeds' trains one model per seed, but the config loads a trained "
+            "'model'; drop --seeds"
+        )
+    return parsed
+
+
+def _executor_flags(cfg: ExperimentConfig, given: dict[str, Any]) -> ExecutorConfig:
+    """The executor flags over the config's ``[executor]``, errors naming the flag."""
+    current = {k: v for k, v in vars(cfg.executor).items() if v is not None}
+    try:
+        executor = parse_executor({**current, **given})
+    except ConfigError as exc:
+        raise ConfigError(
+            str(exc).replace("config key 'executor.", "flag '--").replace("_", "-")
+        ) from exc
+    if "address" in given and executor.name != "ray":
+        raise ConfigError("flag '--ray-address' needs --executor ray")
+    return executor
 
 
 def _with_backend(attacks: tuple[AttackEntry, ...], backend: str) -> tuple[AttackEntry, ...]:
