@@ -34,6 +34,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run = sub.add_parser("run", help="train (or load) the CNN, attack it, write the report")
+    _run_arguments(run)
+    _executor_arguments(run)
+    report = sub.add_parser("report", help="re-render a run directory's report from its store")
+    report.add_argument("run_dir", help="a run directory holding results.sqlite")
+    sub.add_parser("backends", help="list backends and the attacks each provides")
+    return parser
+
+
+def _run_arguments(run: argparse.ArgumentParser) -> None:
+    """What ``advcompare run`` runs and where: the config and the flags over it."""
     run.add_argument("--config", help="experiment TOML file (default: the built-in default)")
     run.add_argument(
         "--backend", help="backend for every attack it provides (overrides the config)"
@@ -67,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
         help="train one model per seed and run every cell on each (e.g. 0,1,2); the report "
         "gives mean ± sd across seeds",
     )
+
+
+def _executor_arguments(run: argparse.ArgumentParser) -> None:
+    """How ``advcompare run`` executes its cells: serially or on Ray, and its resources."""
     run.add_argument(
         "--executor",
         help="serial (default: in this process) or ray (Ray tasks "
@@ -96,10 +110,6 @@ def _parser() -> argparse.ArgumentParser:
         help="split each cell into shards of N images (whole batches) that run as separate "
         "tasks; 0 = never (default: serial never, ray spreads a cell over its workers)",
     )
-    report = sub.add_parser("report", help="re-render a run directory's report from its store")
-    report.add_argument("run_dir", help="a run directory holding results.sqlite")
-    sub.add_parser("backends", help="list backends and the attacks each provides")
-    return parser
 
 
 def _run(args: argparse.Namespace) -> int:
