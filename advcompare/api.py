@@ -24,6 +24,7 @@ import contextlib
 import copy
 import hashlib
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -173,49 +174,12 @@ def evaluate(
     dataset: str | None = None,
     statistics: StatisticsConfig = StatisticsConfig(),
 ) -> pd.DataFrame:
-    """Attack ``model`` on ``(x, y)`` with every attack × backend; one report row per pair.
-
-    Args:
-        model: a classifier in eval mode mapping ``N×C×H×W`` inputs in [0, 1] to ``N×K``
-            logits or log-probabilities (not probabilities). Normalisation belongs inside it
-            (:func:`advcompare.models.normalization.with_normalization`). It comes back unchanged.
-        x: images, float ``N×C×H×W`` in [0, 1]; any size and channel count.
-        y: class indices, integer shape ``(N,)``, each below ``K``.
-        attacks: canonical specs: attack names (``"cw"``: the default run's parameters;
-            default: the paper's attacks that need gradients),
-            :class:`~advcompare.attacks.spec.AttackSpec` objects, or dicts of canonical parameters
-            such as ``{"attack": "cw", "steps": 100, "label": "cw-100"}``; missing
-            parameters take :meth:`AttackSpec.create`'s defaults.
-        backends: a backend name, a list of names, or ``"all"``: every backend that
-            provides each attack (:func:`advcompare.adapters.backends_supporting`).
-        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a
-            ``torch.device``; a model living elsewhere is copied there, not moved.
-        batch_size: images per attack call.
-        seed: seeds torch and NumPy before each cell, as ``advcompare run`` does.
-        tolerance: how far adversarial F1 may be from the paper's to count as reproducing
-            it (the verdict; used only with ``dataset``).
-        dataset: the paper dataset these images stand for (``"mnist"``, ``"cifar10"``,
-            ``"gtsrb"``, ...), so rows carry the paper's figures; None: no paper figure.
-        statistics: bootstrap resamples and level of the interval columns (``adv_f1_lo``,
-            ``adv_f1_hi``, ...; seeded by ``seed``), and α of :func:`compare_backends`.
-
-    Returns:
-        One row per attack × backend with the report's columns (identity, spec, notes, every
-        metric of :mod:`advcompare.analysis.metrics` with its bootstrap interval and the per-image
-        outcome counts, the paper's figures and verdict) plus ``preflight``: the flags
-        raised for the model (``df.attrs["preflight"]`` holds them all,
-        ``df.attrs["num_classes"]`` and ``df.attrs["device"]`` what was used;
-        :func:`per_image` gives one row per cell × image, as
-        :attr:`advcompare.results.Results.samples`, and :func:`compare_backends` the
-        paired tests between backends).
-
-    Raises:
-        advcompare.errors.AdvCompareError: one subclass per problem, before any attack runs:
-        ``ConfigError``/``UnknownNameError`` (attacks, backends, options),
-        ``InputError`` (x, y), ``ModelError`` (training mode, probabilities, output shape,
-        no input gradient), ``UnsupportedSpecError`` (an attack/backend that cannot serve
-        these inputs or this class count).
-    """
+    """Attack ``model`` (eval mode, inputs in [0, 1] to logits or log-probabilities; it comes
+    back unchanged) on ``(x, y)`` with every attack × backend: one report row per pair, with
+    the report's columns and ``preflight``; ``attrs`` hold the flags, class count, device and
+    per-image rows (:func:`per_image`). Everything is checked before any attack runs, each
+    problem an :class:`~advcompare.errors.AdvCompareError` subclass. Arguments, returns and
+    errors: docs/api.md, "evaluate"."""
     check_options(batch_size, seed, tolerance)
     if dataset is not None:
         if not isinstance(dataset, str):
@@ -236,30 +200,54 @@ def evaluate(
             check_entry(entry, tuple(x.shape), num_classes)
         attacked = [e.spec.attack for e in entries]
         flags = check_gradients(work, xb, y[:PROBE_SAMPLES].to(target), attacked)
-        fingerprint = _fingerprint(work, x, y)
-        data, cells = Split(x, y), []
-        samples: dict[str, dict[str, torch.Tensor] | None] = {}
-        for entry in entries:
-            metrics, notes, tensors = craft_and_grade(
-                work,
-                entry,
-                data,
-                batch_size,
-                target,
-                num_classes,
-                seed,
-                desc=f"{entry.label}/{entry.backend}",
-            )
-            metrics = with_intervals(metrics, tensors, statistics, seed)
-            record = _record(entry, metrics, notes, dataset, fingerprint, seed, batch_size)
-            cells.append(record)
-            samples[record.key] = {k: v for k, v in tensors.items() if k != "x_adv"}
+        run = _Run(work, target, num_classes, batch_size, seed, dataset, statistics)
+        cells, samples = _attack_all(run, entries, x, y)
     frame = results_frame(cells, tolerance)
     _warn_if_mostly_wrong(frame, num_classes)
     frame.attrs["samples"] = PerImage(samples_frame(cells, samples))
     frame["preflight"] = ", ".join(raised(flags))
     frame.attrs.update(preflight=dict(flags), num_classes=num_classes, device=str(target))
     return frame
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every cell of one :func:`evaluate` call shares."""
+
+    model: nn.Module
+    device: torch.device
+    num_classes: int
+    batch_size: int
+    seed: int
+    dataset: str | None
+    statistics: StatisticsConfig
+
+
+def _attack_all(
+    run: _Run, entries: list[AttackEntry], x: torch.Tensor, y: torch.Tensor
+) -> tuple[list[CellRecord], dict[str, dict[str, torch.Tensor] | None]]:
+    """Craft and grade every entry in turn, each cell seeded as ``advcompare run`` seeds it:
+    its record with bootstrap intervals, and its per-image tensors (adversarial images left
+    out)."""
+    fingerprint = _fingerprint(run.model, x, y)
+    data, cells = Split(x, y), []
+    samples: dict[str, dict[str, torch.Tensor] | None] = {}
+    for entry in entries:
+        metrics, notes, tensors = craft_and_grade(
+            run.model,
+            entry,
+            data,
+            run.batch_size,
+            run.device,
+            run.num_classes,
+            run.seed,
+            desc=f"{entry.label}/{entry.backend}",
+        )
+        metrics = with_intervals(metrics, tensors, run.statistics, run.seed)
+        record = _record(entry, metrics, notes, run.dataset, fingerprint, run.seed, run.batch_size)
+        cells.append(record)
+        samples[record.key] = {k: v for k, v in tensors.items() if k != "x_adv"}
+    return cells, samples
 
 
 def _warn_if_mostly_wrong(frame: pd.DataFrame, num_classes: int, note: bool = True) -> None:
