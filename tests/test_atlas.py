@@ -393,15 +393,14 @@ def test_torchattacks_standard_autoattack_runs_ten_step_sub_attacks(correct):
 def test_art_jsma_saliency_is_the_two_largest_target_gradients(correct):
     """ART's saliency map ignores the other classes' gradients: its chosen pair is the two
     largest target-class gradients (Papernot et al. score pairs with both)."""
-    from advcompare.adapters.art_backend import art_classifier, build_jsma
+    from advcompare.adapters.art_backend import build_jsma
 
     model, x, y = correct
-    classifier = art_classifier(model, x[:2])
-    attack = build_jsma(classifier, AttackSpec.create("jsma").params, 2)
+    attack = build_jsma(AttackSpec.create("jsma").params, model, x[:2])
     x_np, target = x[:2].numpy(), ((y[:2] + 1) % 10).numpy()
     attack._nb_features = x_np[0].size  # set by generate(), which this test bypasses
     chosen = attack._saliency_map(x_np, target, np.ones((2, x_np[0].size)))
-    grads = classifier.class_gradient(x_np, label=target).reshape(2, -1)
+    grads = attack.estimator.class_gradient(x_np, label=target).reshape(2, -1)
     for row, pair in enumerate(chosen):
         assert set(pair) == set(np.argsort(grads[row])[-2:])
 

@@ -124,3 +124,17 @@ def test_a_thirteenth_top_level_module_is_caught(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "inner.py").write_text("")
     assert len(top_level_modules(tmp_path)) == TOP_LEVEL_MODULES + 1
+
+
+def test_every_library_entry_has_the_one_builder_signature():
+    """Every attack of every library backend is built the same way, ``builder(params, model,
+    x)`` (adapters.base.Builder), as torchattacks gives every attack one ``forward``."""
+    import inspect
+
+    from advcompare.adapters.registry import get_backend
+
+    for backend in ("torchattacks", "art", "foolbox"):
+        for attack, impl in get_backend(backend).attacks.items():
+            assert impl.builder is not None, f"{backend}/{attack}: no builder"
+            names = list(inspect.signature(impl.builder).parameters)
+            assert names == ["p", "model", "x"], f"{backend}/{attack}: {names}"

@@ -70,7 +70,7 @@ def boundary_at_matched_cost(p: Mapping[str, Any]) -> dict[str, Any]:
     return {"steps": max(1, p["steps"] // BOUNDARY_QUERIES_RATIO)}
 
 
-def build_apgd(classifier, p: Mapping[str, Any], batch_size: int):
+def _apgd_on(classifier, p: Mapping[str, Any], batch_size: int):
     """ART's APGD; ``eps_step`` is its first step, 2ε as in Croce & Hein."""
     from art.attacks.evasion import AutoProjectedGradientDescent
 
@@ -90,53 +90,64 @@ def build_apgd(classifier, p: Mapping[str, Any], batch_size: int):
 KEEP_TOLERANCE = 1e-4  # ART's AutoAttack keeps a success when (1 - 1e-4)·‖δ‖∞ <= ε
 
 
-def autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+def build_autoattack(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Croce & Hein's standard AutoAttack from ART's parts, as torchattacks' backend runs it:
     APGD-CE, then APGD-T (ART's APGD, targeted, DLR loss) at each of the top 9 other classes
     by the clean outputs, then Square with ``square_queries`` (5,000), each on the images still
     classified right, keeping a misclassified output within ε (ART's ``run_attack`` rule).
     ART's own ``AutoAttack(targeted=True)`` would run every listed attack, CE and Square
     included, targeted at every class in index order; it has no FAB (left out on both)."""
-    from art.attacks.evasion import AutoProjectedGradientDescent
-
-    classifier = art_classifier(model, x)
-    eps, steps, n = p["eps"], p["steps"], len(x)
-    x_np, y_np = x.detach().cpu().numpy(), y.detach().cpu().numpy()
-    adv, robust = x_np.copy(), np.ones(n, dtype=bool)
-
-    def keep(attack, labels: np.ndarray) -> None:
-        rows = np.flatnonzero(robust)
-        if rows.size == 0:
-            return
-        out = attack.generate(x_np[rows], y=labels[rows]).astype(x_np.dtype)
-        size = np.abs(out - x_np[rows]).reshape(rows.size, -1).max(1)
-        fooled = classifier.predict(out, batch_size=n).argmax(1) != y_np[rows]
-        won = fooled & ((1 - KEEP_TOLERANCE) * size <= eps)
-        adv[rows[won]], robust[rows[won]] = out[won], False
-
-    keep(build_apgd(classifier, {"eps": eps, "steps": steps, "restarts": 1, "loss": "ce"}, n), y_np)
-    ranked = np.argsort(-classifier.predict(x_np, batch_size=n), axis=1)
-    others = np.stack([r[r != label] for r, label in zip(ranked, y_np)])
-    targeted = AutoProjectedGradientDescent(
-        classifier,
-        norm=np.inf,
-        eps=eps,
-        eps_step=2 * eps,
-        max_iter=steps,
-        targeted=True,
-        nb_random_init=1,
-        batch_size=n,
-        loss_type=APGD_LOSSES["dlr"],
-        verbose=False,
-    )
-    for rank in range(min(9, classifier.nb_classes - 1)):
-        keep(targeted, others[:, rank])
-    square = {"eps": eps, "queries": p["square_queries"], "p_init": 0.8, "restarts": 1}
-    keep(build_square(classifier, square, n), y_np)
-    return torch.from_numpy(adv)
+    return ComposedAutoAttack(art_classifier(model, x), p)
 
 
-def build_square(classifier, p: Mapping[str, Any], batch_size: int):
+class ComposedAutoAttack:
+    """ART's parts composed as :func:`build_autoattack` says, behind ART's ``generate``."""
+
+    def __init__(self, classifier: Any, p: Mapping[str, Any]) -> None:
+        self.estimator, self.p = classifier, p
+
+    def generate(self, x_np: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+        from art.attacks.evasion import AutoProjectedGradientDescent
+
+        assert y is not None, "AutoAttack needs the labels"
+        classifier, y_np = self.estimator, y
+        eps, steps, n = self.p["eps"], self.p["steps"], len(x_np)
+        adv, robust = x_np.copy(), np.ones(n, dtype=bool)
+
+        def keep(attack, labels: np.ndarray) -> None:
+            rows = np.flatnonzero(robust)
+            if rows.size == 0:
+                return
+            out = attack.generate(x_np[rows], y=labels[rows]).astype(x_np.dtype)
+            size = np.abs(out - x_np[rows]).reshape(rows.size, -1).max(1)
+            fooled = classifier.predict(out, batch_size=n).argmax(1) != y_np[rows]
+            won = fooled & ((1 - KEEP_TOLERANCE) * size <= eps)
+            adv[rows[won]], robust[rows[won]] = out[won], False
+
+        ce = {"eps": eps, "steps": steps, "restarts": 1, "loss": "ce"}
+        keep(_apgd_on(classifier, ce, n), y_np)
+        ranked = np.argsort(-classifier.predict(x_np, batch_size=n), axis=1)
+        others = np.stack([r[r != label] for r, label in zip(ranked, y_np)])
+        targeted = AutoProjectedGradientDescent(
+            classifier,
+            norm=np.inf,
+            eps=eps,
+            eps_step=2 * eps,
+            max_iter=steps,
+            targeted=True,
+            nb_random_init=1,
+            batch_size=n,
+            loss_type=APGD_LOSSES["dlr"],
+            verbose=False,
+        )
+        for rank in range(min(9, classifier.nb_classes - 1)):
+            keep(targeted, others[:, rank])
+        square = {"eps": eps, "queries": self.p["square_queries"], "p_init": 0.8, "restarts": 1}
+        keep(_square_on(classifier, square, n), y_np)
+        return adv
+
+
+def _square_on(classifier, p: Mapping[str, Any], batch_size: int):
     """ART's Square attack (L∞, margin loss); ``max_iter`` is one query per image each."""
     from art.attacks.evasion import SquareAttack
 
@@ -152,8 +163,9 @@ def build_square(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_ead(classifier, p: Mapping[str, Any], batch_size: int):
+def build_ead(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's ElasticNet (EAD) with its own binary search over c."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import ElasticNet
 
     return ElasticNet(
@@ -170,8 +182,9 @@ def build_ead(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_jsma(classifier, p: Mapping[str, Any], batch_size: int):
+def build_jsma(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's SaliencyMapMethod (targeted; the adapter passes (y + 1) mod C as targets)."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import SaliencyMapMethod
 
     return SaliencyMapMethod(
@@ -179,8 +192,9 @@ def build_jsma(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_newtonfool(classifier, p: Mapping[str, Any], batch_size: int):
+def build_newtonfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's NewtonFool."""
+    classifier, batch_size = art_classifier(model, x, probabilities=True), len(x)
     from art.attacks.evasion import NewtonFool
 
     return NewtonFool(
@@ -188,12 +202,13 @@ def build_newtonfool(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_boundary(classifier, p: Mapping[str, Any], batch_size: int):
+def build_boundary(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's BoundaryAttack, untargeted (ART's default is targeted); ART shrinks its steps
     by ``step_adapt`` = 1 / step_adaptation. One candidate per trial (``sample_size=1``, ART:
     20), so a step costs a spherical and a source query as in Foolbox with its statistics
     updated every step; ``num_trial`` stays 25 because with 1 ART ends the whole attack at
     the first rejected candidate (the ``for ... else: return`` in ``_attack``)."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import BoundaryAttack
 
     return BoundaryAttack(
@@ -208,3 +223,13 @@ def build_boundary(classifier, p: Mapping[str, Any], batch_size: int):
         sample_size=1,
         verbose=False,
     )
+
+
+def build_apgd(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """ART's APGD on ``model`` for the batch ``x`` (:func:`_apgd_on`)."""
+    return _apgd_on(art_classifier(model, x), p, len(x))
+
+
+def build_square(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """ART's Square attack on ``model`` for the batch ``x`` (:func:`_square_on`)."""
+    return _square_on(art_classifier(model, x), p, len(x))

@@ -21,7 +21,7 @@ and turns ART's progress bars off.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ from torch import nn
 
 from advcompare.adapters import hopskipjump
 from advcompare.adapters.art_atlas import (
-    autoattack,
+    build_autoattack,
     autoattack_at_matched_cost,
     boundary_at_matched_cost,
     build_apgd,
@@ -48,17 +48,21 @@ from advcompare.adapters.base import (
     EXACT,
     Adapter,
     AttackImpl,
+    Builder,
     Capability,
     Control,
+    LibraryCall,
     jsma_targets,
+    num_classes_of,
 )
 from advcompare.adapters.starts import blended_noise_start
 from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnsupportedSpecError
 
 
-def build_ifgsm(classifier, p: Mapping[str, Any], batch_size: int):
+def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's I-FGSM for the canonical parameters (BIM when decay is 0)."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import BasicIterativeMethod, MomentumIterativeMethod
 
     if p["decay"] == 0:
@@ -81,8 +85,9 @@ def build_ifgsm(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_deepfool(classifier, p: Mapping[str, Any], batch_size: int):
+def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's DeepFool; ``candidates`` None means every class."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import DeepFool
 
     nb_grads = p["candidates"] if p["candidates"] is not None else classifier.nb_classes
@@ -96,8 +101,9 @@ def build_deepfool(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_cw(classifier, p: Mapping[str, Any], batch_size: int):
+def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's Carlini-Wagner L2 with its own binary search over c."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import CarliniL2Method
 
     return CarliniL2Method(
@@ -112,15 +118,17 @@ def build_cw(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_one_pixel(classifier, p: Mapping[str, Any], batch_size: int):
+def build_one_pixel(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's PixelAttack with differential evolution (``es=1``)."""
+    classifier = art_classifier(model, x)
     from art.attacks.evasion import PixelAttack
 
     return PixelAttack(classifier, th=p["pixels"], es=1, max_iter=p["steps"], verbose=False)
 
 
-def build_fgsm(classifier, p: Mapping[str, Any], batch_size: int):
+def build_fgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's FGSM, L∞, no random start."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import FastGradientMethod
 
     return FastGradientMethod(
@@ -129,8 +137,9 @@ def build_fgsm(classifier, p: Mapping[str, Any], batch_size: int):
 
 
 def _pgd_builder(norm: float):
-    def build(classifier, p: Mapping[str, Any], batch_size: int):
+    def build(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         """ART's PGD (PyTorch implementation); one random start when ``random_start``."""
+        classifier, batch_size = art_classifier(model, x), len(x)
         from art.attacks.evasion import ProjectedGradientDescent
 
         return ProjectedGradientDescent(
@@ -208,15 +217,12 @@ def _one_pixel_notes(spec: AttackSpec, num_classes: int) -> list[str]:
 LABELS, NO_LABELS, JSMA_TARGETS = "labels", "none", "jsma targets"
 
 
-def _generate(builder, labels: str = LABELS, probabilities: bool = False, start: bool = False):
+def _generate(builder: Builder, labels: str = LABELS, start: bool = False) -> LibraryCall:
     def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
-        classifier = art_classifier(model, x, probabilities)
-        attack = builder(classifier, p, len(x))
-        given = {
-            LABELS: y,
-            NO_LABELS: None,
-            JSMA_TARGETS: jsma_targets(y, classifier.nb_classes),
-        }[labels]
+        attack = builder(p, model, x)
+        given = {LABELS: y, NO_LABELS: None}.get(labels)
+        if labels == JSMA_TARGETS:
+            given = jsma_targets(y, num_classes_of(model, x))
         y_np = given.detach().cpu().numpy() if given is not None else None
         kwargs = {}
         # the start Foolbox uses, for both (advcompare.adapters.starts); an image with no
@@ -232,33 +238,32 @@ def _generate(builder, labels: str = LABELS, probabilities: bool = False, start:
 
 def art_entry(
     attack: str,
-    builder: Callable[..., Any],
+    builder: Builder,
     library_class: str,
     note: str = "",
     labels: str = LABELS,
     support: str = EXACT,
-    probabilities: bool = False,
     start: bool = False,
     **kw: Any,
 ) -> AttackImpl:
-    """A table entry whose call builds ART's attack with ``builder(classifier, params,
-    batch_size)`` and runs ``generate`` with ``labels`` (:data:`LABELS`, :data:`NO_LABELS`
-    or :data:`JSMA_TARGETS`), on softmax outputs when ``probabilities``, from the shared
+    """A table entry whose call builds ART's attack with ``builder(params, model, x)`` (it
+    wraps the model in ART's classifier, :func:`art_classifier`) and runs ``generate`` with
+    ``labels`` (:data:`LABELS`, :data:`NO_LABELS` or :data:`JSMA_TARGETS`), from the shared
     blended-noise start when ``start`` (:mod:`advcompare.adapters.starts`); ``kw`` are
     :class:`AttackImpl`'s ``notes`` and ``seconds_per_image``."""
     return AttackImpl(
         Capability(attack, support, library_class, note),
-        _generate(builder, labels, probabilities, start),
+        _generate(builder, labels, start),
         builder=builder,
         **kw,
     )
 
 
-def build_attack(classifier, spec: AttackSpec, batch_size: int):
+def build_attack(spec: AttackSpec, model: nn.Module, x: torch.Tensor):
     """The ART attack object for ``spec`` (public for ``benchmarks/backend_overhead.py``)."""
     builder = ArtBackend.attacks[spec.attack].builder
     assert builder is not None
-    return builder(classifier, spec.params, batch_size)
+    return builder(spec.params, model, x)
 
 
 class ArtBackend(Adapter):
@@ -317,15 +322,13 @@ class ArtBackend(Adapter):
             "art AutoProjectedGradientDescent",
             "returns its last iterate, not the best; start uniform in the ε box",
         ),
-        "autoattack": AttackImpl(
-            Capability(
-                "autoattack",
-                EMULATED,
-                "art AutoProjectedGradientDescent, SquareAttack",
-                "APGD-T from ART's targeted APGD-DLR (not Croce's loss); no FAB-T; 2 forward "
-                "passes per APGD iteration, ~3 calls per Square iteration (torchattacks: 1)",
-            ),
-            autoattack,
+        "autoattack": art_entry(
+            "autoattack",
+            build_autoattack,
+            "art AutoProjectedGradientDescent, SquareAttack",
+            "APGD-T from ART's targeted APGD-DLR (not Croce's loss); no FAB-T; 2 forward "
+            "passes per APGD iteration, ~3 calls per Square iteration (torchattacks: 1)",
+            support=EMULATED,
             notes=_autoattack_notes,
             control=Control("2 forward passes per APGD iteration", autoattack_at_matched_cost),
         ),
@@ -360,7 +363,6 @@ class ArtBackend(Adapter):
             "reads outputs as probabilities (shown softmax); reference: the prediction; a "
             "backward pass per class present each step (~6x Foolbox's passes)",
             labels=NO_LABELS,
-            probabilities=True,
             notes=_newtonfool_notes,
             control=Control("a gradient pass per class present", newtonfool_at_matched_cost),
         ),

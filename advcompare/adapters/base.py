@@ -63,6 +63,11 @@ class Backend(Protocol):
 
 # The library call of one attack: (model, x, y, canonical params) → the library's raw output.
 LibraryCall = Callable[[nn.Module, torch.Tensor, torch.Tensor, Mapping[str, Any]], Any]
+# One builder signature for every library's attack entry, as torchattacks gives every attack
+# one ``forward``: (canonical params, model, the batch) → the library's attack object, which
+# the backend's one runner calls (torchattacks: ``attack(x, y)``; ART: ``attack.generate``;
+# Foolbox: ``attack(fmodel, x, y, epsilons=params.get("eps"))``).
+Builder = Callable[[Mapping[str, Any], nn.Module, torch.Tensor], Any]
 # What one backend's version of an attack differs in, for a complete spec and a class count:
 # the notes the report shows; it may also refuse the spec (UnsupportedSpecError).
 NotesFor = Callable[[AttackSpec, int], list[str]]
@@ -103,7 +108,7 @@ class AttackImpl:
     capability: Capability
     call: LibraryCall
     notes: NotesFor = no_notes
-    builder: Callable[..., Any] | None = None
+    builder: Builder | None = None
     seconds_per_image: float | None = None
     restores_zeros: bool = False
     repair_cause: str = ""

@@ -20,7 +20,7 @@ Canonical parameters → Foolbox:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -30,6 +30,7 @@ from advcompare.adapters.base import (
     EXACT,
     Adapter,
     AttackImpl,
+    Builder,
     Capability,
     Control,
     num_classes_of,
@@ -46,10 +47,10 @@ def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     if p["decay"] == 0:
         return fa.LinfBasicIterativeAttack(
             abs_stepsize=p["step_size"], steps=p["steps"], random_start=False
-        ), p["eps"]
+        )
     return fa.LinfMomentumIterativeFastGradientMethod(
         momentum=p["decay"], abs_stepsize=p["step_size"], steps=p["steps"], random_start=False
-    ), p["eps"]
+    )
 
 
 def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -59,7 +60,7 @@ def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     candidates = p["candidates"] if p["candidates"] is not None else num_classes_of(model, x)
     return fa.L2DeepFoolAttack(
         steps=p["steps"], candidates=candidates, overshoot=p["overshoot"], loss="logits"
-    ), None
+    )
 
 
 def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -73,14 +74,14 @@ def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         confidence=p["confidence"],
         initial_const=p["c"],
         abort_early=True,
-    ), None
+    )
 
 
 def build_fgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Foolbox's L∞ FGSM, no random start."""
     import foolbox.attacks as fa
 
-    return fa.LinfFastGradientAttack(random_start=False), p["eps"]
+    return fa.LinfFastGradientAttack(random_start=False)
 
 
 def _pgd_builder(class_name: str):
@@ -92,7 +93,7 @@ def _pgd_builder(class_name: str):
         attack = getattr(fa, class_name)(
             abs_stepsize=p["step_size"], steps=p["steps"], random_start=p["random_start"]
         )
-        return attack, p["eps"]
+        return attack
 
     return build
 
@@ -110,14 +111,14 @@ def build_ead(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         regularization=p["beta"],
         decision_rule=p["decision_rule"],
         abort_early=p["abort_early"],
-    ), None
+    )
 
 
 def build_newtonfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Foolbox's NewtonFool, unbounded."""
     import foolbox.attacks as fa
 
-    return fa.NewtonFoolAttack(steps=p["steps"], stepsize=p["eta"]), None
+    return fa.NewtonFoolAttack(steps=p["steps"], stepsize=p["eta"])
 
 
 def build_boundary(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -134,7 +135,7 @@ def build_boundary(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         source_step=p["source_step"],
         step_adaptation=p["step_adaptation"],
         update_stats_every_k=1,
-    ), None
+    )
 
 
 def _call(builder, start: bool = False):
@@ -142,7 +143,7 @@ def _call(builder, start: bool = False):
         import foolbox as fb
 
         fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=x.device)
-        attack, epsilons = builder(p, model, x)
+        attack, epsilons = builder(p, model, x), p.get("eps")  # None: minimum-norm
         if not start:
             _, clipped, _ = attack(fmodel, x.detach(), y.detach(), epsilons=epsilons)
             return clipped
@@ -166,18 +167,18 @@ def _call(builder, start: bool = False):
 
 def foolbox_entry(
     attack: str,
-    builder: Callable[..., Any],
+    builder: Builder,
     library_class: str,
     note: str = "",
     restore_zeros: bool = False,
     start: bool = False,
     **kw: Any,
 ) -> AttackImpl:
-    """A table entry whose call runs the attack ``builder(params, model, x)`` returns with
-    its epsilons (None: minimum-norm); ``restore_zeros`` hands back the input for samples
-    Foolbox returns as all-zero images; ``start`` gives the attack the shared blended-noise
-    start (:mod:`advcompare.adapters.starts`); ``kw`` are :class:`AttackImpl`'s ``notes``
-    and ``seconds_per_image``."""
+    """A table entry whose call runs the attack ``builder(params, model, x)`` returns at
+    ``epsilons = params["eps"]`` (None, minimum-norm, without one); ``restore_zeros`` hands
+    back the input for samples Foolbox returns as all-zero images; ``start`` gives the attack
+    the shared blended-noise start (:mod:`advcompare.adapters.starts`); ``kw`` are
+    :class:`AttackImpl`'s ``notes`` and ``seconds_per_image``."""
     return AttackImpl(
         Capability(attack, EXACT, library_class, note),
         _call(builder, start),
@@ -235,7 +236,8 @@ def _newtonfool_notes(spec: AttackSpec, num_classes: int) -> list[str]:
 
 
 def build_attack(spec: AttackSpec, model: nn.Module, x: torch.Tensor):
-    """(Foolbox attack, epsilons) for ``spec`` (public for the overhead benchmark)."""
+    """The Foolbox attack for ``spec`` (public for the overhead benchmark); it runs at
+    ``epsilons=spec.params.get("eps")``."""
     builder = FoolboxBackend.attacks[spec.attack].builder
     assert builder is not None
     return builder(spec.params, model, x)

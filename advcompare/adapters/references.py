@@ -14,7 +14,7 @@ from torch import nn
 def build_fmn(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Foolbox's L2 fast minimum-norm attack (Pintor et al. 2021), unbounded, with the
     projection onto the ε ball that Foolbox 3.3.4 lacks (see :func:`_projected_fmn`)."""
-    return _projected_fmn()(steps=p["steps"], gamma=p["gamma"]), None
+    return _projected_fmn()(steps=p["steps"], gamma=p["gamma"])
 
 
 def _projected_fmn():
@@ -41,7 +41,7 @@ def build_ddn(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Foolbox's decoupled direction and norm attack (Rony et al. 2019), unbounded."""
     import foolbox.attacks as fa
 
-    return fa.DDNAttack(steps=p["steps"], gamma=p["gamma"], init_epsilon=p["init_epsilon"]), None
+    return fa.DDNAttack(steps=p["steps"], gamma=p["gamma"], init_epsilon=p["init_epsilon"])
 
 
 def build_fmn_l1(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -49,13 +49,13 @@ def build_fmn_l1(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     reference. Its projection (Duchi et al.'s L1-ball projection) is correct in 3.3.4."""
     import foolbox.attacks as fa
 
-    return fa.L1FMNAttack(steps=p["steps"], gamma=p["gamma"]), None
+    return fa.L1FMNAttack(steps=p["steps"], gamma=p["gamma"])
 
 
 def build_fmn_l0(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Foolbox's L0 fast minimum-norm attack (Pintor et al. 2021), unbounded: JSMA's L0
     reference, with the projection repaired (see :func:`_projected_l0_fmn`)."""
-    return _projected_l0_fmn()(steps=p["steps"], gamma=p["gamma"]), None
+    return _projected_l0_fmn()(steps=p["steps"], gamma=p["gamma"])
 
 
 def _projected_l0_fmn():
