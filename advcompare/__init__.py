@@ -26,8 +26,8 @@ _EXPORTS = {
     "check_claims": "advcompare.api",
     "load_results": "advcompare.results",
     "Results": "advcompare.results",
-    "AttackSpec": "advcompare.spec",
-    "with_normalization": "advcompare.normalization",
+    "AttackSpec": "advcompare.attacks.spec",
+    "with_normalization": "advcompare.models.normalization",
     "AdvCompareError": "advcompare.errors",
 }
 

@@ -4,18 +4,18 @@
 inputs in [0, 1] to class scores (logits or log-probabilities) and returns the report's rows
 as a DataFrame; :func:`load_results` reads a stored run (``advcompare run --out DIR``) back as
 DataFrames. Nothing here attacks or grades by itself: every cell goes through
-:mod:`advcompare.crafting` (the adapters, then :mod:`advcompare.metrics`) and every row
-through :func:`advcompare.results.results_frame`, so API figures are the CLI report's figures.
+:mod:`advcompare.grid.crafting` (the adapters, then :mod:`advcompare.analysis.metrics`) and every
+row through :func:`advcompare.results.results_frame`, so API figures are the CLI report's figures.
 
 Everything that can be checked is checked before the first attack runs
-(:mod:`advcompare.checks`, the same checks and wording as ``advcompare run``), each problem
+(:mod:`advcompare.config.checks`, the same checks and wording as ``advcompare run``), each problem
 one :class:`~advcompare.errors.AdvCompareError` whose one-line message names the fix. The
 caller's model comes back as it went in: modes, ``requires_grad``, ``.grad``, hooks and
 weights (a model on another device than ``device`` is copied there; the original is not
 moved).
 
 Normalisation belongs inside the model (inputs and every eps stay in pixel units): see
-:func:`advcompare.normalization.with_normalization`.
+:func:`advcompare.models.normalization.with_normalization`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import contextlib
 import copy
 import hashlib
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -32,10 +33,15 @@ import torch
 from torch import nn
 
 from advcompare.adapters.base import model_guard
-from advcompare.checks import (
+from advcompare.adapters.entry import AttackEntry, AttackLike, attack_entries
+from advcompare.analysis.agreement import pairs_frame, samples_groups
+from advcompare.analysis.comparison import with_answers
+from advcompare.analysis.statistics import DEFAULT_ALPHA, StatisticsConfig, with_intervals
+from advcompare.attacks.spec import ATTACKS
+from advcompare.config.checks import (
     PROBE_SAMPLES,
-    check_eval_mode,
     check_entry,
+    check_eval_mode,
     check_gradients,
     check_inputs,
     check_labels,
@@ -44,19 +50,14 @@ from advcompare.checks import (
     probe,
     resolve_device,
 )
-from advcompare.crafting import craft_and_grade
-from advcompare.data import Split, validate_dataset_name
-from advcompare.defenses.preflight import raised
-from advcompare.entry import AttackEntry, AttackLike, attack_entries
+from advcompare.data.datasets import Split, validate_dataset_name
 from advcompare.errors import ConfigError, ModelError
+from advcompare.grid.crafting import craft_and_grade
 from advcompare.hashing import digest
-from advcompare.agreement import pairs_frame, samples_groups
-from advcompare.comparison import with_answers
-from advcompare.claims import claims_frame
+from advcompare.models.preflight import raised
+from advcompare.paper.claims import claims_frame
 from advcompare.results import CellRecord, Results, load_results, results_frame
 from advcompare.results.reading import PerImage, samples_frame
-from advcompare.statistics import DEFAULT_ALPHA, StatisticsConfig, with_intervals
-from advcompare.spec import ATTACKS
 
 __all__ = ["Results", "default_attacks", "evaluate", "load_results"]
 
@@ -173,49 +174,12 @@ def evaluate(
     dataset: str | None = None,
     statistics: StatisticsConfig = StatisticsConfig(),
 ) -> pd.DataFrame:
-    """Attack ``model`` on ``(x, y)`` with every attack × backend; one report row per pair.
-
-    Args:
-        model: a classifier in eval mode mapping ``N×C×H×W`` inputs in [0, 1] to ``N×K``
-            logits or log-probabilities (not probabilities). Normalisation belongs inside it
-            (:func:`advcompare.normalization.with_normalization`). It comes back unchanged.
-        x: images, float ``N×C×H×W`` in [0, 1]; any size and channel count.
-        y: class indices, integer shape ``(N,)``, each below ``K``.
-        attacks: canonical specs: attack names (``"cw"``: the default run's parameters;
-            default: the paper's attacks that need gradients),
-            :class:`~advcompare.spec.AttackSpec` objects, or dicts of canonical parameters
-            such as ``{"attack": "cw", "steps": 100, "label": "cw-100"}``; missing
-            parameters take :meth:`AttackSpec.create`'s defaults.
-        backends: a backend name, a list of names, or ``"all"``: every backend that
-            provides each attack (:func:`advcompare.adapters.backends_supporting`).
-        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a
-            ``torch.device``; a model living elsewhere is copied there, not moved.
-        batch_size: images per attack call.
-        seed: seeds torch and NumPy before each cell, as ``advcompare run`` does.
-        tolerance: how far adversarial F1 may be from the paper's to count as reproducing
-            it (the verdict; used only with ``dataset``).
-        dataset: the paper dataset these images stand for (``"mnist"``, ``"cifar10"``,
-            ``"gtsrb"``, ...), so rows carry the paper's figures; None: no paper figure.
-        statistics: bootstrap resamples and level of the interval columns (``adv_f1_lo``,
-            ``adv_f1_hi``, ...; seeded by ``seed``), and α of :func:`compare_backends`.
-
-    Returns:
-        One row per attack × backend with the report's columns (identity, spec, notes, every
-        metric of :mod:`advcompare.metrics` with its bootstrap interval and the per-image
-        outcome counts, the paper's figures and verdict) plus ``preflight``: the flags
-        raised for the model (``df.attrs["preflight"]`` holds them all,
-        ``df.attrs["num_classes"]`` and ``df.attrs["device"]`` what was used;
-        :func:`per_image` gives one row per cell × image, as
-        :attr:`advcompare.results.Results.samples`, and :func:`compare_backends` the
-        paired tests between backends).
-
-    Raises:
-        advcompare.errors.AdvCompareError: one subclass per problem, before any attack runs:
-        ``ConfigError``/``UnknownNameError`` (attacks, backends, options),
-        ``InputError`` (x, y), ``ModelError`` (training mode, probabilities, output shape,
-        no input gradient), ``UnsupportedSpecError`` (an attack/backend that cannot serve
-        these inputs or this class count).
-    """
+    """Attack ``model`` (eval mode, inputs in [0, 1] to logits or log-probabilities; it comes
+    back unchanged) on ``(x, y)`` with every attack × backend: one report row per pair, with
+    the report's columns and ``preflight``; ``attrs`` hold the flags, class count, device and
+    per-image rows (:func:`per_image`). Everything is checked before any attack runs, each
+    problem an :class:`~advcompare.errors.AdvCompareError` subclass. Arguments, returns and
+    errors: docs/api.md, "evaluate"."""
     check_options(batch_size, seed, tolerance)
     if dataset is not None:
         if not isinstance(dataset, str):
@@ -236,30 +200,54 @@ def evaluate(
             check_entry(entry, tuple(x.shape), num_classes)
         attacked = [e.spec.attack for e in entries]
         flags = check_gradients(work, xb, y[:PROBE_SAMPLES].to(target), attacked)
-        fingerprint = _fingerprint(work, x, y)
-        data, cells = Split(x, y), []
-        samples: dict[str, dict[str, torch.Tensor] | None] = {}
-        for entry in entries:
-            metrics, notes, tensors = craft_and_grade(
-                work,
-                entry,
-                data,
-                batch_size,
-                target,
-                num_classes,
-                seed,
-                desc=f"{entry.label}/{entry.backend}",
-            )
-            metrics = with_intervals(metrics, tensors, statistics, seed)
-            record = _record(entry, metrics, notes, dataset, fingerprint, seed, batch_size)
-            cells.append(record)
-            samples[record.key] = {k: v for k, v in tensors.items() if k != "x_adv"}
+        run = _Run(work, target, num_classes, batch_size, seed, dataset, statistics)
+        cells, samples = _attack_all(run, entries, x, y)
     frame = results_frame(cells, tolerance)
     _warn_if_mostly_wrong(frame, num_classes)
     frame.attrs["samples"] = PerImage(samples_frame(cells, samples))
     frame["preflight"] = ", ".join(raised(flags))
     frame.attrs.update(preflight=dict(flags), num_classes=num_classes, device=str(target))
     return frame
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every cell of one :func:`evaluate` call shares."""
+
+    model: nn.Module
+    device: torch.device
+    num_classes: int
+    batch_size: int
+    seed: int
+    dataset: str | None
+    statistics: StatisticsConfig
+
+
+def _attack_all(
+    run: _Run, entries: list[AttackEntry], x: torch.Tensor, y: torch.Tensor
+) -> tuple[list[CellRecord], dict[str, dict[str, torch.Tensor] | None]]:
+    """Craft and grade every entry in turn, each cell seeded as ``advcompare run`` seeds it:
+    its record with bootstrap intervals, and its per-image tensors (adversarial images left
+    out)."""
+    fingerprint = _fingerprint(run.model, x, y)
+    data, cells = Split(x, y), []
+    samples: dict[str, dict[str, torch.Tensor] | None] = {}
+    for entry in entries:
+        metrics, notes, tensors = craft_and_grade(
+            run.model,
+            entry,
+            data,
+            run.batch_size,
+            run.device,
+            run.num_classes,
+            run.seed,
+            desc=f"{entry.label}/{entry.backend}",
+        )
+        metrics = with_intervals(metrics, tensors, run.statistics, run.seed)
+        record = _record(entry, metrics, notes, run.dataset, fingerprint, run.seed, run.batch_size)
+        cells.append(record)
+        samples[record.key] = {k: v for k, v in tensors.items() if k != "x_adv"}
+    return cells, samples
 
 
 def _warn_if_mostly_wrong(frame: pd.DataFrame, num_classes: int, note: bool = True) -> None:
@@ -278,7 +266,7 @@ def compare_backends(
     results: pd.DataFrame | Results | str | Path, alpha: float = DEFAULT_ALPHA
 ) -> pd.DataFrame:
     """Does the library matter? Paired tests between every two backends that ran the same
-    attack on the same classifier and images (:mod:`advcompare.agreement`).
+    attack on the same classifier and images (:mod:`advcompare.analysis.agreement`).
 
     Args:
         results: what :func:`evaluate` returned, a :class:`~advcompare.results.Results`
@@ -305,7 +293,7 @@ def check_claims(
     budgets: tuple[float, ...] = (1.0, 2.0),
 ) -> pd.DataFrame:
     """The paper's defense claims (§3.5-3.6) judged on a stored defense grid, per dataset
-    and threat model, as the report's first table (:mod:`advcompare.claims`).
+    and threat model, as the report's first table (:mod:`advcompare.paper.claims`).
 
     Args:
         results: a :class:`~advcompare.results.Results` from :func:`load_results`, or a run

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from advcompare.errors import AdvCompareError
 
-
 ISSUES_URL = "the advcompare issue tracker"
 
 
@@ -35,6 +34,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     run = sub.add_parser("run", help="train (or load) the CNN, attack it, write the report")
+    _run_arguments(run)
+    _executor_arguments(run)
+    report = sub.add_parser("report", help="re-render a run directory's report from its store")
+    report.add_argument("run_dir", help="a run directory holding results.sqlite")
+    sub.add_parser("backends", help="list backends and the attacks each provides")
+    return parser
+
+
+def _run_arguments(run: argparse.ArgumentParser) -> None:
+    """What ``advcompare run`` runs and where: the config and the flags over it."""
     run.add_argument("--config", help="experiment TOML file (default: the built-in default)")
     run.add_argument(
         "--backend", help="backend for every attack it provides (overrides the config)"
@@ -68,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
         help="train one model per seed and run every cell on each (e.g. 0,1,2); the report "
         "gives mean ± sd across seeds",
     )
+
+
+def _executor_arguments(run: argparse.ArgumentParser) -> None:
+    """How ``advcompare run`` executes its cells: serially or on Ray, and its resources."""
     run.add_argument(
         "--executor",
         help="serial (default: in this process) or ray (Ray tasks "
@@ -97,16 +110,12 @@ def _parser() -> argparse.ArgumentParser:
         help="split each cell into shards of N images (whole batches) that run as separate "
         "tasks; 0 = never (default: serial never, ray spreads a cell over its workers)",
     )
-    report = sub.add_parser("report", help="re-render a run directory's report from its store")
-    report.add_argument("run_dir", help="a run directory holding results.sqlite")
-    sub.add_parser("backends", help="list backends and the attacks each provides")
-    return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    from advcompare.config import apply_overrides, load_config
+    from advcompare.config.experiment import apply_overrides, load_config
+    from advcompare.grid.runner import run_experiment
     from advcompare.report import write_report
-    from advcompare.runner import run_experiment
 
     cfg = apply_overrides(
         load_config(args.config),
@@ -150,7 +159,7 @@ def _backends() -> int:
     from tabulate import tabulate
 
     from advcompare.adapters import get_backend, known_backends
-    from advcompare.spec import known_attacks
+    from advcompare.attacks.spec import known_attacks
 
     rows = []
     for attack in known_attacks():

@@ -35,7 +35,7 @@ def save_figure(fig, path: Path, **kwargs) -> list[Path]:
 def plot_history(history: list[dict], path: Path, title: str = "") -> None:
     """Training and validation loss per epoch, the kept epoch marked (paper Figures 3-5).
 
-    Saved as PNG and PDF; ``advcompare.train.write_history`` draws through it. It lives here,
+    Saved as PNG and PDF; ``advcompare.models.train.write_history`` draws through it. It lives here,
     beside the figure primitives, so that training does not import the report's figures.
     """
     plt = pyplot()

@@ -27,14 +27,13 @@ from torch import nn
 
 from advcompare.adapters import get_backend
 from advcompare.adapters.art_backend import build_attack as build_art_attack
-from advcompare.adapters.art_backend import art_classifier
+from advcompare.adapters.cw_search import CWView, squeeze
 from advcompare.adapters.foolbox_backend import build_attack as build_foolbox_attack
-from advcompare.adapters.torchattacks_backend import CWView, squeeze
-from advcompare.config import load_config
-from advcompare.data import load_dataset
-from advcompare.metrics import PassCounter
-from advcompare.spec import AttackSpec
-from advcompare.train import train_or_load
+from advcompare.analysis.metrics import PassCounter
+from advcompare.attacks.spec import AttackSpec
+from advcompare.config.experiment import load_config
+from advcompare.data.datasets import load_dataset
+from advcompare.models.train import train_or_load
 
 SPECS = [
     AttackSpec.create("ifgsm", eps=0.1, step_size=0.01, steps=20, decay=1.0),
@@ -68,7 +67,7 @@ def direct_call(
     if backend == "art":
 
         def run_art(x, y):
-            attack = build_art_attack(art_classifier(model, x), spec, len(x))
+            attack = build_art_attack(spec, model, x)
             labels = None if spec.attack == "deepfool" else y.numpy()
             return attack.generate(x.numpy(), y=labels)
 
@@ -78,8 +77,8 @@ def direct_call(
 
     def run_foolbox(x, y):
         fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0))
-        attack, eps = build_foolbox_attack(spec, model, x)
-        return attack(fmodel, x, y, epsilons=eps)
+        attack = build_foolbox_attack(spec, model, x)
+        return attack(fmodel, x, y, epsilons=spec.params.get("eps"))
 
     return run_foolbox
 

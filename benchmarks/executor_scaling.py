@@ -39,7 +39,7 @@ def _spin(stop: mp.Event) -> None:  # type: ignore[valid-type]
 
 def pass_ms_per_image(threads: int, repeats: int = 20) -> float:
     """Median ms/image of one forward+backward pass of the paper CNN at batch 128."""
-    from advcompare.models import PaperCNN
+    from advcompare.models.cnn import PaperCNN
 
     torch.set_num_threads(threads)
     model = PaperCNN(10).eval()

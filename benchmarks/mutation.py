@@ -31,20 +31,20 @@ KILLERS = "tests/test_mutation_killers.py"
 
 # module → the fast test files that exercise it
 MODULES: dict[str, tuple[str, ...]] = {
-    "statistics": ("tests/test_statistics.py", "tests/test_properties.py", KILLERS),
-    "proportions": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
-    "verdict": ("tests/test_verdict.py", "tests/test_properties.py", KILLERS),
-    "causes": ("tests/test_verdict.py", KILLERS),
-    "agreement": (
+    "analysis/statistics": ("tests/test_statistics.py", "tests/test_properties.py", KILLERS),
+    "analysis/proportions": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
+    "paper/verdict": ("tests/test_verdict.py", "tests/test_properties.py", KILLERS),
+    "paper/causes": ("tests/test_verdict.py", KILLERS),
+    "analysis/agreement": (
         "tests/test_agreement_mutants.py",
         "tests/test_comparison.py",
         "tests/test_properties.py",
         KILLERS,
     ),
-    "comparison": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
+    "analysis/comparison": ("tests/test_comparison.py", "tests/test_properties.py", KILLERS),
     # synthetic stored cells: test_controls.py's planted run costs 12 s per mutant
-    "controls": ("tests/test_controls_mutants.py", KILLERS),
-    "report/quotes": ("tests/test_docs_quotes.py", KILLERS),
+    "analysis/controls": ("tests/test_controls_mutants.py", KILLERS),
+    "tests/docs_quotes": ("tests/test_docs_quotes.py", KILLERS),
     "report/latex": (  # closed forms, then test_report.py's LaTeX tests (the rest build
         "tests/test_latex_mutants.py",  # whole reports)
         "tests/test_report.py::test_report_tex_has_every_table_as_escaped_booktabs",
@@ -53,11 +53,17 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/test_report.py::test_report_tex_compiles_with_pdflatex",
         KILLERS,
     ),
-    "claims": ("tests/test_claims.py", "tests/test_claims_mutants.py", KILLERS),
+    "paper/claims": ("tests/test_claims.py", "tests/test_claims_mutants.py", KILLERS),
+    "paper/judged": ("tests/test_claims_mutants.py", KILLERS),
 }
 # exit codes mutmut stores per mutant (mutmut.stats.status_by_exit_code)
 KILLED = {1, 3, 36, -24, 24, 152, 255, -11, -9}  # a test failed, or the mutant hung or crashed
 SURVIVED = {0, 5, 33}  # every test passed, or no test reached the mutant
+
+
+def _path(module: str) -> str:
+    """The file of a ``MODULES`` key: under ``advcompare/`` unless the key names its folder."""
+    return f"{module}.py" if module.startswith("tests/") else f"advcompare/{module}.py"
 
 
 def _files() -> list[str]:
@@ -83,8 +89,8 @@ def _configure(dest: Path, module: str, tests: tuple[str, ...]) -> None:
     text = path.read_text()
     section = (
         "[tool.mutmut]\n"
-        'source_paths = ["advcompare"]\n'
-        f'only_mutate = ["advcompare/{module}.py"]\n'
+        f'source_paths = ["{_path(module).split("/")[0]}"]\n'
+        f'only_mutate = ["{_path(module)}"]\n'
         'also_copy = ["README.md", "docs/", "reports/", "configs/", "benchmarks/"]\n'
         # a fork server free of pytest: state the clean run leaves (mcnemar_power's lru_cache)
         # must not reach the mutants, or a mutant in a cached function is never called
@@ -97,7 +103,7 @@ def _configure(dest: Path, module: str, tests: tuple[str, ...]) -> None:
 
 
 def _tally(dest: Path, module: str) -> tuple[int, int, list[str], int]:
-    meta = json.loads((dest / "mutants" / "advcompare" / f"{module}.py.meta").read_text())
+    meta = json.loads((dest / "mutants" / f"{_path(module)}.meta").read_text())
     codes = meta["exit_code_by_key"]
     killed = sum(c in KILLED for c in codes.values())
     survivors = sorted(k for k, c in codes.items() if c in SURVIVED)
@@ -125,7 +131,7 @@ def run(module: str, timeout: int, children: int, keep: bool) -> None:
     share = f"{100 * killed / done:.1f}%" if done else "n/a"
     minutes = (datetime.datetime.now(datetime.UTC) - start).total_seconds() / 60
     print(
-        f"| advcompare/{module}.py | {total} | {killed} | {len(survivors)} | {share} | "
+        f"| {_path(module)} | {total} | {killed} | {len(survivors)} | {share} | "
         f"`pytest -x -q {' '.join(tests)}` | {start:%Y-%m-%d} | {minutes:.1f} min{note} |"
     )
     for name in survivors:

@@ -22,10 +22,10 @@ import time
 import torch
 
 from advcompare.attacks.pixel_swap import pixel_swap, swap_budget, swap_order
-from advcompare.config import load_config
-from advcompare.data import load_dataset
-from advcompare.paper import paper_value
-from advcompare.train import train_or_load
+from advcompare.config.experiment import load_config
+from advcompare.data.datasets import load_dataset
+from advcompare.models.train import train_or_load
+from advcompare.paper.reference import paper_value
 
 BATCH = 128
 

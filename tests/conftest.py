@@ -9,8 +9,8 @@ import shutil
 import pytest
 import torch
 
-from advcompare.data import load_dataset
-from advcompare.train import TrainConfig, train_or_load
+from advcompare.data.datasets import load_dataset
+from advcompare.models.train import TrainConfig, train_or_load
 
 
 def pytest_collection_modifyitems(config, items):

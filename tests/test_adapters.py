@@ -11,10 +11,10 @@ import torchattacks
 from torch import nn
 
 from advcompare.adapters import backends_supporting, get_backend, known_backends
+from advcompare.analysis.metrics import PassCounter
+from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnknownNameError, UnsupportedSpecError
-from advcompare.metrics import PassCounter
-from advcompare.models import predict
-from advcompare.spec import AttackSpec
+from advcompare.models.cnn import predict
 
 FAST_SPECS = {
     "ifgsm": AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=5),

@@ -6,27 +6,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from advcompare.claims import SUPPORTED, Claim, claims_frame, parse_condition
-from advcompare.crafting import craft, grade_crafted
-from advcompare.data import Split
+from advcompare.adapters.entry import AttackEntry
+from advcompare.attacks.spec import AttackSpec
+from advcompare.data.datasets import Split
 from advcompare.defenses.defended import ADAPTIVE, OBLIVIOUS
 from advcompare.defenses.distillation import MarginOverT, distill
-from advcompare.defenses.preflight import preflight, raised
 from advcompare.defenses.registry import assemble_defense, defense_params, threat_key
 from advcompare.defenses.worst_case import OBFUSCATION_NOTE, TRANSFER, WHITE_BOX, with_worst_case
-from advcompare.entry import AttackEntry
-from advcompare.models import predict
-from advcompare.plan import CellSpec
-from advcompare.report.tables import defense_f1_frame, obfuscation_lines
-from advcompare.spec import AttackSpec
-from advcompare.tasks import CellResult, attack_cell, oblivious_cell
-from advcompare.train import TrainConfig
-from advcompare.weights import Weights
+from advcompare.grid.crafting import craft, grade_crafted
+from advcompare.grid.plan import CellSpec
+from advcompare.grid.tasks import CellResult, attack_cell, oblivious_cell
+from advcompare.models.cnn import predict
+from advcompare.models.preflight import preflight, raised
+from advcompare.models.train import TrainConfig
+from advcompare.models.weights import Weights
+from advcompare.paper.claims import SUPPORTED, Claim, claims_frame, parse_condition
+from advcompare.report.defense_tables import defense_f1_frame, obfuscation_lines
 
 N, BATCH = 120, 60
 IFGSM = AttackEntry(
@@ -168,9 +169,9 @@ def test_gradient_masking_worst_case_ifgsm_is_the_undefended_figure(data, base, 
 def test_a_changed_adaptive_attack_changes_its_cells_keys_only(monkeypatch):
     """Adaptive cells crafted the old way (EOT, cross-entropy at T = 1) are not read back
     from a store: the record's revision is part of their keys, and only of theirs."""
-    from advcompare import plan
-    from advcompare.config import load_config
+    from advcompare.config.experiment import load_config
     from advcompare.defenses.registry import DEFENSES
+    from advcompare.grid import plan
 
     cfg = load_config("configs/defenses.toml")
     entry = cfg.attacks[0]
@@ -293,7 +294,7 @@ CASES = [
 
 @pytest.mark.parametrize("white_wrong, transfer_wrong, by, flagged", CASES)
 def test_worst_case_and_flag_on_paired_outcomes(white_wrong, transfer_wrong, by, flagged):
-    from advcompare.metrics import macro_f1
+    from advcompare.analysis.metrics import macro_f1
 
     white, transfer = outcomes(white_wrong), outcomes(transfer_wrong)
     f1 = {

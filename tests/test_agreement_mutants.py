@@ -1,4 +1,4 @@
-"""Fast tests of advcompare.agreement's columns, written to kill the mutants that only the
+"""Fast tests of advcompare.analysis.agreement's columns, written to kill the mutants that only the
 end-to-end tests reached (benchmarks/mutation.py agreement): each pins one column of a pair
 row, computed by hand from small per-image arrays shaped like a stored cell's (``correct``,
 ``success``, ``l2``, ``x_adv``, passes per image), or the order and grouping of the rows."""
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from advcompare.agreement import (
+from advcompare.analysis.agreement import (
     COLUMNS,
     agreement_frame,
     distance_is_tested,
@@ -24,13 +24,13 @@ from advcompare.agreement import (
     samples_groups,
     with_holm,
 )
-from advcompare.proportions import tango_interval
-from advcompare.results.store import save_samples
-from advcompare.statistics import (
+from advcompare.analysis.proportions import tango_interval
+from advcompare.analysis.statistics import (
     percentile_interval,
     resample_counts,
     weighted_lower_median,
 )
+from advcompare.storage.store import save_samples
 
 IDENTITY = {"dataset": "digits", "defense": "none", "threat": "adaptive", "seed": 0}
 

@@ -19,13 +19,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 import advcompare
-from advcompare import runner
 from advcompare import api
+from advcompare.adapters.entry import AttackEntry, attack_entries
 from advcompare.api import evaluate, load_results
-from advcompare.entry import attack_entries
+from advcompare.attacks.spec import AttackSpec
 from advcompare.cli import main as cli_main
-from advcompare.entry import AttackEntry
-from advcompare.data import load_dataset
+from advcompare.data.datasets import load_dataset
 from advcompare.errors import (
     AdvCompareError,
     ConfigError,
@@ -35,9 +34,9 @@ from advcompare.errors import (
     UnknownNameError,
     UnsupportedSpecError,
 )
+from advcompare.grid import runner
+from advcompare.models.train import TrainConfig, train_or_load
 from advcompare.results import results_frame
-from advcompare.spec import AttackSpec
-from advcompare.train import TrainConfig, train_or_load
 
 CPU = torch.device("cpu")
 DEEPFOOL = {"attack": "deepfool", "steps": 5}
@@ -219,7 +218,7 @@ def assert_contract(frame: pd.DataFrame, rows: int, n: int) -> None:
 
 
 def config_entries(cli_run: Path) -> list[AttackEntry]:
-    from advcompare.config import load_config
+    from advcompare.config.experiment import load_config
 
     return list(load_config(cli_run.parent / "small.toml").attacks)
 
@@ -273,7 +272,7 @@ def test_api_figures_equal_the_cli_report(cli_run, cnn_frame):
 @pytest.mark.slow
 def test_api_equals_the_quick_config_report(tmp_path, shared_cache, monkeypatch, digits_data):
     """The issue's form: configs/quick.toml at 50 samples, then the API on its cached model."""
-    from advcompare.config import load_config
+    from advcompare.config.experiment import load_config
 
     out = tmp_path / "quick"
     assert (
@@ -705,7 +704,7 @@ def test_black_box_attack_on_a_model_without_gradients():
 def test_public_exports():
     assert advcompare.evaluate is evaluate and advcompare.load_results is load_results
     assert advcompare.AttackSpec is AttackSpec
-    from advcompare.normalization import with_normalization
+    from advcompare.models.normalization import with_normalization
 
     assert advcompare.with_normalization is with_normalization
 

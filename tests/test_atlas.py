@@ -26,10 +26,10 @@ import torch
 
 from advcompare.adapters import backends_supporting, get_backend
 from advcompare.adapters.registry import implementation
-from advcompare.metrics import BUDGET_TOLERANCE, PassCounter, perturbation_norms
-from advcompare.models import predict
-from advcompare.spec import ATTACKS, AttackSpec, known_attacks
-from advcompare.statistics import mcnemar_exact
+from advcompare.analysis.metrics import BUDGET_TOLERANCE, PassCounter, perturbation_norms
+from advcompare.analysis.statistics import mcnemar_exact
+from advcompare.attacks.spec import ATTACKS, AttackSpec, known_attacks
+from advcompare.models.cnn import predict
 
 pytestmark = pytest.mark.consistency
 
@@ -393,15 +393,14 @@ def test_torchattacks_standard_autoattack_runs_ten_step_sub_attacks(correct):
 def test_art_jsma_saliency_is_the_two_largest_target_gradients(correct):
     """ART's saliency map ignores the other classes' gradients: its chosen pair is the two
     largest target-class gradients (Papernot et al. score pairs with both)."""
-    from advcompare.adapters.art_backend import art_classifier, build_jsma
+    from advcompare.adapters.art_backend import build_jsma
 
     model, x, y = correct
-    classifier = art_classifier(model, x[:2])
-    attack = build_jsma(classifier, AttackSpec.create("jsma").params, 2)
+    attack = build_jsma(AttackSpec.create("jsma").params, model, x[:2])
     x_np, target = x[:2].numpy(), ((y[:2] + 1) % 10).numpy()
     attack._nb_features = x_np[0].size  # set by generate(), which this test bypasses
     chosen = attack._saliency_map(x_np, target, np.ones((2, x_np[0].size)))
-    grads = classifier.class_gradient(x_np, label=target).reshape(2, -1)
+    grads = attack.estimator.class_gradient(x_np, label=target).reshape(2, -1)
     for row, pair in enumerate(chosen):
         assert set(pair) == set(np.argsort(grads[row])[-2:])
 
@@ -410,8 +409,8 @@ def test_evaluate_runs_every_atlas_attack_on_every_backend_that_provides_it(corr
     """``advcompare.evaluate`` takes every atlas attack by its canonical name and runs it on
     every library that has it: one graded row each, bounded ones within budget."""
     from advcompare import evaluate
-    from advcompare.atlas_records import ATLAS_RECORDS
-    from advcompare.statistics import StatisticsConfig
+    from advcompare.analysis.statistics import StatisticsConfig
+    from advcompare.attacks.atlas_records import ATLAS_RECORDS
 
     model, x, y = correct
     small = {

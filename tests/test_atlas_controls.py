@@ -1,7 +1,7 @@
 """The atlas's matched-cost controls (docs/backends.md "Equal cost: the matched-cost
 controls"): every library entry that spends more than 1.5× the other library's passes per
 image at the same budget declares the budget that equalises it, so the atlas run adds the
-re-run at matched cost (advcompare.plan.control_entries) beside the comparison."""
+re-run at matched cost (advcompare.grid.plan.control_entries) beside the comparison."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pytest
 import torch
 
 from advcompare.adapters import get_backend
-from advcompare.config import load_config
-from advcompare.metrics import PassCounter
-from advcompare.models import predict
-from advcompare.plan import control_entries
-from advcompare.spec import AttackSpec
+from advcompare.analysis.metrics import PassCounter
+from advcompare.attacks.spec import AttackSpec
+from advcompare.config.experiment import load_config
+from advcompare.grid.entries import control_entries
+from advcompare.models.cnn import predict
 
 ATLAS = Path(__file__).resolve().parent.parent / "configs" / "atlas.toml"
-MAX_COST_RATIO = 1.5  # [statistics] max_cost_ratio's default (advcompare.comparison)
+MAX_COST_RATIO = 1.5  # [statistics] max_cost_ratio's default (advcompare.analysis.comparison)
 
 # The atlas's budgets (configs/atlas.toml) and the overrides each control must plan, by hand:
 # AutoAttack 100 APGD steps, Square 5,000 queries; Square 1,000 queries; EAD 100 steps;

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advcompare.config import load_config
-from advcompare.data import load_dataset
+from advcompare.config.experiment import load_config
+from advcompare.data.datasets import load_dataset
 from advcompare.errors import ConfigError
-from advcompare.plan import EPS_CURVE, MAIN, build_plan
-from advcompare.runner import attack_subset
+from advcompare.grid.plan import EPS_CURVE, MAIN, build_plan
+from advcompare.grid.runner import attack_subset
 
 
 def _config(tmp_path, body: str):

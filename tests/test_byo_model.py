@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 from advcompare.cli import main
-from advcompare.data import load_dataset
+from advcompare.data.datasets import load_dataset
 
 CLASSES = 4
 PER_CLASS = 40
@@ -203,7 +203,7 @@ def test_your_model_on_your_images_gives_the_usual_report(
     assert not cache.exists() or not any(p.is_dir() for p in cache.iterdir())
     # the Python API on the same model, images and seed gives the same figures
     import advcompare
-    from advcompare.user_model import build_model, load_state, read_weights
+    from advcompare.models.user_model import build_model, load_state, read_weights
 
     model = build_model(f"{MODULE}:rgb")
     load_state(model, read_weights(weights["rgb"]), "rgb", str(weights["rgb"])).eval()
@@ -230,7 +230,7 @@ def test_your_model_on_your_images_gives_the_usual_report(
 
 
 def _entries(config: str):
-    from advcompare.config import load_config
+    from advcompare.config.experiment import load_config
 
     return load_config(config).attacks
 
@@ -291,8 +291,8 @@ def test_a_grey_28x28_model_with_trained_defenses(
 
 
 def test_the_model_key_covers_factory_and_weights(factories, image_root, weights):
-    from advcompare.train import TrainConfig
-    from advcompare.user_model import model_key, weights_digest
+    from advcompare.models.train import TrainConfig
+    from advcompare.models.user_model import model_key, weights_digest
 
     data = load_dataset(f"imagefolder:{image_root}", input_shape=(1, 28, 28))
     sha = weights_digest(weights["grey"])

@@ -1,4 +1,4 @@
-"""The paper's defense claims (advcompare.claims): every claim comes out supported on a
+"""The paper's defense claims (advcompare.paper.claims): every claim comes out supported on a
 hand-made grid shaped like the paper's findings and contradicted on a grid changed where
 the claim looks; a claim whose cells or datasets a run lacks is "not run", naming them."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from advcompare.claims import (
+from advcompare.paper.claims import (
     CONTRADICTED,
     INCONCLUSIVE,
     NOT_RUN,

@@ -10,17 +10,16 @@ import math
 import numpy as np
 import pytest
 
-from advcompare.claim_grids import Grid
-from advcompare.claims import (
+from advcompare.paper.claims import _outcomes, parse_condition
+from advcompare.paper.grids import Grid
+from advcompare.paper.judged import (
     CONTRADICTED,
     INCONCLUSIVE,
     SUPPORTED,
     Judged,
     _holds,
     _number,
-    _outcomes,
     _state,
-    parse_condition,
 )
 
 LABELS = np.arange(10) % 5

@@ -1,4 +1,4 @@
-"""The claims as the paper words them (advcompare.claims, issue 28 items 3-5): exact tests
+"""The claims as the paper words them (advcompare.paper.claims, issue 28 items 3-5): exact tests
 on discrete outcomes, claims scoped to datasets, "by construction", L2 budgets for DeepFool
 and CW, the sensitivity of vague words' thresholds, "k of n", and figures in words."""
 
@@ -9,8 +9,9 @@ import re
 import pytest
 from test_claims import BASE_ADV, N, grid, judge, row
 
-from advcompare.claim_conditions import Claim, parse_group
-from advcompare.claims import (
+from advcompare.config.experiment import parse_config
+from advcompare.errors import ConfigError
+from advcompare.paper.claims import (
     BY_CONSTRUCTION,
     CONTRADICTED,
     INCONCLUSIVE,
@@ -18,8 +19,7 @@ from advcompare.claims import (
     SUPPORTED,
     paper_claims,
 )
-from advcompare.config import parse_config
-from advcompare.errors import ConfigError
+from advcompare.paper.conditions import Claim, parse_group
 
 
 def test_a_one_image_difference_is_inconclusive_not_contradicted():
@@ -156,7 +156,7 @@ def test_an_interval_of_zero_width_never_decides():
 
 
 def test_the_claims_table_has_one_row_per_claim_naming_budgets_without_code():
-    from advcompare.report.tables import claim_frame
+    from advcompare.report.claim_tables import claim_frame
 
     table = claim_frame(judge(grid(l2=1.5)))
     assert len(table) == len(paper_claims())

@@ -118,7 +118,8 @@ def _quick_run(tmp_path, monkeypatch):
 def test_a_bug_of_ours_is_one_line_exit_1_and_a_traceback_with_debug(tmp_path, monkeypatch, capsys):
     """An unexpected exception inside a run: one stderr line naming it and asking for
     --debug, exit status 1; with --debug the traceback (the exception itself) comes out."""
-    from advcompare import cli, runner
+    from advcompare import cli
+    from advcompare.grid import runner
 
     def broken(cfg, **kwargs):
         raise RuntimeError("boom\n  on two lines")
@@ -134,7 +135,8 @@ def test_a_bug_of_ours_is_one_line_exit_1_and_a_traceback_with_debug(tmp_path, m
 
 
 def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path, monkeypatch, capsys):
-    from advcompare import cli, runner
+    from advcompare import cli
+    from advcompare.grid import runner
 
     def interrupted(cfg, **kwargs):
         raise KeyboardInterrupt

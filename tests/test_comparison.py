@@ -1,6 +1,6 @@
 """The libraries' answer per pair: differ, agree within the margin, inconclusive, or not
-comparable at equal cost (advcompare.comparison), on hand-made backends whose truth is known;
-and the proportions behind it (advcompare.proportions) against closed forms."""
+comparable at equal cost (advcompare.analysis.comparison), on hand-made backends whose truth is
+known; and the proportions behind it (advcompare.analysis.proportions) against closed forms."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy.stats import binom, norm
 
-from advcompare.agreement import pairs_frame
-from advcompare.comparison import attack_conclusions, images_needed
-from advcompare.proportions import (
+from advcompare.analysis.agreement import pairs_frame
+from advcompare.analysis.comparison import attack_conclusions, images_needed
+from advcompare.analysis.proportions import (
     _tango_score,
     detectable_difference,
     equivalent,

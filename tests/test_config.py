@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from advcompare.config import apply_overrides, default_config_text, load_config
+from advcompare.config.experiment import apply_overrides, default_config_text, load_config
 from advcompare.errors import ConfigError, UnknownNameError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +146,7 @@ def test_defenses_default_to_none_and_parse_with_defaults():
 
 @pytest.mark.parametrize("name", ["auto", "cpu", "cuda", "cuda:0", "cuda:3"])
 def test_device_names_are_checked_once_and_cuda_n_is_accepted(name):
-    from advcompare.checks import check_device_name
+    from advcompare.config.checks import check_device_name
 
     assert check_device_name(name) == name
     assert apply_overrides(load_config(None), device=name).device == name
@@ -154,7 +154,7 @@ def test_device_names_are_checked_once_and_cuda_n_is_accepted(name):
 
 @pytest.mark.parametrize("name", ["tpu", "cuda:", "cuda:x", "gpu", ""])
 def test_unknown_device_names_list_the_accepted_ones(name):
-    from advcompare.checks import check_device_name
+    from advcompare.config.checks import check_device_name
 
     with pytest.raises(ConfigError, match="use one of: auto, cpu, cuda or cuda:N"):
         check_device_name(name)
@@ -162,7 +162,7 @@ def test_unknown_device_names_list_the_accepted_ones(name):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_n_without_a_gpu_is_one_error_when_resolved():
-    from advcompare.checks import resolve_device
+    from advcompare.config.checks import resolve_device
 
     with pytest.raises(ConfigError, match="device 'cuda:1' requested but torch sees no CUDA"):
         resolve_device("cuda:1")
@@ -173,8 +173,8 @@ def test_atlas_config_runs_every_atlas_attack_on_every_backend_that_provides_it(
     """configs/atlas.toml: every atlas attack with backend "all", budget curves in each
     bounded attack's own norm, and none for the table that opts out."""
     from advcompare.adapters import backends_supporting
-    from advcompare.atlas_records import ATLAS_RECORDS
-    from advcompare.plan import curve_eps, eps_curve_entries
+    from advcompare.attacks.atlas_records import ATLAS_RECORDS
+    from advcompare.grid.entries import curve_eps, eps_curve_entries
 
     cfg = load_config(Path(__file__).resolve().parent.parent / "configs" / "atlas.toml")
     ran = {(a.spec.attack, a.backend) for a in cfg.attacks}

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from advcompare.adapters import backends_supporting, get_backend
-from advcompare.models import predict
-from advcompare.spec import AttackSpec
+from advcompare.attacks.spec import AttackSpec
+from advcompare.models.cnn import predict
 
 pytestmark = pytest.mark.consistency
 

@@ -1,4 +1,4 @@
-"""A documented cause is confirmed by a control run (advcompare.controls), on planted
+"""A documented cause is confirmed by a control run (advcompare.analysis.controls), on planted
 backends whose cause is known: one that runs half the configured steps (half the cost: its
 control re-runs it at matched cost), one that takes half the step size (its control removes
 the difference: confirmed), and one that also halves ε while its control only doubles the
@@ -11,11 +11,12 @@ import pytest
 import torch
 
 from advcompare.adapters import registry
-from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability, Control
-from advcompare.config import load_config
-from advcompare.plan import CONTROL, control_entries
+from advcompare.adapters.base import EXACT, Adapter, AttackImpl, Capability, Control
+from advcompare.config.experiment import load_config
+from advcompare.grid.entries import control_entries
+from advcompare.grid.plan import CONTROL
+from advcompare.grid.runner import run_experiment
 from advcompare.report import write_report
-from advcompare.runner import run_experiment
 
 
 def _bim(model, x, y, steps: int, step_size: float, eps: float) -> torch.Tensor:
@@ -43,7 +44,7 @@ def half_step_size_and_eps(model, x, y, p):
 
 
 def _adapter(name: str, call, note: str, control: Control) -> type[Adapter]:
-    impl = AttackImpl(Capability("ifgsm", NATIVE, "BIM", note=note), call, control=control)
+    impl = AttackImpl(Capability("ifgsm", EXACT, "BIM", note=note), call, control=control)
     return type(name, (Adapter,), {"name": name, "library": "torch", "attacks": {"ifgsm": impl}})
 
 
@@ -145,8 +146,8 @@ def test_a_cause_that_is_not_the_whole_story_stays_unexplained(planted_run):
 
 
 def test_a_control_is_planned_only_where_a_row_is_compared_and_the_spec_changes(planted_run):
-    from advcompare.entry import AttackEntry
-    from advcompare.spec import AttackSpec
+    from advcompare.adapters.entry import AttackEntry
+    from advcompare.attacks.spec import AttackSpec
 
     spec = AttackSpec.create("ifgsm", steps=6, decay=0.0)
     ta = AttackEntry("bim", spec, "torchattacks", samples=30)

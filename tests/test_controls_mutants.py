@@ -1,7 +1,7 @@
-"""Fast tests of advcompare.controls on synthetic stored cells (no attack run): a results frame
-of main and control cells with their spec and measured passes, per-image ``correct`` /
+"""Fast tests of advcompare.analysis.controls on synthetic stored cells (no attack run): a results
+frame of main and control cells with their spec and measured passes, per-image ``correct`` /
 ``success`` / ``l2`` saved as a run stores them, and conclusion rows as
-advcompare.comparison writes them. Each test pins what the control settles: confirmed,
+advcompare.analysis.comparison writes them. Each test pins what the control settles: confirmed,
 unexplained, not comparable or no control, and the sentence that says which control ran."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from advcompare.comparison import AGREE, DIFFER, INCONCLUSIVE, NOT_COMPARABLE
-from advcompare.controls import (
+from advcompare.analysis.comparison import AGREE, DIFFER, INCONCLUSIVE, NOT_COMPARABLE
+from advcompare.analysis.controls import (
     CONFIRMED,
     CONTROL_ROLE,
     NO_CONTROL,
@@ -21,7 +21,7 @@ from advcompare.controls import (
     control_status,
     judge_controls,
 )
-from advcompare.results.store import save_samples
+from advcompare.storage.store import save_samples
 
 N = 20
 GROUP_VALUES = {

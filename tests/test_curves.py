@@ -11,8 +11,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from advcompare import spec
-from advcompare.curves import (
+from advcompare.analysis.curves import (
     budget_limit,
     curve_area,
     curve_points,
@@ -26,8 +25,9 @@ from advcompare.curves import (
     optimality_frame,
     robust_accuracy,
 )
+from advcompare.attacks import spec
+from advcompare.attacks.spec import MINIMUM_NORM, AttackRecord
 from advcompare.report.figures import LINE_STYLES, attack_style
-from advcompare.spec import MINIMUM_NORM, AttackRecord
 
 INF = math.inf
 # Four images; the fourth was misclassified before any attack (needed norm 0).

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from advcompare.data import check_data_root, load_dataset
+from advcompare.data.datasets import check_data_root, load_dataset
 from advcompare.errors import DataRootError, UnknownNameError
 
 

@@ -194,7 +194,7 @@ def test_on_the_paper_cnn_torchattacks_failures_sit_on_the_boundary(model, digit
     tie or a one-ulp crossing there (so it stopped, "fooled"), and a batched re-evaluation,
     rounding differently, sees the true class. One overshoot of the total perturbation
     (ART's rule) fools every one of them, as Foolbox does with its own iterates."""
-    from advcompare.models import predict
+    from advcompare.models.cnn import predict
 
     x, y = digits.test.x[:32], digits.test.y[:32]
     keep = predict(model, x) == y

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from advcompare.config import load_config
-from advcompare.spec import ATTACKS, AttackSpec
+from advcompare.attacks.spec import ATTACKS, AttackSpec
+from advcompare.config.experiment import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "default.toml"

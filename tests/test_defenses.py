@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -9,20 +11,18 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision import transforms
 
-from dataclasses import replace
-
 from advcompare.adapters import get_backend
-from advcompare.entry import AttackEntry
+from advcompare.adapters.entry import AttackEntry
+from advcompare.attacks.spec import AttackSpec
 from advcompare.defenses.adversarial_training import adversarially_train
 from advcompare.defenses.distillation import MarginOverT, distill, soft_labels
 from advcompare.defenses.eot import ExpectationOverTransformation
 from advcompare.defenses.gradient_masking import GradientMasked, bpda_view
-from advcompare.defenses.preflight import preflight, raised
 from advcompare.defenses.smoothing import GaussianBlur, smoothed
-from advcompare.models import PaperCNN, predict
-from advcompare.runner import attack_subset
-from advcompare.spec import AttackSpec
-from advcompare.train import TrainConfig
+from advcompare.grid.runner import attack_subset
+from advcompare.models.cnn import PaperCNN, predict
+from advcompare.models.preflight import preflight, raised
+from advcompare.models.train import TrainConfig
 
 IFGSM = AttackSpec.create("ifgsm", eps=0.1, step_size=0.02, steps=10)
 

@@ -1,13 +1,12 @@
 """The docs cannot drift: every figure the README and docs/ quote traces to a committed report
-(``advcompare.report.quotes``), and the check fails on each way a quote can go stale."""
+(``tests/docs_quotes.py``), and the check fails on each way a quote can go stale."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from advcompare.report.quotes import (
+from docs_quotes import (
     check,
     check_file,
     documentation,

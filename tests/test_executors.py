@@ -21,9 +21,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from advcompare.config import apply_overrides, load_config
-from advcompare.data import load_dataset
-from advcompare.plan import (
+from advcompare.config.experiment import apply_overrides, load_config
+from advcompare.data.datasets import load_dataset
+from advcompare.grid.plan import (
     ATTACK,
     DEFENSE,
     MODEL,
@@ -32,13 +32,12 @@ from advcompare.plan import (
     Dep,
     build_plan,
     crafted_key,
-    by_priority,
-    images_per_shard,
-    shard_bounds,
 )
+from advcompare.grid.runner import attack_subset, run_experiment
+from advcompare.grid.schedule import by_priority
+from advcompare.grid.shards import images_per_shard, shard_bounds
 from advcompare.report.tables import attack_name
-from advcompare.runner import attack_subset, run_experiment
-from advcompare.results.store import ResultStore
+from advcompare.storage.store import ResultStore
 
 # Deterministic attacks only (BIM, MI-FGSM, DeepFool, CW, pixel swap), so a serial and a Ray
 # run must agree on every figure but time.
@@ -119,7 +118,7 @@ def small_model(shared_cache, tmp_path):
 
     import torch
 
-    from advcompare.train import train_or_load
+    from advcompare.models.train import train_or_load
 
     cfg = load_config(_config(tmp_path, SMALL, "model.toml"))
     dataset = load_dataset(cfg.datasets[0], seed=cfg.seed)
@@ -190,10 +189,10 @@ def _in_netns(
 
 
 def _wait_until_unlocked(path: Path, timeout: float = 60) -> None:
-    """Return once no process holds ``path``'s run lock (:func:`advcompare.locks.file_lock`;
+    """Return once no process holds ``path``'s run lock (:func:`advcompare.grid.locks.file_lock`;
     a killed process holds it until the kernel has closed its files)."""
     from advcompare.errors import AdvCompareError
-    from advcompare.locks import file_lock
+    from advcompare.grid.locks import file_lock
 
     deadline = time.monotonic() + timeout
     while True:
@@ -290,7 +289,7 @@ def test_eps_curve_adds_ifgsm_cells_at_each_eps(tmp_path, shared_cache, monkeypa
 def test_serial_executor_sets_and_restores_torch_threads(tmp_path, monkeypatch):
     import torch
 
-    from advcompare.executors import ExecutorConfig, make_executor
+    from advcompare.grid.executors import ExecutorConfig, make_executor
 
     before = torch.get_num_threads()
     executor = make_executor(ExecutorConfig(cpus_per_cell=1))
@@ -301,7 +300,7 @@ def test_serial_executor_sets_and_restores_torch_threads(tmp_path, monkeypatch):
 
 def test_missing_ray_is_a_one_line_install_hint(tmp_path, monkeypatch):
     from advcompare.errors import AdvCompareError
-    from advcompare.executors import ExecutorConfig, make_executor
+    from advcompare.grid.executors import ExecutorConfig, make_executor
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError
     with pytest.raises(AdvCompareError, match=r"pip install 'advcompare\[ray\]'"):
@@ -463,8 +462,8 @@ def test_two_runs_sharing_a_cache_train_the_model_once(tmp_path):
     import time
     from dataclasses import replace
 
-    from advcompare.locks import file_lock
-    from advcompare.train import cache_key
+    from advcompare.grid.locks import file_lock
+    from advcompare.models.train import cache_key
 
     text = SMALL.split("[attacks.bim]")[0].replace("samples = 40", "samples = 8")
     config = _config(tmp_path, text.replace("epochs = 2", "epochs = 1"))
@@ -575,7 +574,7 @@ def test_a_users_model_on_a_two_node_cluster_matches_the_serial_run_despite_a_ki
     folder = tmp_path / "factories"
     folder.mkdir()
     (folder / "byo_ray_models.py").write_text(
-        "from advcompare.models import PaperCNN\n\n\ndef cnn():\n    return PaperCNN(10)\n"
+        "from advcompare.models.cnn import PaperCNN\n\n\ndef cnn():\n    return PaperCNN(10)\n"
     )
     monkeypatch.syspath_prepend(str(folder))
     weights = tmp_path / "cnn.safetensors"  # the session's digits CNN, as a user saves it

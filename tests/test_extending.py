@@ -13,16 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from advcompare import data, spec
 from advcompare.adapters import registry
 from advcompare.adapters.foolbox_backend import FoolboxBackend
-from advcompare.config import load_config
-from advcompare.data import load_dataset
+from advcompare.attacks import spec
+from advcompare.config.experiment import load_config
+from advcompare.data import datasets as data
+from advcompare.data.datasets import load_dataset
 from advcompare.defenses import registry as defenses
 from advcompare.errors import DataRootError
-from advcompare.plan import build_plan
+from advcompare.grid.plan import build_plan
+from advcompare.grid.runner import attack_subset, run_experiment
 from advcompare.report import write_report
-from advcompare.runner import attack_subset, run_experiment
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
 EXAMPLE = re.compile(r"```python\n# example: (\w+)\n(.*?)```", re.S)

@@ -11,13 +11,12 @@ import torch
 from torch import nn
 
 from advcompare.adapters import get_backend
-from advcompare.adapters.art_backend import art_classifier
+from advcompare.adapters.entry import AttackEntry
 from advcompare.adapters.hopskipjump import FinalBinarySearch, OneImageAtATime, build_foolbox
 from advcompare.adapters.registry import implementation
-from advcompare.models import predict
-from advcompare.plan import control_entries
-from advcompare.spec import AttackSpec
-from advcompare.entry import AttackEntry
+from advcompare.attacks.spec import AttackSpec
+from advcompare.grid.entries import control_entries
+from advcompare.models.cnn import predict
 
 PARAMS = {"steps": 2, "initial_evals": 10, "max_evals": 20}
 
@@ -106,10 +105,9 @@ def test_the_controls_set_the_reference_loop_on_both_libraries():
 def test_the_reference_loop_wraps_each_librarys_attack_and_only_then():
     plain = AttackSpec.create("hopskipjump", **PARAMS).params
     ref = AttackSpec.create("hopskipjump", **PARAMS, reference_loop=True).params
-    assert isinstance(build_foolbox(ref, None, None)[0], OneImageAtATime)
-    assert not isinstance(build_foolbox(plain, None, None)[0], OneImageAtATime)
+    assert isinstance(build_foolbox(ref, None, None), OneImageAtATime)
+    assert not isinstance(build_foolbox(plain, None, None), OneImageAtATime)
     builder = implementation("art", "hopskipjump").builder
-    linear = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
-    classifier = art_classifier(linear, torch.zeros(1, 3, 2, 2), False)
-    assert isinstance(builder(classifier, ref, 4), FinalBinarySearch)
-    assert not isinstance(builder(classifier, plain, 4), FinalBinarySearch)
+    linear, x = nn.Sequential(nn.Flatten(), nn.Linear(12, 3)), torch.zeros(4, 3, 2, 2)
+    assert isinstance(builder(ref, linear, x), FinalBinarySearch)
+    assert not isinstance(builder(plain, linear, x), FinalBinarySearch)

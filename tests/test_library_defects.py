@@ -18,7 +18,7 @@ from torch import nn
 
 import advcompare
 from advcompare.adapters import get_backend
-from advcompare.spec import AttackSpec
+from advcompare.attacks.spec import AttackSpec
 
 EAD = {"binary_search_steps": 1, "steps": 10, "c": 30.0, "lr": 0.01, "beta": 0.01}
 
@@ -141,9 +141,9 @@ def test_foolbox_newtonfool_divides_zero_by_zero_where_the_softmax_saturates(lin
 
 
 def _art_ead(model, x, params):
-    from advcompare.adapters.art_backend import art_classifier, build_ead
+    from advcompare.adapters.art_backend import build_ead
 
-    return build_ead(art_classifier(model, x), params, len(x))
+    return build_ead(params, model, x)
 
 
 def test_art_ead_drops_the_l2_pull_on_adversarial_iterates(linear):

@@ -230,7 +230,7 @@ def test_malformed_command_line_is_one_line_exit_2_before_training(
 
 
 def test_a_second_run_on_the_same_out_dir_is_refused(tmp_path, monkeypatch, capsys):
-    from advcompare.locks import file_lock
+    from advcompare.grid.locks import file_lock
 
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"
@@ -253,7 +253,7 @@ def test_an_unreachable_ray_address_fails_within_thirty_seconds(tmp_path, monkey
 
     import ray
 
-    from advcompare.executors import ray_executor
+    from advcompare.grid.executors import ray_executor
 
     tried, create_connection = [], socket.create_connection
 
@@ -276,7 +276,7 @@ def test_a_cached_model_of_another_shape_is_set_aside_and_retrained(tmp_path, mo
     file and where it went, then the model is retrained and the run succeeds."""
     from safetensors.torch import save_file
 
-    from advcompare.models import PaperCNN
+    from advcompare.models.cnn import PaperCNN
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("ADVCOMPARE_CACHE", str(cache))
@@ -298,8 +298,8 @@ def test_a_cached_model_of_another_shape_is_set_aside_and_retrained(tmp_path, mo
 def test_a_control_seed_equal_to_a_training_seed_is_refused_before_training(tmp_path):
     """The retrained control from the base model's own seed would be the base model: one
     line at check time, before any data is loaded or model trained."""
-    from advcompare.checks import check_experiment
-    from advcompare.config import load_config
+    from advcompare.config.checks import check_experiment
+    from advcompare.config.experiment import load_config
     from advcompare.errors import ConfigError
 
     path = tmp_path / "c.toml"

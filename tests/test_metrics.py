@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from advcompare.metrics import (
+from advcompare.analysis.metrics import (
     PassCounter,
     grade_attack,
     grade_clean,

@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from advcompare.models import PaperCNN, predict
-from advcompare.train import TrainConfig, cache_key, train_or_load
+from advcompare.models.cnn import PaperCNN, predict
+from advcompare.models.train import TrainConfig, cache_key, train_or_load
 
 
 @pytest.mark.parametrize("num_classes", [10, 43])
@@ -70,7 +70,7 @@ def test_the_best_validation_epoch_is_kept(digits, monkeypatch, keep_best, kept_
 
     from torch import nn
 
-    import advcompare.train as train
+    import advcompare.models.train as train
 
     scripted, states = iter([0.9, 0.5, 0.7, 0.6]), []
 
@@ -92,7 +92,7 @@ def test_the_best_validation_epoch_is_kept(digits, monkeypatch, keep_best, kept_
 
 
 def test_deterministic_cudnn_sets_and_restores_the_callers_settings():
-    from advcompare.train import deterministic_cudnn
+    from advcompare.models.train import deterministic_cudnn
 
     saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
@@ -106,7 +106,7 @@ def test_deterministic_cudnn_sets_and_restores_the_callers_settings():
 
 @pytest.mark.gpu  # runs wherever torch sees CUDA, skipped elsewhere (tests/conftest.py)
 def test_one_seed_trains_the_same_weights_twice_on_the_gpu(digits):
-    from advcompare.train import train_model
+    from advcompare.models.train import train_model
 
     first, _ = train_model(digits, TrainConfig(epochs=2), "cuda")
     second, _ = train_model(digits, TrainConfig(epochs=2), "cuda")

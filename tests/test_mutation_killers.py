@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from advcompare.statistics import (
+from advcompare.analysis.statistics import (
     INTERVAL_METRICS,
     StatisticsConfig,
     bootstrap_intervals,
@@ -19,7 +19,7 @@ from advcompare.statistics import (
     with_intervals,
 )
 
-# -- advcompare.statistics -------------------------------------------------------------------
+# -- advcompare.analysis.statistics ----------------------------------------------------------------
 
 
 def test_lower_median_is_the_ceil_half_th_smallest_and_nan_for_none():
@@ -111,12 +111,12 @@ def test_with_intervals_adds_the_cells_bootstrap_columns():
         assert kept == metrics and kept is not metrics
 
 
-# -- advcompare.verdict ----------------------------------------------------------------------
+# -- advcompare.paper.verdict ----------------------------------------------------------------------
 
 
 def _paper_cell(**metrics) -> dict:
     """An I-FGSM cell on the MNIST sample: the paper's adversarial F1 is 0.08 (Table 3)."""
-    from advcompare.spec import AttackSpec
+    from advcompare.attacks.spec import AttackSpec
 
     return {
         "dataset": "mnist-sample",
@@ -132,7 +132,7 @@ def _paper_cell(**metrics) -> dict:
 
 
 def test_a_wide_interval_is_inconclusive_with_the_images_that_would_settle_it():
-    from advcompare.verdict import INCONCLUSIVE, judge_cell
+    from advcompare.paper.verdict import INCONCLUSIVE, judge_cell
 
     judged = judge_cell(_paper_cell(adv_f1=0.2, adv_f1_lo=0.1, adv_f1_hi=0.6, n=100), 0.1)
     assert judged["verdict"] == INCONCLUSIVE
@@ -148,7 +148,7 @@ def test_a_wide_interval_is_inconclusive_with_the_images_that_would_settle_it():
 
 
 def test_half_an_interval_is_judged_on_the_point_estimate():
-    from advcompare.verdict import REPRODUCES, judge_cell
+    from advcompare.paper.verdict import REPRODUCES, judge_cell
 
     for half in ({"adv_f1_lo": 0.5}, {"adv_f1_hi": 0.5}):
         judged = judge_cell(_paper_cell(adv_f1=0.1, **half), 0.1)
@@ -158,8 +158,8 @@ def test_half_an_interval_is_judged_on_the_point_estimate():
 
 @pytest.mark.parametrize("adv_f1", [None, float("nan")])
 def test_an_interval_without_a_measured_f1_differs_for_that_reason(adv_f1, monkeypatch):
-    from advcompare import verdict
-    from advcompare.verdict import DIFFERS, judge_cell
+    from advcompare.paper import verdict
+    from advcompare.paper.verdict import DIFFERS, judge_cell
 
     with_cause = judge_cell(_paper_cell(adv_f1=adv_f1, adv_f1_lo=0.0, adv_f1_hi=0.2), 0.1)
     assert with_cause["verdict"] == DIFFERS and with_cause["gap"] is None
@@ -175,7 +175,7 @@ def test_an_interval_without_a_measured_f1_differs_for_that_reason(adv_f1, monke
 
 
 def test_the_interval_edges_with_the_rounding_margin_count_as_inside():
-    from advcompare.verdict import _EPS, INCONCLUSIVE, REPRODUCES, judge_interval
+    from advcompare.paper.verdict import _EPS, INCONCLUSIVE, REPRODUCES, judge_interval
 
     lo, hi, tol = 0.3, 0.4, 0.1
     assert judge_interval(lo - tol - _EPS, lo, hi, tol) == REPRODUCES
@@ -188,7 +188,7 @@ def test_the_interval_edges_with_the_rounding_margin_count_as_inside():
 def test_judge_frame_reads_the_interval_and_keeps_the_index():
     import pandas as pd
 
-    from advcompare.verdict import INCONCLUSIVE, REPRODUCES, VERDICT_COLUMNS, judge_frame
+    from advcompare.paper.verdict import INCONCLUSIVE, REPRODUCES, VERDICT_COLUMNS, judge_frame
 
     rows = [
         {**_paper_cell(), "adv_f1": 0.08, "adv_f1_lo": 0.0, "adv_f1_hi": 0.5, "n": 100},
@@ -204,7 +204,7 @@ def test_judge_frame_reads_the_interval_and_keeps_the_index():
 
 
 def test_an_empty_stored_tolerance_is_the_default_and_the_summary_counts_reproductions():
-    from advcompare.verdict import (
+    from advcompare.paper.verdict import (
         DEFAULT_TOLERANCE,
         DIFFERS,
         NO_FIGURE,
@@ -218,7 +218,7 @@ def test_an_empty_stored_tolerance_is_the_default_and_the_summary_counts_reprodu
     assert line.startswith("1 of 3 cells reproduce the paper")
 
 
-# -- advcompare.causes -----------------------------------------------------------------------
+# -- advcompare.paper.causes -----------------------------------------------------------------------
 
 
 def _attack_cell(attack: str = "ifgsm", **spec) -> dict:
@@ -226,7 +226,7 @@ def _attack_cell(attack: str = "ifgsm", **spec) -> dict:
 
 
 def test_a_cause_rejects_a_malformed_pattern_with_the_reason():
-    from advcompare.causes import Cause
+    from advcompare.paper.causes import Cause
 
     with pytest.raises(ValueError, match="is not '<param> <op> <value>'"):
         Cause("parameter", "t", when=("eps",))
@@ -244,7 +244,7 @@ def test_a_cause_rejects_a_malformed_pattern_with_the_reason():
 
 
 def test_a_cause_matches_fields_negations_conditions_and_direction():
-    from advcompare.causes import Cause
+    from advcompare.paper.causes import Cause
 
     cell = _attack_cell(eps=0.1, decay=None)
     assert Cause("x", "t", backend="!foolbox").matches(cell)
@@ -265,8 +265,8 @@ def test_a_cause_matches_fields_negations_conditions_and_direction():
 
 
 def test_a_cause_names_the_attack_and_a_comparators_paper_attack():
-    from advcompare.causes import Cause, cell_field, paper_role
-    from advcompare.spec import display_name
+    from advcompare.attacks.spec import display_name
+    from advcompare.paper.causes import Cause, cell_field, paper_role
 
     cause = Cause("x", "{display} beside {comparator}")
     assert cause.render(_attack_cell("pixle")) == f"{display_name('pixle')} beside pixel swap"
@@ -275,7 +275,7 @@ def test_a_cause_names_the_attack_and_a_comparators_paper_attack():
     assert cell_field({"defense": float("nan")}, "defense") == "none"
 
 
-# -- advcompare.comparison -------------------------------------------------------------------
+# -- advcompare.analysis.comparison ----------------------------------------------------------------
 
 
 def _pair_row(**over):
@@ -310,7 +310,7 @@ def _pair_row(**over):
 
 
 def test_a_pair_answer_at_each_boundary():
-    from advcompare.comparison import pair_answer
+    from advcompare.analysis.comparison import pair_answer
 
     assert pair_answer(_pair_row()) == (
         "agree",
@@ -335,7 +335,7 @@ def test_a_pair_answer_at_each_boundary():
 
 
 def test_images_needed_at_the_margin_and_without_an_interval():
-    from advcompare.comparison import images_needed
+    from advcompare.analysis.comparison import images_needed
 
     row = _pair_row(success_difference=0.05, equivalence_lo=0.0, equivalence_hi=0.1)
     assert images_needed(row, 0.05) == 200  # room = |d| at the margin: 200 · (0.05 / 0.05)²
@@ -347,8 +347,8 @@ def test_images_needed_at_the_margin_and_without_an_interval():
 def test_attack_conclusions_carry_the_deciding_pairs_measure_cause_and_settings():
     import pandas as pd
 
-    from advcompare.comparison import CONCLUSION_COLUMNS, attack_conclusions
-    from advcompare.proportions import detectable_difference
+    from advcompare.analysis.comparison import CONCLUSION_COLUMNS, attack_conclusions
+    from advcompare.analysis.proportions import detectable_difference
 
     empty = attack_conclusions(pd.DataFrame())
     assert list(empty.columns) == list(CONCLUSION_COLUMNS) and empty.empty
@@ -378,7 +378,7 @@ def test_attack_conclusions_carry_the_deciding_pairs_measure_cause_and_settings(
 def test_the_widest_of_equal_answers_decides_and_groups_keep_their_order():
     import pandas as pd
 
-    from advcompare.comparison import attack_conclusions
+    from advcompare.analysis.comparison import attack_conclusions
 
     narrow = _pair_row(second="torchattacks", equivalence_lo=0.2, equivalence_hi=0.3)
     wide = _pair_row(equivalence_lo=0.1, equivalence_hi=0.5)
@@ -389,18 +389,18 @@ def test_the_widest_of_equal_answers_decides_and_groups_keep_their_order():
     assert out.iloc[2]["pair"] == "art vs foolbox"  # the widest interval (0.4 over 0.1)
 
 
-# -- advcompare.proportions ------------------------------------------------------------------
+# -- advcompare.analysis.proportions ---------------------------------------------------------------
 
 
 def test_no_images_give_nan_intervals():
-    from advcompare.proportions import tango_interval, wilson_interval
+    from advcompare.analysis.proportions import tango_interval, wilson_interval
 
     for interval in (wilson_interval(0, 0), tango_interval(0, 0, 0)):
         assert all(math.isnan(v) for v in interval) and len(interval) == 2
 
 
 def test_tango_score_without_variance_is_zero_or_infinite():
-    from advcompare.proportions import _tango_score
+    from advcompare.analysis.proportions import _tango_score
 
     assert _tango_score(0.0, 0, 0, 10) == 0.0
     assert _tango_score(1.0, 0, 0, 10) == -math.inf  # no image supports a difference of 1
@@ -408,7 +408,7 @@ def test_tango_score_without_variance_is_zero_or_infinite():
 
 
 def test_mcnemar_rejects_at_a_p_value_equal_to_the_level():
-    from advcompare.proportions import _reject_counts
+    from advcompare.analysis.proportions import _reject_counts
 
     # 0 or 5 of 5 discordant images one way: p = 2 · (1/2)⁵ = 0.0625 exactly
     assert list(_reject_counts(5, 0.0625)) == [True, False, False, False, False, True]
@@ -416,14 +416,14 @@ def test_mcnemar_rejects_at_a_p_value_equal_to_the_level():
 
 
 def test_equivalence_needs_the_interval_strictly_inside_the_margin():
-    from advcompare.proportions import equivalent
+    from advcompare.analysis.proportions import equivalent
 
     assert equivalent(-0.04, 0.04, 0.05)
     assert not equivalent(-0.04, 0.05, 0.05) and not equivalent(-0.05, 0.04, 0.05)
 
 
 def test_images_for_power_is_the_fewest_and_respects_its_defaults_and_limit():
-    from advcompare.proportions import (
+    from advcompare.analysis.proportions import (
         DEFAULT_DIFFERENCE,
         detectable_difference,
         images_for_power,
@@ -441,7 +441,7 @@ def test_images_for_power_is_the_fewest_and_respects_its_defaults_and_limit():
     assert detectable_difference(2) == 1.0  # two images detect nothing
 
 
-# -- advcompare.report.quotes ----------------------------------------------------------------
+# -- tests/docs_quotes.py ----------------------------------------------------------------
 
 
 def _checkout(root, readme: str, report: str, doc: str = "# Doc\n\nNo figures here.\n"):
@@ -457,7 +457,7 @@ REPORT = "| attack | backend | time |\n|---|---|---|\n| ifgsm | art | 12.5 s |\n
 
 
 def test_the_quotes_command_names_each_stale_figure_and_its_file(tmp_path, capsys):
-    from advcompare.report.quotes import documentation, main
+    from docs_quotes import documentation, main
 
     stale = REPORT.replace("12.5 s", "99.9 s")
     readme = f"# R\n\n<!-- quote: reports/r.md -->\n{stale}<!-- /quote -->\n\nIt took 3.25 s.\n"
@@ -477,7 +477,7 @@ def test_the_quotes_command_names_each_stale_figure_and_its_file(tmp_path, capsy
 
 
 def test_the_quotes_command_refreshes_a_stale_row_then_traces_every_figure(tmp_path, capsys):
-    from advcompare.report.quotes import main
+    from docs_quotes import main
 
     stale = REPORT.replace("12.5 s", "99.9 s")
     readme = f"# R\n\n<!-- quote: reports/r.md -->\n{stale}<!-- /quote -->\n"
@@ -492,7 +492,7 @@ def test_the_quotes_command_refreshes_a_stale_row_then_traces_every_figure(tmp_p
 
 
 def test_the_drift_check_names_the_file_and_line_of_each_problem(tmp_path):
-    from advcompare.report.quotes import Finding, check_file
+    from docs_quotes import Finding, check_file
 
     doc = tmp_path / "d.md"
     doc.write_text(
@@ -518,7 +518,7 @@ def test_the_drift_check_names_the_file_and_line_of_each_problem(tmp_path):
 def test_the_quotes_command_reads_its_arguments_in_any_order(tmp_path, capsys, monkeypatch):
     import sys
 
-    from advcompare.report.quotes import main
+    from docs_quotes import main
 
     _checkout(tmp_path, "# R\n", REPORT)
     assert main(["--write", str(tmp_path)]) == 0

@@ -8,13 +8,18 @@ import pytest
 import torch
 from torch import nn
 
-from advcompare.crafting import craft_and_grade
+from advcompare.adapters.entry import AttackEntry
 from advcompare.api import evaluate
-from advcompare.entry import AttackEntry
-from advcompare.data import Split
+from advcompare.attacks.spec import AttackSpec
+from advcompare.data.datasets import Split
 from advcompare.errors import InputError, ModelError
-from advcompare.normalization import IMAGENET_MEAN, IMAGENET_STD, Normalized, with_normalization
-from advcompare.spec import AttackSpec
+from advcompare.grid.crafting import craft_and_grade
+from advcompare.models.normalization import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    Normalized,
+    with_normalization,
+)
 
 CPU = torch.device("cpu")
 MEAN, STD = (0.45, 0.5, 0.55), (0.2, 0.25, 0.3)

@@ -12,8 +12,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from advcompare import curves
-from advcompare.curves import (
+from advcompare.adapters.entry import AttackEntry
+from advcompare.analysis import curves
+from advcompare.analysis.curves import (
     NO_REFERENCE,
     NormCurve,
     NormGroup,
@@ -21,15 +22,14 @@ from advcompare.curves import (
     norm_groups,
     optimality_frame,
 )
-from advcompare.entry import AttackEntry
-from advcompare.metrics import perturbation_norms
-from advcompare.plan import reference_entries
-from advcompare.ranking import ranking_frame
+from advcompare.analysis.metrics import perturbation_norms
+from advcompare.analysis.ranking import ranking_frame
+from advcompare.attacks.spec import AttackSpec
+from advcompare.config.settings import ExperimentConfig, ReferenceConfig
+from advcompare.grid.entries import reference_entries
 from advcompare.report import write_report
 from advcompare.results import CellRecord
-from advcompare.results.store import ResultStore
-from advcompare.settings import ExperimentConfig, ReferenceConfig
-from advcompare.spec import AttackSpec
+from advcompare.storage.store import ResultStore
 
 INF = math.inf
 # Five images; the fifth was misclassified before any attack (needed norm 0).
@@ -128,7 +128,7 @@ def _ep(values):
 def test_the_l0_reference_keeps_epsilon_coordinates_where_foolbox_keeps_one_more():
     import foolbox.attacks as fa
 
-    from advcompare.adapters.foolbox_backend import _projected_l0_fmn
+    from advcompare.adapters.references import _projected_l0_fmn
 
     x0 = _ep([[0.0] * 6, [0.0] * 6])
     x = _ep([[0.5, -0.3, 0.2, 0.0, 0.1, 0.05], [0.6, 0.5, 0.4, 0.3, 0.2, 0.1]])

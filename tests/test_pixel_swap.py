@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from advcompare.analysis.metrics import PassCounter
 from advcompare.attacks.pixel_swap import pixel_swap, swap_budget, swap_order
-from advcompare.metrics import PassCounter
-from advcompare.models import predict
-from advcompare.spec import AttackSpec
+from advcompare.attacks.spec import AttackSpec
+from advcompare.models.cnn import predict
 
 
 def test_swap_order_pairs_darkest_with_lightest_most_dissimilar_first():

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from advcompare.agreement import pairs_frame
-from advcompare.comparison import attack_conclusions
-from advcompare.proportions import tango_interval, wilson_interval
-from advcompare.statistics import (
+from advcompare.analysis.agreement import pairs_frame
+from advcompare.analysis.comparison import attack_conclusions
+from advcompare.analysis.proportions import tango_interval, wilson_interval
+from advcompare.analysis.statistics import (
     StatisticsConfig,
     bootstrap_intervals,
     holm,
@@ -24,7 +24,7 @@ from advcompare.statistics import (
     mcnemar_exact,
     percentile_interval,
 )
-from advcompare.verdict import DIFFERS, INCONCLUSIVE, REPRODUCES, judge_cell, judge_interval
+from advcompare.paper.verdict import DIFFERS, INCONCLUSIVE, REPRODUCES, judge_cell, judge_interval
 
 FAST = settings(
     max_examples=60,
@@ -315,7 +315,7 @@ PAPER_IFGSM_MNIST = 0.08  # Table 3 of the paper: I-FGSM's adversarial F1 on MNI
 
 
 def _cell(adv_f1: float) -> dict:
-    from advcompare.spec import AttackSpec
+    from advcompare.attacks.spec import AttackSpec
 
     return {
         "dataset": "mnist-sample",

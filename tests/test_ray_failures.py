@@ -13,8 +13,8 @@ import types
 import pytest
 
 from advcompare.errors import AdvCompareError
-from advcompare.executors import ExecutorConfig
-from advcompare.plan import Task
+from advcompare.grid.executors import ExecutorConfig
+from advcompare.grid.plan import Task
 
 
 class _RayError(Exception):
@@ -89,7 +89,7 @@ def _task(fn, name: str = "attack digits/cw/art") -> Task:
 
 
 def _executor(monkeypatch, **resources):
-    from advcompare.executors.ray_executor import RayExecutor
+    from advcompare.grid.executors.ray_executor import RayExecutor
 
     ray = fake_ray(**resources)
     monkeypatch.setitem(sys.modules, "ray", ray)

@@ -14,11 +14,11 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from advcompare.attacks import spec
+from advcompare.attacks.spec import AttackSpec
 from advcompare.report import latex_escape, latex_inline, latex_table, write_report
-from advcompare import spec
 from advcompare.results import CellRecord
-from advcompare.spec import AttackSpec
-from advcompare.results.store import ResultStore
+from advcompare.storage.store import ResultStore
 
 N = 8
 CORRECT = [1, 1, 1, 1, 1, 1, 1, 0]

@@ -14,21 +14,17 @@ import pandas as pd
 import pytest
 
 from advcompare.report.blocks import Block, heading, level_text, paragraph, table
+from advcompare.report.curve_tables import norm_curve_frame
 from advcompare.report.fit import LINEWIDTH, fit_columns
 from advcompare.report.latex import latex_table, render_latex
-from advcompare.report.layout import (
-    claim_blocks,
-    library_blocks,
-    provenance_blocks,
-    ranking_blocks,
-)
+from advcompare.report.layout import claim_blocks, provenance_blocks
+from advcompare.report.library_blocks import library_blocks, ranking_blocks
 from advcompare.report.markdown import (
     MAX_LINE,
     markdown_table,
     render_markdown_blocks,
 )
 from advcompare.report.retraining_blocks import retraining_blocks
-from advcompare.report.tables import norm_curve_frame
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 COMMITTED_TEX = sorted(REPORTS.glob("*/report.tex"))

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from test_claims import grid
 
-from advcompare.claims import claims_frame
-from advcompare.retraining import BEYOND, BELOW, WITHIN, reading, retraining_frame
+from advcompare.paper.claims import claims_frame
+from advcompare.paper.retraining import BELOW, BEYOND, WITHIN, reading, retraining_frame
 
 # The control: another seed of the undefended CNN, which examples crafted on the base model
 # fool less (transfer loss): I-FGSM 0.10 → 0.45 under the oblivious threat model.

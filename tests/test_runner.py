@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
-
-import advcompare
 import pytest
 import torch
 
+import advcompare
 from advcompare.adapters import get_backend
-from advcompare.config import load_config
+from advcompare.config.experiment import load_config
+from advcompare.grid.runner import run_experiment
 from advcompare.report import write_report
-from advcompare.runner import run_experiment
-from advcompare.results.store import ResultStore
+from advcompare.storage.store import ResultStore
 
 TINY = """
 name = "tiny"
@@ -157,7 +156,8 @@ def test_defense_grid_is_stored_resumable_and_reported(tmp_path, shared_cache, m
     by = {(c.defense, c.threat, c.label): c for c in cells}
     # oblivious cells reuse the undefended model's adversarial examples
     from safetensors.torch import load_file
-    from advcompare.results.store import samples_path as adversarial_path
+
+    from advcompare.storage.store import samples_path as adversarial_path
 
     none_adv = load_file(str(adversarial_path(first.run_dir, by["none", "adaptive", "ifgsm"].key)))[
         "x_adv"
@@ -218,7 +218,7 @@ def test_a_resumed_oblivious_cell_reuses_the_stored_crafted_cell(
 
     from safetensors.torch import load_file
 
-    from advcompare.results.store import samples_path
+    from advcompare.storage.store import samples_path
 
     path = tmp_path / "oblivious.toml"
     path.write_text(OBLIVIOUS.replace("{out}", str(tmp_path / "run")))

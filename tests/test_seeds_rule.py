@@ -1,4 +1,4 @@
-"""The seeds rule (:mod:`advcompare.seeds`, DESIGN.md §9) on hand-made results: libraries
+"""The seeds rule (:mod:`advcompare.analysis.seeds`, DESIGN.md §9) on hand-made results: libraries
 "differ by more than the seeds" only when the range of their seed-means exceeds twice the
 largest standard deviation across seeds of any one of them; at exactly twice it is still
 "within training variation".
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from advcompare.seeds import library_vs_seeds, seed_spread
+from advcompare.analysis.seeds import library_vs_seeds, seed_spread
 
 DIFFER = "libraries differ by more than the seeds"
 WITHIN = "within training variation"

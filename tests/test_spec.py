@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import ConfigError, UnknownNameError
-from advcompare.spec import AttackSpec
 
 
 def test_defaults_are_filled_and_values_coerced():

@@ -1,5 +1,5 @@
-"""The statistics behind every interval and every "libraries differ" (advcompare.statistics,
-advcompare.agreement): hand-computed values, closed forms and calibration by simulation."""
+"""The statistics behind every interval and every "libraries differ" (analysis.statistics,
+analysis.agreement): hand-computed values, closed forms and calibration by simulation."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import torch
 from scipy.stats import binomtest
 from sklearn.metrics import f1_score
 
-from advcompare.agreement import pair_agreement, pairs_frame
-from advcompare.comparison import attack_conclusions
-from advcompare.proportions import wilson_interval
-from advcompare.statistics import (
+from advcompare.analysis.agreement import pair_agreement, pairs_frame
+from advcompare.analysis.comparison import attack_conclusions
+from advcompare.analysis.proportions import wilson_interval
+from advcompare.analysis.statistics import (
     StatisticsConfig,
     bootstrap_intervals,
     holm,
@@ -151,8 +151,8 @@ def test_agreement_numbers_from_two_hand_made_sample_files(tmp_path):
     """Two stored cells of one attack on the same 6 images, written by hand: image 5 was
     misclassified before the attack (not counted); of the other 5, both libraries fool 0
     and 1, neither fools 2, only the first fools 3 and only the second fools 4."""
-    from advcompare.agreement import agreement_frame
-    from advcompare.results.store import save_samples
+    from advcompare.analysis.agreement import agreement_frame
+    from advcompare.storage.store import save_samples
 
     correct = torch.tensor([1, 1, 1, 1, 1, 0], dtype=torch.uint8)
     x_a = torch.zeros(6, 1, 2, 2)

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from advcompare.config import load_config, parse_config
+from advcompare.analysis.statistics import StatisticsConfig, with_intervals
+from advcompare.config.experiment import load_config, parse_config
 from advcompare.errors import ConfigError
-from advcompare.statistics import StatisticsConfig, with_intervals
 
 TABLE = {"resamples": 200, "confidence": 0.9, "alpha": 0.01}
 IN_RANGE = r"must be a finite number in \[0.5, 0.999\]"
@@ -88,9 +88,9 @@ def test_the_table_reaches_the_cells_the_comparison_and_the_report(
     records them, each cell's intervals are the 90% ones of 200 resamples (recomputed here
     from its stored per-image outcomes, and unlike the 95% ones), the backend comparison is
     made at α 0.01, and the report states 90% wherever it states a level."""
+    from advcompare.grid.runner import run_experiment
     from advcompare.report import write
-    from advcompare.results.store import ResultStore
-    from advcompare.runner import run_experiment
+    from advcompare.storage.store import ResultStore
 
     path = tmp_path / "statistics.toml"
     path.write_text(RUN.replace("{out}", str(tmp_path / "run")))

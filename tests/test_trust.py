@@ -14,20 +14,19 @@ from torch import nn
 
 import advcompare
 from advcompare.adapters import registry
-from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability, repaired_samples
+from advcompare.adapters.base import EXACT, Adapter, AttackImpl, Capability, repaired_samples
 from advcompare.adapters.torchattacks_backend import TorchattacksBackend
-from advcompare.checks import low_accuracy_warning
-from advcompare.config import apply_overrides, load_config, parse_config
+from advcompare.analysis.metrics import FOOLED, PERTURBED, SKIPPED, UNCHANGED, image_outcomes
+from advcompare.attacks.spec import AttackSpec
+from advcompare.config.checks import low_accuracy_warning
+from advcompare.config.experiment import apply_overrides, load_config, parse_config
+from advcompare.config.settings import ReferenceConfig
 from advcompare.errors import ConfigError
-from advcompare.metrics import FOOLED, PERTURBED, SKIPPED, UNCHANGED, image_outcomes
-from advcompare.plan import MODEL, REFERENCE, build_plan
+from advcompare.grid.plan import MODEL, REFERENCE, build_plan
+from advcompare.grid.runner import attack_subset, run_experiment
+from advcompare.paper.verdict import DIFFERS, INCONCLUSIVE, REPRODUCES, judge_cell, judge_interval
 from advcompare.provenance import LIBRARIES, library_versions
 from advcompare.report import write_report
-from advcompare.runner import attack_subset, run_experiment
-from advcompare.settings import ReferenceConfig
-from advcompare.spec import AttackSpec
-from advcompare.verdict import DIFFERS, INCONCLUSIVE, REPRODUCES, judge_cell, judge_interval
-
 
 # --- the strength reference against a closed form ------------------------------------------
 
@@ -85,7 +84,7 @@ def _weakened_ifgsm():
     class Weakened(Adapter):
         name = "weakened"
         library = "torchattacks"
-        attacks = {"ifgsm": AttackImpl(Capability("ifgsm", NATIVE, "weakened"), call)}
+        attacks = {"ifgsm": AttackImpl(Capability("ifgsm", EXACT, "weakened"), call)}
 
     return Weakened
 
@@ -159,7 +158,7 @@ def test_repairs_are_counted_per_sample():
         library = "foolbox"
         attacks = {
             "ifgsm": AttackImpl(
-                Capability("ifgsm", NATIVE, "zeros"), lambda *_: raw, restores_zeros=True
+                Capability("ifgsm", EXACT, "zeros"), lambda *_: raw, restores_zeros=True
             )
         }
 
@@ -329,8 +328,8 @@ def test_a_mostly_wrong_model_is_said_by_the_api_as_a_warning_and_in_the_notes()
     import warnings
 
     import advcompare
-    from advcompare.data import load_dataset
-    from advcompare.models import PaperCNN
+    from advcompare.data.datasets import load_dataset
+    from advcompare.models.cnn import PaperCNN
 
     test = load_dataset("digits", seed=0).test
     x, y = test.x[:40], test.y[:40]

@@ -8,12 +8,11 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from advcompare import spec
-from advcompare.causes import CAUSES, Cause, paper_role
-from advcompare.paper import paper_value
-from advcompare.results import CellRecord, results_frame
-from advcompare.spec import SCORE_BASED, AttackRecord, AttackSpec, known_attacks
-from advcompare.verdict import (
+from advcompare.attacks import spec
+from advcompare.attacks.spec import SCORE_BASED, AttackRecord, AttackSpec, known_attacks
+from advcompare.paper.causes import CAUSES, Cause, paper_role
+from advcompare.paper.reference import paper_value
+from advcompare.paper.verdict import (
     DEFAULT_TOLERANCE,
     DIFFERS,
     INCONCLUSIVE,
@@ -26,6 +25,7 @@ from advcompare.verdict import (
     summary_line,
     tolerance_from_meta,
 )
+from advcompare.results import CellRecord, results_frame
 
 # The paper's MNIST figures (Tables 3, 5, 7, 9): ifgsm 0.08, deepfool 0.01, cw 0.07,
 # pixel_swap 0.11.
@@ -243,7 +243,7 @@ def _register(monkeypatch, name, **fields):
         "a test attack",
         display=name.upper(),
         norm="l0",
-        threat=SCORE_BASED,
+        kind=SCORE_BASED,
         gradient=False,
         **fields,
     )

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from advcompare.errors import AdvCompareError
-from advcompare.models import PaperCNN
-from advcompare.train import TrainConfig, cache_key, train_or_load
-from advcompare.weights import Weights, WeightsCache
+from advcompare.models.cnn import PaperCNN
+from advcompare.models.train import TrainConfig, cache_key, train_or_load
+from advcompare.models.weights import Weights, WeightsCache
 
 
 def _weights(key: str = "k", fill: float = 0.5) -> Weights:
@@ -80,7 +80,7 @@ def test_a_corrupt_cached_model_is_retrained(digits, tmp_path):
 
 
 def test_the_weights_key_covers_the_training_code(digits, monkeypatch):
-    import advcompare.train as train
+    import advcompare.models.train as train
 
     before = cache_key(digits, TrainConfig())
     monkeypatch.setattr(train, "TRAINING_CODE_VERSION", "fit-v2")

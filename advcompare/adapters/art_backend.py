@@ -21,62 +21,48 @@ and turns ART's progress bars off.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
+from advcompare.adapters import hopskipjump
+from advcompare.adapters.art_atlas import (
+    build_autoattack,
+    autoattack_at_matched_cost,
+    boundary_at_matched_cost,
+    build_apgd,
+    build_boundary,
+    build_ead,
+    build_jsma,
+    build_newtonfool,
+    build_square,
+    ead_at_matched_cost,
+    newtonfool_at_matched_cost,
+    square_at_matched_cost,
+)
+from advcompare.adapters.art_classifier import art_classifier
 from advcompare.adapters.base import (
     EMULATED,
-    NATIVE,
+    EXACT,
     Adapter,
     AttackImpl,
+    Builder,
     Capability,
     Control,
+    LibraryCall,
     jsma_targets,
     num_classes_of,
 )
-from advcompare.adapters import hopskipjump
 from advcompare.adapters.starts import blended_noise_start
+from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnsupportedSpecError
-from advcompare.spec import AttackSpec
 
 
-class ArtView(nn.Module):
-    """What ART is shown: inputs cast to ``x``'s dtype (ART's decision-based attacks pass
-    float64 arrays, which a float32 model refuses) and, for attacks that read the outputs as
-    probabilities (NewtonFool), the softmax of the model's outputs."""
-
-    def __init__(self, model: nn.Module, dtype: torch.dtype, probabilities: bool) -> None:
-        super().__init__()
-        self.model = model
-        self.dtype = dtype
-        self.probabilities = probabilities
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x.to(self.dtype))
-        return out.softmax(dim=1) if self.probabilities else out
-
-
-def art_classifier(model: nn.Module, x: torch.Tensor, probabilities: bool = False):
-    """An ART ``PyTorchClassifier`` around ``model`` for inputs shaped like ``x``
-    (``probabilities``: ART sees softmax outputs, see :class:`ArtView`)."""
-    from art.estimators.classification import PyTorchClassifier
-
-    num_classes = num_classes_of(model, x)
-    return PyTorchClassifier(
-        model=ArtView(model, x.dtype, probabilities),
-        loss=nn.CrossEntropyLoss(),
-        input_shape=tuple(x.shape[1:]),
-        nb_classes=num_classes,
-        clip_values=(0.0, 1.0),
-        device_type="gpu" if x.is_cuda else "cpu",
-    )
-
-
-def build_ifgsm(classifier, p: Mapping[str, Any], batch_size: int):
+def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's I-FGSM for the canonical parameters (BIM when decay is 0)."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import BasicIterativeMethod, MomentumIterativeMethod
 
     if p["decay"] == 0:
@@ -99,8 +85,9 @@ def build_ifgsm(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_deepfool(classifier, p: Mapping[str, Any], batch_size: int):
+def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's DeepFool; ``candidates`` None means every class."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import DeepFool
 
     nb_grads = p["candidates"] if p["candidates"] is not None else classifier.nb_classes
@@ -114,8 +101,9 @@ def build_deepfool(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_cw(classifier, p: Mapping[str, Any], batch_size: int):
+def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's Carlini-Wagner L2 with its own binary search over c."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import CarliniL2Method
 
     return CarliniL2Method(
@@ -130,15 +118,17 @@ def build_cw(classifier, p: Mapping[str, Any], batch_size: int):
     )
 
 
-def build_one_pixel(classifier, p: Mapping[str, Any], batch_size: int):
+def build_one_pixel(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's PixelAttack with differential evolution (``es=1``)."""
+    classifier = art_classifier(model, x)
     from art.attacks.evasion import PixelAttack
 
     return PixelAttack(classifier, th=p["pixels"], es=1, max_iter=p["steps"], verbose=False)
 
 
-def build_fgsm(classifier, p: Mapping[str, Any], batch_size: int):
+def build_fgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's FGSM, L∞, no random start."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import FastGradientMethod
 
     return FastGradientMethod(
@@ -147,8 +137,9 @@ def build_fgsm(classifier, p: Mapping[str, Any], batch_size: int):
 
 
 def _pgd_builder(norm: float):
-    def build(classifier, p: Mapping[str, Any], batch_size: int):
+    def build(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         """ART's PGD (PyTorch implementation); one random start when ``random_start``."""
+        classifier, batch_size = art_classifier(model, x), len(x)
         from art.attacks.evasion import ProjectedGradientDescent
 
         return ProjectedGradientDescent(
@@ -163,204 +154,6 @@ def _pgd_builder(norm: float):
         )
 
     return build
-
-
-APGD_LOSSES = {"ce": "cross_entropy", "dlr": "difference_logits_ratio"}
-BOUNDARY_TRIALS = 25  # ART's num_trial: retries of a rejected candidate within one step
-
-
-# Matched-cost controls (issue 27): where ART spends more than 1.5x the other library's
-# forward + backward passes per image at the same budget (counted by the grader on the atlas),
-# the budget that equalises them; the entry's `control`, so a run re-runs ART at matched cost
-# beside the comparison (advcompare.controls). Factors for the atlas's 10 classes.
-SQUARE_CALLS_PER_ITERATION = 3  # predict on the whole batch, the loss before and after
-
-
-def autoattack_at_matched_cost(p: Mapping[str, Any]) -> dict[str, Any]:
-    """Two thirds of the APGD iterations and a third of the Square queries: ART's APGD
-    makes two forward passes per iteration (the gradient's and the loss check's;
-    ``auto_projected_gradient_descent.py``, ``generate``), torchattacks' one; its Square
-    about three model calls per iteration (:func:`square_at_matched_cost`)."""
-    return {
-        "steps": max(1, 2 * p["steps"] // 3),
-        "square_queries": max(1, p["square_queries"] // SQUARE_CALLS_PER_ITERATION),
-    }
-
-
-def square_at_matched_cost(p: Mapping[str, Any]) -> dict[str, Any]:
-    """A third of the iterations: ART calls the model about three times per iteration
-    (``square_attack.py``, ``generate``), torchattacks once per query. ART's p schedule
-    follows ``max_iter``, so it shrinks its squares three times sooner."""
-    return {"queries": max(1, p["queries"] // SQUARE_CALLS_PER_ITERATION)}
-
-
-EAD_PASSES_RATIO = 7  # ART: 4 forward + up to 19 backward per iteration; others: 2 + 1
-
-
-def ead_at_matched_cost(p: Mapping[str, Any]) -> dict[str, Any]:
-    """A seventh of the iterations: ART's ``_gradient_of_loss`` takes ``class_gradient``
-    for the label and for the best other class, one backward pass over the batch per class
-    present (``pytorch.py``, ``class_gradient``), against one in torchattacks and Foolbox."""
-    return {"steps": max(1, p["steps"] // EAD_PASSES_RATIO)}
-
-
-NEWTONFOOL_PASSES_RATIO = 6  # ART: 2 forward + 1 backward per class present; Foolbox: 1 + 1
-
-
-def newtonfool_at_matched_cost(p: Mapping[str, Any]) -> dict[str, Any]:
-    """A sixth of the steps: ART's NewtonFool takes ``class_gradient`` at the predicted
-    classes, one backward pass over the batch per class present (``newtonfool.py``,
-    ``generate``), Foolbox one per step."""
-    return {"steps": max(1, p["steps"] // NEWTONFOOL_PASSES_RATIO)}
-
-
-BOUNDARY_QUERIES_RATIO = 2  # ART's retries within a step: ~1.9x Foolbox's queries
-
-
-def boundary_at_matched_cost(p: Mapping[str, Any]) -> dict[str, Any]:
-    """Half the steps: ART retries a rejected candidate up to ``num_trial`` times within a
-    step (``boundary.py``, ``_attack``), where Foolbox moves on; no setting turns it off."""
-    return {"steps": max(1, p["steps"] // BOUNDARY_QUERIES_RATIO)}
-
-
-def build_apgd(classifier, p: Mapping[str, Any], batch_size: int):
-    """ART's APGD; ``eps_step`` is its first step, 2ε as in Croce & Hein."""
-    from art.attacks.evasion import AutoProjectedGradientDescent
-
-    return AutoProjectedGradientDescent(
-        classifier,
-        norm=np.inf,
-        eps=p["eps"],
-        eps_step=2 * p["eps"],
-        max_iter=p["steps"],
-        nb_random_init=p["restarts"],
-        batch_size=batch_size,
-        loss_type=APGD_LOSSES[p["loss"]],
-        verbose=False,
-    )
-
-
-KEEP_TOLERANCE = 1e-4  # ART's AutoAttack keeps a success when (1 - 1e-4)·‖δ‖∞ <= ε
-
-
-def _autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
-    """Croce & Hein's standard AutoAttack from ART's parts, as torchattacks' backend runs it:
-    APGD-CE, then APGD-T (ART's APGD, targeted, DLR loss) at each of the top 9 other classes
-    by the clean outputs, then Square with ``square_queries`` (5,000), each on the images still
-    classified right, keeping a misclassified output within ε (ART's ``run_attack`` rule).
-    ART's own ``AutoAttack(targeted=True)`` would run every listed attack, CE and Square
-    included, targeted at every class in index order; it has no FAB (left out on both)."""
-    from art.attacks.evasion import AutoProjectedGradientDescent
-
-    classifier = art_classifier(model, x)
-    eps, steps, n = p["eps"], p["steps"], len(x)
-    x_np, y_np = x.detach().cpu().numpy(), y.detach().cpu().numpy()
-    adv, robust = x_np.copy(), np.ones(n, dtype=bool)
-
-    def keep(attack, labels: np.ndarray) -> None:
-        rows = np.flatnonzero(robust)
-        if rows.size == 0:
-            return
-        out = attack.generate(x_np[rows], y=labels[rows]).astype(x_np.dtype)
-        size = np.abs(out - x_np[rows]).reshape(rows.size, -1).max(1)
-        fooled = classifier.predict(out, batch_size=n).argmax(1) != y_np[rows]
-        won = fooled & ((1 - KEEP_TOLERANCE) * size <= eps)
-        adv[rows[won]], robust[rows[won]] = out[won], False
-
-    keep(build_apgd(classifier, {"eps": eps, "steps": steps, "restarts": 1, "loss": "ce"}, n), y_np)
-    ranked = np.argsort(-classifier.predict(x_np, batch_size=n), axis=1)
-    others = np.stack([r[r != label] for r, label in zip(ranked, y_np)])
-    targeted = AutoProjectedGradientDescent(
-        classifier,
-        norm=np.inf,
-        eps=eps,
-        eps_step=2 * eps,
-        max_iter=steps,
-        targeted=True,
-        nb_random_init=1,
-        batch_size=n,
-        loss_type=APGD_LOSSES["dlr"],
-        verbose=False,
-    )
-    for rank in range(min(9, classifier.nb_classes - 1)):
-        keep(targeted, others[:, rank])
-    square = {"eps": eps, "queries": p["square_queries"], "p_init": 0.8, "restarts": 1}
-    keep(build_square(classifier, square, n), y_np)
-    return torch.from_numpy(adv)
-
-
-def build_square(classifier, p: Mapping[str, Any], batch_size: int):
-    """ART's Square attack (L∞, margin loss); ``max_iter`` is one query per image each."""
-    from art.attacks.evasion import SquareAttack
-
-    return SquareAttack(
-        classifier,
-        norm=np.inf,
-        eps=p["eps"],
-        max_iter=p["queries"],
-        p_init=p["p_init"],
-        nb_restarts=p["restarts"],
-        batch_size=batch_size,
-        verbose=False,
-    )
-
-
-def build_ead(classifier, p: Mapping[str, Any], batch_size: int):
-    """ART's ElasticNet (EAD) with its own binary search over c."""
-    from art.attacks.evasion import ElasticNet
-
-    return ElasticNet(
-        classifier,
-        confidence=p["confidence"],
-        learning_rate=p["lr"],
-        binary_search_steps=p["binary_search_steps"],
-        max_iter=p["steps"],
-        beta=p["beta"],
-        initial_const=p["c"],
-        batch_size=batch_size,
-        decision_rule=p["decision_rule"],
-        verbose=False,
-    )
-
-
-def build_jsma(classifier, p: Mapping[str, Any], batch_size: int):
-    """ART's SaliencyMapMethod (targeted; the adapter passes (y + 1) mod C as targets)."""
-    from art.attacks.evasion import SaliencyMapMethod
-
-    return SaliencyMapMethod(
-        classifier, theta=p["theta"], gamma=p["gamma"], batch_size=batch_size, verbose=False
-    )
-
-
-def build_newtonfool(classifier, p: Mapping[str, Any], batch_size: int):
-    """ART's NewtonFool."""
-    from art.attacks.evasion import NewtonFool
-
-    return NewtonFool(
-        classifier, max_iter=p["steps"], eta=p["eta"], batch_size=batch_size, verbose=False
-    )
-
-
-def build_boundary(classifier, p: Mapping[str, Any], batch_size: int):
-    """ART's BoundaryAttack, untargeted (ART's default is targeted); ART shrinks its steps
-    by ``step_adapt`` = 1 / step_adaptation. One candidate per trial (``sample_size=1``, ART:
-    20), so a step costs a spherical and a source query as in Foolbox with its statistics
-    updated every step; ``num_trial`` stays 25 because with 1 ART ends the whole attack at
-    the first rejected candidate (the ``for ... else: return`` in ``_attack``)."""
-    from art.attacks.evasion import BoundaryAttack
-
-    return BoundaryAttack(
-        classifier,
-        batch_size=batch_size,
-        targeted=False,
-        delta=p["spherical_step"],
-        epsilon=p["source_step"],
-        step_adapt=1 / p["step_adaptation"],
-        max_iter=p["steps"],
-        num_trial=BOUNDARY_TRIALS,
-        sample_size=1,
-        verbose=False,
-    )
 
 
 def _deepfool_notes(spec: AttackSpec, num_classes: int) -> list[str]:
@@ -424,15 +217,12 @@ def _one_pixel_notes(spec: AttackSpec, num_classes: int) -> list[str]:
 LABELS, NO_LABELS, JSMA_TARGETS = "labels", "none", "jsma targets"
 
 
-def _generate(builder, labels: str = LABELS, probabilities: bool = False, start: bool = False):
+def _generate(builder: Builder, labels: str = LABELS, start: bool = False) -> LibraryCall:
     def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
-        classifier = art_classifier(model, x, probabilities)
-        attack = builder(classifier, p, len(x))
-        given = {
-            LABELS: y,
-            NO_LABELS: None,
-            JSMA_TARGETS: jsma_targets(y, classifier.nb_classes),
-        }[labels]
+        attack = builder(p, model, x)
+        given = {LABELS: y, NO_LABELS: None}.get(labels)
+        if labels == JSMA_TARGETS:
+            given = jsma_targets(y, num_classes_of(model, x))
         y_np = given.detach().cpu().numpy() if given is not None else None
         kwargs = {}
         # the start Foolbox uses, for both (advcompare.adapters.starts); an image with no
@@ -448,33 +238,32 @@ def _generate(builder, labels: str = LABELS, probabilities: bool = False, start:
 
 def art_entry(
     attack: str,
-    builder: Callable[..., Any],
+    builder: Builder,
     library_class: str,
     note: str = "",
     labels: str = LABELS,
-    support: str = NATIVE,
-    probabilities: bool = False,
+    support: str = EXACT,
     start: bool = False,
     **kw: Any,
 ) -> AttackImpl:
-    """A table entry whose call builds ART's attack with ``builder(classifier, params,
-    batch_size)`` and runs ``generate`` with ``labels`` (:data:`LABELS`, :data:`NO_LABELS`
-    or :data:`JSMA_TARGETS`), on softmax outputs when ``probabilities``, from the shared
+    """A table entry whose call builds ART's attack with ``builder(params, model, x)`` (it
+    wraps the model in ART's classifier, :func:`art_classifier`) and runs ``generate`` with
+    ``labels`` (:data:`LABELS`, :data:`NO_LABELS` or :data:`JSMA_TARGETS`), from the shared
     blended-noise start when ``start`` (:mod:`advcompare.adapters.starts`); ``kw`` are
     :class:`AttackImpl`'s ``notes`` and ``seconds_per_image``."""
     return AttackImpl(
         Capability(attack, support, library_class, note),
-        _generate(builder, labels, probabilities, start),
+        _generate(builder, labels, start),
         builder=builder,
         **kw,
     )
 
 
-def build_attack(classifier, spec: AttackSpec, batch_size: int):
+def build_attack(spec: AttackSpec, model: nn.Module, x: torch.Tensor):
     """The ART attack object for ``spec`` (public for ``benchmarks/backend_overhead.py``)."""
     builder = ArtBackend.attacks[spec.attack].builder
     assert builder is not None
-    return builder(classifier, spec.params, batch_size)
+    return builder(spec.params, model, x)
 
 
 class ArtBackend(Adapter):
@@ -533,15 +322,13 @@ class ArtBackend(Adapter):
             "art AutoProjectedGradientDescent",
             "returns its last iterate, not the best; start uniform in the ε box",
         ),
-        "autoattack": AttackImpl(
-            Capability(
-                "autoattack",
-                EMULATED,
-                "art AutoProjectedGradientDescent, SquareAttack",
-                "APGD-T from ART's targeted APGD-DLR (not Croce's loss); no FAB-T; 2 forward "
-                "passes per APGD iteration, ~3 calls per Square iteration (torchattacks: 1)",
-            ),
-            _autoattack,
+        "autoattack": art_entry(
+            "autoattack",
+            build_autoattack,
+            "art AutoProjectedGradientDescent, SquareAttack",
+            "APGD-T from ART's targeted APGD-DLR (not Croce's loss); no FAB-T; 2 forward "
+            "passes per APGD iteration, ~3 calls per Square iteration (torchattacks: 1)",
+            support=EMULATED,
             notes=_autoattack_notes,
             control=Control("2 forward passes per APGD iteration", autoattack_at_matched_cost),
         ),
@@ -576,7 +363,6 @@ class ArtBackend(Adapter):
             "reads outputs as probabilities (shown softmax); reference: the prediction; a "
             "backward pass per class present each step (~6x Foolbox's passes)",
             labels=NO_LABELS,
-            probabilities=True,
             notes=_newtonfool_notes,
             control=Control("a gradient pass per class present", newtonfool_at_matched_cost),
         ),

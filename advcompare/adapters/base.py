@@ -1,7 +1,7 @@
 """The backend contract: what every attack library adapter provides and promises.
 
 Following Foolbox 3's split of attack and criterion, an adapter only *produces* adversarial
-inputs; :mod:`advcompare.metrics` decides success and computes every metric, so no library
+inputs; :mod:`advcompare.analysis.metrics` decides success and computes every metric, so no library
 grades itself. Adapters must leave the caller's model as they found it (train/eval mode of
 every module, ``requires_grad`` of every parameter, hooks and weights); :func:`model_guard`
 enforces the first three and the tests check all four.
@@ -16,13 +16,13 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping, Protocol, final, 
 import torch
 from torch import nn
 
+from advcompare.attacks.record import BOX_TOLERANCE
+from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnsupportedSpecError
-from advcompare.metrics import BOX_TOLERANCE
-from advcompare.spec import AttackSpec
 
 # Support: the library's own implementation of the canonical attack, or advcompare composes or
 # corrects it (a binary search, a missing sub-attack); `advcompare backends` prints both.
-NATIVE, EMULATED = "exact", "emulated"
+EXACT, EMULATED = "exact", "emulated"
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Capability:
     """How a backend provides one attack: the library class and whether parts are emulated."""
 
     attack: str
-    support: str  # NATIVE or EMULATED
+    support: str  # EXACT or EMULATED
     library_class: str
     note: str = ""
 
@@ -63,6 +63,11 @@ class Backend(Protocol):
 
 # The library call of one attack: (model, x, y, canonical params) → the library's raw output.
 LibraryCall = Callable[[nn.Module, torch.Tensor, torch.Tensor, Mapping[str, Any]], Any]
+# One builder signature for every library's attack entry, as torchattacks gives every attack
+# one ``forward``: (canonical params, model, the batch) → the library's attack object, which
+# the backend's one runner calls (torchattacks: ``attack(x, y)``; ART: ``attack.generate``;
+# Foolbox: ``attack(fmodel, x, y, epsilons=params.get("eps"))``).
+Builder = Callable[[Mapping[str, Any], nn.Module, torch.Tensor], Any]
 # What one backend's version of an attack differs in, for a complete spec and a class count:
 # the notes the report shows; it may also refuse the spec (UnsupportedSpecError).
 NotesFor = Callable[[AttackSpec, int], list[str]]
@@ -79,7 +84,7 @@ class Control:
     that, set on this backend, remove it (more steps for a backend that runs half of them,
     early abort off, the other library's start). A run adds a *control* cell with them
     beside every comparison, and the report says whether the difference then vanishes
-    (the cause is *confirmed*) or persists (*unexplained*): :mod:`advcompare.controls`."""
+    (the cause is *confirmed*) or persists (*unexplained*): :mod:`advcompare.analysis.controls`."""
 
     cause: str  # the documented cause, in a few words
     params: Callable[[Mapping[str, Any]], dict[str, Any]]  # the spec's params → overrides
@@ -103,7 +108,7 @@ class AttackImpl:
     capability: Capability
     call: LibraryCall
     notes: NotesFor = no_notes
-    builder: Callable[..., Any] | None = None
+    builder: Builder | None = None
     seconds_per_image: float | None = None
     restores_zeros: bool = False
     repair_cause: str = ""
@@ -234,7 +239,7 @@ def finish(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tens
     """The output contract for every backend: :func:`as_adversarial`, then every sample the
     model still labels ``y`` comes back exactly as it went in (Foolbox's CW returns zero
     images for them; others return their last iterate). Success itself is still graded by
-    :mod:`advcompare.metrics`, never here."""
+    :mod:`advcompare.analysis.metrics`, never here."""
     out = as_adversarial(x_adv, x)
     with uncounted(model) as plain:
         still_correct = plain(out).argmax(1) == y

@@ -20,22 +20,24 @@ Canonical parameters → Foolbox:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
+from advcompare.adapters import hopskipjump
 from advcompare.adapters.base import (
-    NATIVE,
+    EXACT,
     Adapter,
     AttackImpl,
+    Builder,
     Capability,
     Control,
     num_classes_of,
 )
-from advcompare.adapters import hopskipjump
+from advcompare.adapters.references import build_ddn, build_fmn, build_fmn_l0, build_fmn_l1
 from advcompare.adapters.starts import blended_noise_start
-from advcompare.spec import AttackSpec
+from advcompare.attacks.spec import AttackSpec
 
 
 def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -45,10 +47,10 @@ def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     if p["decay"] == 0:
         return fa.LinfBasicIterativeAttack(
             abs_stepsize=p["step_size"], steps=p["steps"], random_start=False
-        ), p["eps"]
+        )
     return fa.LinfMomentumIterativeFastGradientMethod(
         momentum=p["decay"], abs_stepsize=p["step_size"], steps=p["steps"], random_start=False
-    ), p["eps"]
+    )
 
 
 def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -58,7 +60,7 @@ def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     candidates = p["candidates"] if p["candidates"] is not None else num_classes_of(model, x)
     return fa.L2DeepFoolAttack(
         steps=p["steps"], candidates=candidates, overshoot=p["overshoot"], loss="logits"
-    ), None
+    )
 
 
 def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -72,80 +74,14 @@ def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         confidence=p["confidence"],
         initial_const=p["c"],
         abort_early=True,
-    ), None
-
-
-def build_fmn(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
-    """Foolbox's L2 fast minimum-norm attack (Pintor et al. 2021), unbounded, with the
-    projection onto the ε ball that Foolbox 3.3.4 lacks (see :func:`_projected_fmn`)."""
-    return _projected_fmn()(steps=p["steps"], gamma=p["gamma"]), None
-
-
-def _projected_fmn():
-    """``L2FMNAttack`` with FMN's projection. Foolbox 3.3.4's ``L2FMNAttack.project``
-    scales by ``min(1, norms / norms)`` of the *point*, which is always 1: the attack never
-    shrinks its perturbation and returns its first adversarial step (‖δ‖ = max_stepsize on
-    a linear model whose boundary is 0.05 away). This projects ``x − x0`` onto the L2 ball
-    of radius ε, as Pintor et al.'s Algorithm 1 does."""
-    import eagerpy as ep
-    import foolbox.attacks as fa
-    from foolbox.devutils import atleast_kd, flatten
-
-    class ProjectedL2FMN(fa.L2FMNAttack):
-        def project(self, x: ep.Tensor, x0: ep.Tensor, epsilon: ep.Tensor) -> ep.Tensor:
-            delta = x - x0
-            norms = ep.maximum(flatten(delta).norms.l2(axis=-1), 1e-12)
-            factor = atleast_kd(ep.minimum(1, epsilon / norms), x.ndim)
-            return x0 + delta * factor
-
-    return ProjectedL2FMN
-
-
-def build_ddn(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
-    """Foolbox's decoupled direction and norm attack (Rony et al. 2019), unbounded."""
-    import foolbox.attacks as fa
-
-    return fa.DDNAttack(steps=p["steps"], gamma=p["gamma"], init_epsilon=p["init_epsilon"]), None
-
-
-def build_fmn_l1(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
-    """Foolbox's L1 fast minimum-norm attack (Pintor et al. 2021), unbounded: EAD's L1
-    reference. Its projection (Duchi et al.'s L1-ball projection) is correct in 3.3.4."""
-    import foolbox.attacks as fa
-
-    return fa.L1FMNAttack(steps=p["steps"], gamma=p["gamma"]), None
-
-
-def build_fmn_l0(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
-    """Foolbox's L0 fast minimum-norm attack (Pintor et al. 2021), unbounded: JSMA's L0
-    reference, with the projection repaired (see :func:`_projected_l0_fmn`)."""
-    return _projected_l0_fmn()(steps=p["steps"], gamma=p["gamma"]), None
-
-
-def _projected_l0_fmn():
-    """``L0FMNAttack`` keeping the ε largest coordinates of ``x − x0``. Foolbox 3.3.4's
-    ``L0FMNAttack.project`` thresholds at index ε of the descending order, the (ε + 1)-th
-    largest, so it keeps ε + 1 coordinates (more on ties) and indexes past the end once ε
-    reaches the input size."""
-    import eagerpy as ep
-    import foolbox.attacks as fa
-    from foolbox.devutils import flatten
-
-    class ProjectedL0FMN(fa.L0FMNAttack):
-        def project(self, x: ep.Tensor, x0: ep.Tensor, epsilon: ep.Tensor) -> ep.Tensor:
-            delta = flatten(x - x0)
-            ranks = ep.argsort(ep.argsort(-abs(delta), axis=1), axis=1)
-            keep = ranks < epsilon.astype(ranks.dtype).expand_dims(1)
-            return x0 + ep.where(keep, delta, 0).reshape(x0.shape).astype(x0.dtype)
-
-    return ProjectedL0FMN
+    )
 
 
 def build_fgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Foolbox's L∞ FGSM, no random start."""
     import foolbox.attacks as fa
 
-    return fa.LinfFastGradientAttack(random_start=False), p["eps"]
+    return fa.LinfFastGradientAttack(random_start=False)
 
 
 def _pgd_builder(class_name: str):
@@ -157,7 +93,7 @@ def _pgd_builder(class_name: str):
         attack = getattr(fa, class_name)(
             abs_stepsize=p["step_size"], steps=p["steps"], random_start=p["random_start"]
         )
-        return attack, p["eps"]
+        return attack
 
     return build
 
@@ -175,14 +111,14 @@ def build_ead(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         regularization=p["beta"],
         decision_rule=p["decision_rule"],
         abort_early=p["abort_early"],
-    ), None
+    )
 
 
 def build_newtonfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """Foolbox's NewtonFool, unbounded."""
     import foolbox.attacks as fa
 
-    return fa.NewtonFoolAttack(steps=p["steps"], stepsize=p["eta"]), None
+    return fa.NewtonFoolAttack(steps=p["steps"], stepsize=p["eta"])
 
 
 def build_boundary(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
@@ -199,7 +135,7 @@ def build_boundary(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         source_step=p["source_step"],
         step_adaptation=p["step_adaptation"],
         update_stats_every_k=1,
-    ), None
+    )
 
 
 def _call(builder, start: bool = False):
@@ -207,7 +143,7 @@ def _call(builder, start: bool = False):
         import foolbox as fb
 
         fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=x.device)
-        attack, epsilons = builder(p, model, x)
+        attack, epsilons = builder(p, model, x), p.get("eps")  # None: minimum-norm
         if not start:
             _, clipped, _ = attack(fmodel, x.detach(), y.detach(), epsilons=epsilons)
             return clipped
@@ -231,20 +167,20 @@ def _call(builder, start: bool = False):
 
 def foolbox_entry(
     attack: str,
-    builder: Callable[..., Any],
+    builder: Builder,
     library_class: str,
     note: str = "",
     restore_zeros: bool = False,
     start: bool = False,
     **kw: Any,
 ) -> AttackImpl:
-    """A table entry whose call runs the attack ``builder(params, model, x)`` returns with
-    its epsilons (None: minimum-norm); ``restore_zeros`` hands back the input for samples
-    Foolbox returns as all-zero images; ``start`` gives the attack the shared blended-noise
-    start (:mod:`advcompare.adapters.starts`); ``kw`` are :class:`AttackImpl`'s ``notes``
-    and ``seconds_per_image``."""
+    """A table entry whose call runs the attack ``builder(params, model, x)`` returns at
+    ``epsilons = params["eps"]`` (None, minimum-norm, without one); ``restore_zeros`` hands
+    back the input for samples Foolbox returns as all-zero images; ``start`` gives the attack
+    the shared blended-noise start (:mod:`advcompare.adapters.starts`); ``kw`` are
+    :class:`AttackImpl`'s ``notes`` and ``seconds_per_image``."""
     return AttackImpl(
-        Capability(attack, NATIVE, library_class, note),
+        Capability(attack, EXACT, library_class, note),
         _call(builder, start),
         builder=builder,
         restores_zeros=restore_zeros,
@@ -300,7 +236,8 @@ def _newtonfool_notes(spec: AttackSpec, num_classes: int) -> list[str]:
 
 
 def build_attack(spec: AttackSpec, model: nn.Module, x: torch.Tensor):
-    """(Foolbox attack, epsilons) for ``spec`` (public for the overhead benchmark)."""
+    """The Foolbox attack for ``spec`` (public for the overhead benchmark); it runs at
+    ``epsilons=spec.params.get("eps")``."""
     builder = FoolboxBackend.attacks[spec.attack].builder
     assert builder is not None
     return builder(spec.params, model, x)

@@ -13,7 +13,7 @@ normalised on its own).
 The spec's ``reference_loop`` undoes both: Foolbox attacks one image at a time (per-image
 normalisation) and ART gets the binary search after its last step, with its own
 ``_binary_search`` at the same threshold. The control cells of an atlas run set it
-(:mod:`advcompare.controls`)."""
+(:mod:`advcompare.analysis.controls`)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 from torch import nn
+
+from advcompare.adapters.art_classifier import art_classifier
 
 HSJ_GAMMA = 1.0  # Chen et al.'s and Foolbox's γ: binary-search threshold θ = γ / d^1.5
 
@@ -34,11 +36,12 @@ def reference_loop(p: Mapping[str, Any]) -> dict[str, Any]:
     return {"reference_loop": True}
 
 
-def build_art(classifier, p: Mapping[str, Any], batch_size: int):
+def build_art(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """ART's HopSkipJump, untargeted, L2, with Chen et al.'s (and Foolbox's) binary-search
     threshold θ = γ / d^1.5, γ = 1, in place of ART's θ = 0.01 / √d (set in ``__init__``;
     ~7.8× coarser at d = 784, ~31× at d = 3,072); the probe size δ = √d·θ·dist follows.
     With ``reference_loop``, a binary search after the last step (:class:`FinalBinarySearch`)."""
+    classifier, batch_size = art_classifier(model, x), len(x)
     from art.attacks.evasion import HopSkipJump
 
     attack = HopSkipJump(
@@ -95,7 +98,7 @@ def build_foolbox(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         max_gradient_eval_steps=p["max_evals"],
         constraint="l2",
     )
-    return (OneImageAtATime(attack) if p.get("reference_loop") else attack), None
+    return OneImageAtATime(attack) if p.get("reference_loop") else attack
 
 
 class OneImageAtATime:

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from advcompare.adapters.base import NATIVE, Adapter, AttackImpl, Capability
+from advcompare.adapters.base import EXACT, Adapter, AttackImpl, Capability
 from advcompare.attacks.pixel_swap import pixel_swap
 
 
@@ -29,7 +29,7 @@ class NativeBackend(Adapter):
     library = "advcompare"
     attacks = {
         "pixel_swap": AttackImpl(
-            Capability("pixel_swap", NATIVE, "advcompare.attacks.pixel_swap.pixel_swap"),
+            Capability("pixel_swap", EXACT, "advcompare.attacks.pixel_swap.pixel_swap"),
             _pixel_swap,
             seconds_per_image=0.07,
         ),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 
 from advcompare.adapters.base import AttackImpl, Backend
+from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnsupportedSpecError, require_known
-from advcompare.spec import AttackSpec
 
 _REGISTRY: dict[str, str | type] = {}
 _INSTANCES: dict[str, Backend] = {}

@@ -42,58 +42,54 @@ from torch import nn
 
 from advcompare.adapters.base import (
     EMULATED,
-    NATIVE,
+    EXACT,
     Adapter,
     AttackImpl,
+    Builder,
     Capability,
+    LibraryCall,
     jsma_targets,
     num_classes_of,
 )
+from advcompare.adapters.cw_search import cw_binary_search
+from advcompare.attacks.spec import AttackSpec
 from advcompare.errors import UnsupportedSpecError
-from advcompare.spec import AttackSpec
-
-C_UPPER_LIMIT = 1e10  # paper §2.2.3: c is searched over [1e-3, 1e10]
 
 
-def _ifgsm(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]
-) -> torch.Tensor:
+def build_ifgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import torchattacks
 
     if p["decay"] == 0:
-        return torchattacks.BIM(model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"])(x, y)
+        return torchattacks.BIM(model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"])
     return torchattacks.MIFGSM(
         model, eps=p["eps"], alpha=p["step_size"], steps=p["steps"], decay=p["decay"]
-    )(x, y)
+    )
 
 
-def _deepfool(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]
-) -> torch.Tensor:
+def build_deepfool(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import torchattacks
 
-    return torchattacks.DeepFool(model, steps=p["steps"], overshoot=p["overshoot"])(x, y)
+    return torchattacks.DeepFool(model, steps=p["steps"], overshoot=p["overshoot"])
 
 
-def _one_pixel(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]
-) -> torch.Tensor:
+def build_cw(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
+    """The paper's CW with its binary search over c, emulated (:mod:`.cw_search`)."""
+    return lambda images, labels: cw_binary_search(model, images, labels, p)
+
+
+def build_one_pixel(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import torchattacks
 
     popsize = p["popsize"] if p["popsize"] is not None else 10  # torchattacks' default
     return torchattacks.OnePixel(
         model, pixels=p["pixels"], steps=p["steps"], popsize=popsize, inf_batch=len(x)
-    )(x, y)
+    )
 
 
-def _pixle(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]
-) -> torch.Tensor:
+def build_pixle(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import torchattacks
 
-    return torchattacks.Pixle(model, restarts=p["restarts"], max_iterations=p["max_iterations"])(
-        x, y
-    )
+    return torchattacks.Pixle(model, restarts=p["restarts"], max_iterations=p["max_iterations"])
 
 
 def _library_seed() -> int:
@@ -102,16 +98,16 @@ def _library_seed() -> int:
     return int(torch.randint(0, 2**31 - 1, ()).item())
 
 
-def _fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+def build_fgsm(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import torchattacks
 
-    return torchattacks.FGSM(model, eps=p["eps"])(x, y)
+    return torchattacks.FGSM(model, eps=p["eps"])
 
 
-def _pgd_call(class_name: str):
+def _pgd_builder(class_name: str) -> Builder:
     """torchattacks' PGD (L∞) or PGDL2 for the canonical parameters."""
 
-    def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+    def build(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
         import torchattacks
 
         return getattr(torchattacks, class_name)(
@@ -120,12 +116,12 @@ def _pgd_call(class_name: str):
             alpha=p["step_size"],
             steps=p["steps"],
             random_start=p["random_start"],
-        )(x, y)
+        )
 
-    return call
+    return build
 
 
-def _apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+def build_apgd(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import torchattacks
 
     return torchattacks.APGD(
@@ -136,7 +132,7 @@ def _apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, An
         n_restarts=p["restarts"],
         loss=p["loss"],
         seed=_library_seed(),
-    )(x, y)
+    )
 
 
 def autoattack_targets(num_classes: int) -> int:
@@ -144,7 +140,7 @@ def autoattack_targets(num_classes: int) -> int:
     return min(9, num_classes - 1)
 
 
-def _autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+def build_autoattack(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     """torchattacks' standard AutoAttack as ``AutoAttack(version="standard")`` builds it
     (``MultiAttack`` of APGD-CE, APGD-T and Square, one seed), with ``steps`` APGD
     iterations (torchattacks' class passes none, so its APGDs run their default 10) and
@@ -162,10 +158,10 @@ def _autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[s
             targeted,
             torchattacks.Square(model, n_queries=p["square_queries"], **common),
         ]
-    )(x, y)
+    )
 
 
-def _square(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+def build_square(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import torchattacks
 
     return torchattacks.Square(
@@ -177,10 +173,10 @@ def _square(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, 
         p_init=p["p_init"],
         loss="margin",
         seed=_library_seed(),
-    )(x, y)
+    )
 
 
-def _ead(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+def build_ead(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import torchattacks
 
     attack = torchattacks.EADEN if p["decision_rule"] == "EN" else torchattacks.EADL1
@@ -193,97 +189,31 @@ def _ead(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any
         abort_early=p["abort_early"],
         initial_const=p["c"],
         beta=p["beta"],
-    )(x, y)
+    )
 
 
-def _jsma(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+def build_jsma(p: Mapping[str, Any], model: nn.Module, x: torch.Tensor):
     import torchattacks
 
     num_classes = num_classes_of(model, x)
     attack = torchattacks.JSMA(model, theta=p["theta"], gamma=p["gamma"])
     attack.set_mode_targeted_by_function(lambda images, labels: jsma_targets(labels, num_classes))
-    return attack(x, y)
+    return attack
 
 
-TANH_SQUEEZE = 1e-6  # as Foolbox's and ART's CW: keep atanh finite at the box edges
+def _forward(builder: Builder) -> LibraryCall:
+    """Every torchattacks attack runs one way, its ``forward``: ``attack(x, y)``."""
+
+    def call(model: nn.Module, x: torch.Tensor, y: torch.Tensor, p: Mapping[str, Any]):
+        return builder(p, model, x)(x, y)
+
+    return call
 
 
-def squeeze(x: torch.Tensor) -> torch.Tensor:
-    """Map [0, 1] into [1e-6, 1 - 1e-6] so torchattacks' atanh(2x - 1) stays finite."""
-    return x * (1 - 2 * TANH_SQUEEZE) + TANH_SQUEEZE
-
-
-def unsqueeze(x: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`squeeze`, clamped to [0, 1]."""
-    return ((x - TANH_SQUEEZE) / (1 - 2 * TANH_SQUEEZE)).clamp(0.0, 1.0)
-
-
-class CWView(nn.Module):
-    """What torchattacks.CW is shown: squeezed inputs in, positive-shifted outputs out.
-
-    The wrapped model receives the unsqueezed (original) pixels; outputs are shifted per
-    sample so the smallest is 1, which leaves every margin unchanged.
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(unsqueeze(x))
-        return out - out.min(dim=1, keepdim=True).values.detach() + 1.0
-
-
-def _cw_once(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    c: float,
-    spec: AttackSpec | Mapping[str, Any],
-) -> torch.Tensor:
-    import torchattacks
-
-    # eval(): torchattacks restores train mode afterwards when the module it got was training
-    attack = torchattacks.CW(
-        CWView(model).eval(), c=c, kappa=spec["confidence"], steps=spec["steps"], lr=spec["lr"]
-    )
-    return unsqueeze(attack(squeeze(x), y))
-
-
-def cw_binary_search(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec: AttackSpec | Mapping[str, Any]
-) -> torch.Tensor:
-    """CW L2 with Carlini & Wagner's per-sample binary search over c, on torchattacks.CW.
-
-    Each round runs torchattacks.CW once per distinct c among the samples. A sample that
-    succeeds lowers its upper bound to c; one that fails raises its lower bound, and c becomes
-    the midpoint, or ×10 while no success bounds it from above. Each sample keeps its
-    smallest successful perturbation; samples never fooled come back unchanged.
-    """
-    if spec["binary_search_steps"] == 1:  # no search: one run at c (failures handled by finish)
-        return _cw_once(model, x, y, float(spec["c"]), spec)
-    n = len(x)
-    const = torch.full((n,), float(spec["c"]), dtype=torch.float64)
-    lower = torch.zeros(n, dtype=torch.float64)
-    upper = torch.full((n,), C_UPPER_LIMIT, dtype=torch.float64)
-    best_l2 = torch.full((n,), float("inf"))
-    best = x.detach().clone()
-    for _ in range(spec["binary_search_steps"]):
-        adv = torch.empty_like(x)
-        for c in torch.unique(const).tolist():
-            idx = torch.nonzero(const == c).flatten().to(x.device)
-            adv[idx] = _cw_once(model, x[idx], y[idx], c, spec).to(x.dtype)
-        with torch.no_grad():
-            success = (model(adv).argmax(1) != y).cpu()
-        l2 = (adv - x).flatten(1).norm(dim=1).cpu()
-        improved = success & (l2 < best_l2)
-        best[improved.to(x.device)] = adv[improved.to(x.device)]
-        best_l2 = torch.where(improved, l2, best_l2)
-        upper = torch.where(success, torch.minimum(upper, const), upper)
-        lower = torch.where(success, lower, torch.maximum(lower, const))
-        bounded = upper < C_UPPER_LIMIT
-        const = torch.where(bounded, (lower + upper) / 2, const * 10)
-    return best
+def torchattacks_entry(capability: Capability, builder: Builder, **kw: Any) -> AttackImpl:
+    """A table entry whose call runs ``builder(params, model, x)(x, y)``; ``kw`` are
+    :class:`AttackImpl`'s ``notes``, ``seconds_per_image`` and the rest."""
+    return AttackImpl(capability, _forward(builder), builder=builder, **kw)
 
 
 def _autoattack_notes(spec: AttackSpec, num_classes: int) -> list[str]:
@@ -342,91 +272,91 @@ class TorchattacksBackend(Adapter):
     name = "torchattacks"
     library = "torchattacks"
     attacks = {
-        "ifgsm": AttackImpl(
-            Capability("ifgsm", NATIVE, "torchattacks.MIFGSM / torchattacks.BIM"),
-            _ifgsm,
+        "ifgsm": torchattacks_entry(
+            Capability("ifgsm", EXACT, "torchattacks.MIFGSM / torchattacks.BIM"),
+            build_ifgsm,
             seconds_per_image=0.02,
         ),
-        "deepfool": AttackImpl(
+        "deepfool": torchattacks_entry(
             Capability(
                 "deepfool",
-                NATIVE,
+                EXACT,
                 "torchattacks.DeepFool",
                 "true label as reference; all classes as candidates",
             ),
-            _deepfool,
+            build_deepfool,
             notes=_deepfool_notes,
             seconds_per_image=0.48,
         ),
-        "cw": AttackImpl(
+        "cw": torchattacks_entry(
             Capability(
                 "cw", EMULATED, "torchattacks.CW", "binary search over c emulated by advcompare"
             ),
-            cw_binary_search,
+            build_cw,
             notes=_cw_notes,
             seconds_per_image=0.34,
         ),
-        "one_pixel": AttackImpl(
-            Capability("one_pixel", NATIVE, "torchattacks.OnePixel"),
-            _one_pixel,
+        "one_pixel": torchattacks_entry(
+            Capability("one_pixel", EXACT, "torchattacks.OnePixel"),
+            build_one_pixel,
             seconds_per_image=0.06,
         ),
-        "pixle": AttackImpl(
-            Capability("pixle", NATIVE, "torchattacks.Pixle"), _pixle, seconds_per_image=0.07
+        "pixle": torchattacks_entry(
+            Capability("pixle", EXACT, "torchattacks.Pixle"), build_pixle, seconds_per_image=0.07
         ),
-        "fgsm": AttackImpl(Capability("fgsm", NATIVE, "torchattacks.FGSM"), _fgsm),
-        "pgd": AttackImpl(
-            Capability("pgd", NATIVE, "torchattacks.PGD", "uniform start in the ε box"),
-            _pgd_call("PGD"),
+        "fgsm": torchattacks_entry(Capability("fgsm", EXACT, "torchattacks.FGSM"), build_fgsm),
+        "pgd": torchattacks_entry(
+            Capability("pgd", EXACT, "torchattacks.PGD", "uniform start in the ε box"),
+            _pgd_builder("PGD"),
         ),
-        "pgd_l2": AttackImpl(
+        "pgd_l2": torchattacks_entry(
             Capability(
                 "pgd_l2",
-                NATIVE,
+                EXACT,
                 "torchattacks.PGDL2",
                 "start: Gaussian direction, radius uniform in [0, ε] (no option to match)",
             ),
-            _pgd_call("PGDL2"),
+            _pgd_builder("PGDL2"),
         ),
-        "apgd": AttackImpl(
-            Capability("apgd", NATIVE, "torchattacks.APGD", "the authors' code, ported"),
-            _apgd,
+        "apgd": torchattacks_entry(
+            Capability("apgd", EXACT, "torchattacks.APGD", "the authors' code, ported"),
+            build_apgd,
         ),
-        "autoattack": AttackImpl(
+        "autoattack": torchattacks_entry(
             Capability(
                 "autoattack",
-                NATIVE,
+                EXACT,
                 "torchattacks.MultiAttack(APGD, APGDT, Square)",
                 "APGD-CE, APGD-T, Square with steps set (its AutoAttack: 10); no FAB-T",
             ),
-            _autoattack,
+            build_autoattack,
             notes=_autoattack_notes,
         ),
-        "square": AttackImpl(
-            Capability("square", NATIVE, "torchattacks.Square", "the authors' code, ported"),
-            _square,
+        "square": torchattacks_entry(
+            Capability("square", EXACT, "torchattacks.Square", "the authors' code, ported"),
+            build_square,
         ),
-        "ead": AttackImpl(
+        "ead": torchattacks_entry(
             Capability(
                 "ead",
-                NATIVE,
+                EXACT,
                 "torchattacks.EADEN / EADL1",
                 "first step moves its reference x0 (aliasing); warm start across binary search",
             ),
-            _ead,
+            build_ead,
             notes=_ead_notes,
             repair_cause=EAD_REFERENCE_DEFECT,
         ),
-        "jsma": AttackImpl(
+        "jsma": torchattacks_entry(
             Capability(
                 "jsma",
-                NATIVE,
+                EXACT,
                 "torchattacks.JSMA",
                 "Papernot's pair saliency, one image at a time; target (y + 1) mod C; "
                 "cannot be matched at equal cost: a backward pass per class for each image "
                 "each step (ART: one per target class present, over the batch), and γ, the "
                 "one budget, also bounds the perturbation",
             ),
-            _jsma,
+            build_jsma,
         ),
     }

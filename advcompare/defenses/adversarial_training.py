@@ -12,12 +12,12 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from advcompare.adapters.entry import AttackEntry
 from advcompare.adapters.registry import get_backend
-from advcompare.entry import AttackEntry
-from advcompare.data import Dataset
+from advcompare.data.datasets import Dataset
 from advcompare.errors import ConfigError
-from advcompare.models import PaperCNN
-from advcompare.train import TrainConfig, fit
+from advcompare.models.cnn import PaperCNN
+from advcompare.models.train import TrainConfig, fit
 
 
 @dataclass

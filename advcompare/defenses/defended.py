@@ -20,8 +20,8 @@ from typing import Any, Callable, NamedTuple
 
 from torch import nn
 
-from advcompare.attack_record import AttackRecord
-from advcompare.spec import attack_record
+from advcompare.attacks.record import AttackRecord
+from advcompare.attacks.spec import attack_record
 
 OBLIVIOUS, ADAPTIVE = "oblivious", "adaptive"
 

@@ -20,12 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advcompare.attack_record import BOUNDED, AttackRecord
-from advcompare.data import Dataset
+from advcompare.attacks.record import BOUNDED, AttackRecord
+from advcompare.data.datasets import Dataset
 from advcompare.defenses.defended import AdaptiveView, Views, trained_model
-from advcompare.models import PaperCNN, channel_stats
-from advcompare.train import TrainConfig, fit
-from advcompare.user_model import LogProbabilities, instantiate
+from advcompare.models.cnn import PaperCNN, channel_stats
+from advcompare.models.train import TrainConfig, fit
+from advcompare.models.user_model import LogProbabilities, instantiate
 
 
 @dataclass
@@ -156,7 +156,7 @@ def softmax_loss_attacks(record: AttackRecord) -> bool:
     """Gradient attacks whose loss saturates with the soft-max: the bounded ones (I-FGSM,
     PGD, FGSM: cross-entropy) and :data:`SOFTMAX_MINIMUM_NORM`. CW, EAD, DeepFool and FMN
     work on logit margins already, and attack the deployed logits."""
-    return record.gradient and (record.threat == BOUNDED or record.name in SOFTMAX_MINIMUM_NORM)
+    return record.gradient and (record.kind == BOUNDED or record.name in SOFTMAX_MINIMUM_NORM)
 
 
 def build(params: dict[str, Any], base: nn.Module, trained: nn.Module | None) -> Views:

@@ -17,10 +17,10 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from advcompare.data import Dataset
-from advcompare.entry import AttackEntry
+from advcompare.adapters.entry import AttackEntry
+from advcompare.data.datasets import Dataset
 from advcompare.errors import ConfigError
-from advcompare.train import TrainConfig, deterministic_cudnn, fit
+from advcompare.models.train import TrainConfig, deterministic_cudnn, fit
 
 
 def reinitialised(base: nn.Module, seed: int) -> nn.Module:

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from advcompare.analysis.statistics import DEFAULT_ALPHA, mcnemar_exact
 from advcompare.defenses.defended import ADAPTIVE, OBLIVIOUS
-from advcompare.statistics import DEFAULT_ALPHA, mcnemar_exact
 
 WHITE_BOX, TRANSFER = "white-box", "transfer"
 OBFUSCATION_NOTE = "white-box weaker than transfer: gradients obfuscated?"

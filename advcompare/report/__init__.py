@@ -2,7 +2,7 @@
 
 Results are data (one row per cell in the SQLite store, as RobustBench keeps one JSON per
 model); every table here is rendered from them, never typed in. The paper's figure for a cell
-stands beside ours wherever the paper reports one, with a verdict (``advcompare.verdict``).
+stands beside ours wherever the paper reports one, with a verdict (``advcompare.paper.verdict``).
 
 The report is built once as a list of blocks (``layout``: headings, text, tables from
 ``tables``, figures) and written twice (``write``): ``report.md`` (``markdown``: tables by

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from advcompare.statistics import DEFAULT_CONFIDENCE
+from advcompare.analysis.statistics import DEFAULT_CONFIDENCE
+
+# How a reader regenerates a report from its run directory (every section says so)
+REGENERATE = "advcompare report <run-dir>"
 
 
 @dataclass

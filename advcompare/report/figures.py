@@ -5,7 +5,7 @@
 - :func:`plot_example_seven`: one MNIST test "7" under each attack with the undefended
   model's three most confident classes (paper Figures 7-11);
 - :func:`plot_norm_curves`: robust accuracy against the L2 budget for minimum-norm attacks,
-  one curve per backend and the best envelope (``advcompare.curves``);
+  one curve per backend and the best envelope (``advcompare.analysis.curves``);
 - :func:`plot_eps_curves`: robust accuracy against ε for the attacks with ε curves
   (security evaluation).
 """
@@ -19,13 +19,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advcompare.curves import NormGroup, curve_points
+from advcompare.analysis.curves import NormGroup, curve_points
+from advcompare.attacks.spec import minimum_norm_attacks
+from advcompare.models.cnn import model_device
 from advcompare.plotting import pyplot as _pyplot
 from advcompare.plotting import save_figure
 from advcompare.results import MAIN, CellRecord
-from advcompare.spec import minimum_norm_attacks
-from advcompare.results.store import load_samples
-from advcompare.models import model_device
+from advcompare.storage.store import load_samples
 
 BACKEND_COLOURS = {
     "torchattacks": "#1f77b4",
@@ -241,7 +241,7 @@ def plot_defenses(frame: pd.DataFrame, path: Path) -> None:
     """Per dataset, adversarial F1 of each attack under each defense (paper Figures 12-18),
     named as the report's tables name them, each bar with its interval when it is one cell
     (several training seeds: their mean, without one)."""
-    from advcompare.report.tables import defense_column  # the report package imports this one
+    from advcompare.report.defense_tables import defense_column  # the report package imports it
 
     plt = _pyplot()
     groups = list(frame.groupby("dataset", sort=False))

@@ -10,7 +10,6 @@ import pandas as pd
 
 from advcompare.report.blocks import Block, split_columns
 
-
 # No line of a report is wider than this (a table wider still is split into parts).
 MAX_LINE = 200
 

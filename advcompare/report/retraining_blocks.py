@@ -1,5 +1,5 @@
 """The report's "Oblivious gains against plain retraining" section (issue 28, item 6): each
-defense's oblivious F1 beside the retrained control's (:mod:`advcompare.retraining`)."""
+defense's oblivious F1 beside the retrained control's (:mod:`advcompare.paper.retraining`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The report's tables as frames of display strings, and the value formatters they use.
 
 Every table is built from the results frame (``advcompare.results.results_frame``) or a
-curve frame (``advcompare.curves``); Markdown and LaTeX render the same frames.
+curve frame (``advcompare.analysis.curves``); Markdown and LaTeX render the same frames.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from advcompare.claim_conditions import HOLDS_AT_BOTH
-from advcompare.comparison import points
-from advcompare.paper import paper_value
-from advcompare.spec import ATTACKS, AttackRecord, display_name
+from advcompare.analysis.comparison import points
+from advcompare.attacks.spec import ATTACKS, AttackRecord, display_name
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -278,95 +276,6 @@ def _ratio(value: Any, lo: Any, hi: Any) -> str:
     return f"{float(value):.2f} ({_fmt(float(lo), 2)}–{_fmt(float(hi), 2)})"
 
 
-def _claim_verdict(row: Any) -> str:
-    """One verdict in words: what it lacks when not run, the images that would settle it."""
-    verdict = str(row["verdict"])
-    if verdict == "not run":
-        missing = [str(m) for m in row["missing"]]
-        needs = [m for m in missing if m.startswith("needs ")]
-        if needs:
-            return f"not run ({'; '.join(needs)})"
-        plural = "s" if len(missing) != 1 else ""
-        return (
-            f"not run (the grid lacks {len(missing)} cell{plural} it reads; claims.csv names them)"
-        )
-    n = row["images_needed"]
-    if verdict == "inconclusive" and isinstance(n, (int, float)) and n == n:
-        return f"inconclusive (≈{_images(n)} images would settle it)"
-    return verdict
-
-
-# Beyond this many images a count says only that the run cannot settle the claim.
-MANY_IMAGES = 100_000
-
-
-def _images(n: float) -> str:
-    """An image count for a reader: thousands separated, and "> 100,000" past MANY_IMAGES
-    (a figure like 17,117,655 is a precise-looking way to say "never")."""
-    return f"> {MANY_IMAGES:,}" if n > MANY_IMAGES else f"{int(n):,}"
-
-
-def _same_verdict_at_budgets(part: pd.DataFrame) -> str | None:
-    """Inconclusive at every budget, said once: "inconclusive at L2 ≤ 1, unbounded (≈72,
-    ≈304 images would settle it)"; None when the budgets' verdicts differ in kind."""
-    if not (part["verdict"] == "inconclusive").all():
-        return None
-    needed = [float(n) for n in part["images_needed"] if n is not None and pd.notna(n)]
-    if len(needed) != len(part):
-        return None
-    counts = ", ".join(f"≈{_images(n)}" for n in needed)
-    return f"inconclusive at {', '.join(part['budget'])} ({counts} images would settle it)"
-
-
-def _claim_verdicts(part: pd.DataFrame) -> str:
-    """A threat model's verdict, per L2 budget where the claim is about DeepFool or CW."""
-    if not len(part):
-        return "—"
-    if len(part) == 1 and not part["budget"].iloc[0]:
-        return _claim_verdict(part.iloc[0])
-    verdicts = [_claim_verdict(r) for _, r in part.iterrows()]
-    if len(set(verdicts)) == 1 and verdicts[0].startswith("not run"):
-        return verdicts[0]  # a claim that did not run was judged at no budget
-    if len(set(verdicts)) == 1:  # the same at every budget: named once
-        return f"{verdicts[0]} at {', '.join(part['budget'])}"
-    if (same := _same_verdict_at_budgets(part)) is not None:
-        return same
-    return "; ".join(f"{b}: {v}" for b, v in zip(part["budget"], verdicts))
-
-
-def claim_frame(claims: pd.DataFrame) -> pd.DataFrame:
-    """The paper's defense claims, one row per claim (and dataset): the paper's words, the
-    oblivious and the adaptive (worst-case) verdict, each per L2 budget for DeepFool and CW
-    claims, the deciding figure in words (adaptive, at the first budget) and whether the
-    verdict survives 0.5× and 1.5× each vague word's threshold."""
-    claims = claims.assign(**{c: "" for c in ("budget", "sensitivity") if c not in claims})
-    rows = []
-    for (_, dataset), part in claims.groupby(["id", "dataset"], sort=False):
-        first = part.iloc[0]
-        adaptive = part[part["threat"] == "adaptive"]
-        headline = (adaptive if len(adaptive) else part).iloc[0]
-        figure = str(headline["deciding"] or "")
-        if figure and headline["budget"]:
-            figure = f"{headline['budget']}: {figure}"
-        rows.append(
-            {
-                "the paper's words": f"“{first['quote']}” (§{first['section']})",
-                "dataset": dataset,
-                "oblivious": _claim_verdicts(part[part["threat"] == "oblivious"]),
-                "adaptive (worst case)": _claim_verdicts(adaptive),
-                "deciding figure": figure or "—",
-                "at 0.5× and 1.5× the threshold": str(headline["sensitivity"] or "—").replace(
-                    HOLDS_AT_BOTH,
-                    "holds at both",  # as headed
-                ),
-            }
-        )
-    out = pd.DataFrame(rows)
-    if len(set(out["dataset"]) - {"across datasets"}) <= 1:
-        out = out.drop(columns="dataset")
-    return out
-
-
 def seed_frame(spread: pd.DataFrame) -> pd.DataFrame:
     """Mean ± sd across training seeds of adversarial F1 and success, per attack × backend."""
     return pd.DataFrame(
@@ -384,148 +293,6 @@ def seed_frame(spread: pd.DataFrame) -> pd.DataFrame:
             ],
         }
     )
-
-
-def defense_column(defense: str, threat: str) -> str:
-    """A defense's column: its display name, with the threat model when it defends."""
-    return defense_name(defense) if defense == "none" else f"{defense_name(defense)} ({threat})"
-
-
-OBFUSCATED_MARK = "†"
-
-
-def _worst(r: Any) -> str | None:
-    """A defended adaptive row's worst case, ``0.093 (transfer) †``; None where it has none
-    (the undefended model, an oblivious row, a frame without the worst-case columns)."""
-    by = getattr(r, "worst_by", None)
-    if r.defense == "none" or not isinstance(by, str):
-        return None
-    return f"{_fmt(r.worst_f1)} ({by})" + (f" {OBFUSCATED_MARK}" if r.obfuscated else "")
-
-
-def defense_f1_frame(part: pd.DataFrame, defenses: dict[str, dict]) -> pd.DataFrame:
-    """Adversarial F1 of every attack (rows) under every defense and threat (columns), each
-    defense's threat columns followed by its worst case (the stronger of its white-box and
-    transfer attacks, † where transfer beats white-box beyond chance)."""
-    columns: dict[str, list[str]] = {}
-    rows: dict[tuple[str, str], dict[str, str]] = {}
-    clean = {"attack": "no attack (clean F1)"}
-    for r in part.itertuples():
-        column = defense_column(r.defense, r.threat)
-        mine = columns.setdefault(r.defense, [])
-        row = rows.setdefault(
-            (r.label, r.backend), {"attack": f"{attack_name(r.label, r.attack)} ({r.backend})"}
-        )
-        row[column] = _fmt(r.adv_f1)
-        here = [column]
-        worst = _worst(r)
-        if worst is not None:
-            here.append(f"{defense_name(r.defense)} (worst case)")
-            row[here[-1]] = worst
-        mine += [c for c in here if c not in mine]
-        record = defenses.get(r.defense)
-        if record:
-            for c in here:
-                clean[c] = _fmt(record["clean"]["clean_f1"])
-    ordered = [
-        c for cs in columns.values() for c in sorted(cs, key=lambda c: c.endswith("(worst case)"))
-    ]
-    return pd.DataFrame([clean, *rows.values()], columns=["attack", *ordered]).fillna("—")
-
-
-def obfuscation_lines(part: pd.DataFrame) -> list[str]:
-    """One line per cell whose transfer attack beats its white-box one beyond chance."""
-    if "obfuscated" not in part:
-        return []
-    flagged = part[part["obfuscated"].fillna(False).astype(bool)]
-    out = []
-    for r in flagged.itertuples():
-        test = "" if _missing(r.paired_p) else f", McNemar p = {_p(r.paired_p)}"
-        out.append(
-            f"- {OBFUSCATED_MARK} {attack_name(r.label, r.attack)} ({r.backend}) against "
-            f"{defense_name(r.defense)}: {r.worst_note} (white-box F1 {_fmt(r.adv_f1)}, "
-            f"transfer {_fmt(r.worst_f1)}{test})"
-        )
-    return out
-
-
-def defense_time_frame(part: pd.DataFrame, defenses: dict[str, dict], dataset: str) -> pd.DataFrame:
-    """Time per image after each defense, ours beside the paper's (Tables 11-14), in ms."""
-    names = list(dict.fromkeys(part.defense))
-    header = ["attack"] + [f"{defense_name(d)} {who}" for d in names for who in ("ours", "paper")]
-    rows = [
-        ["no attack"]
-        + [
-            v
-            for d in names
-            for v in (
-                _ms(defenses[d]["clean"]["prediction_time_per_image"]) if d in defenses else "—",
-                _ms(paper_value(dataset, "none", "prediction_time", d)),
-            )
-        ]
-    ]
-    adaptive = part[part.threat == "adaptive"]
-    for (label, backend), group in adaptive.groupby(["label", "backend"], sort=False):
-        by_defense = {r.defense: r for r in group.itertuples()}
-        rows.append(
-            [f"{label} ({backend})"]
-            + [
-                v
-                for d in names
-                for v in (
-                    _ms(by_defense[d].paper_time_per_image) if d in by_defense else "—",
-                    _ms(by_defense[d].paper_time_per_image_reported) if d in by_defense else "—",
-                )
-            ]
-        )
-    return pd.DataFrame(rows, columns=header)
-
-
-def norm_curve_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """The L2-budget table: robust accuracy at fixed budgets, median needed L2, optimality."""
-    budgets = [c for c in table.columns if c.startswith("robust_at_")]
-    out = pd.DataFrame(
-        {
-            "classifier": table["classifier"],
-            "attack": [attack_name(a) for a in table["attack"]],
-            "backend": [
-                f"{b} (reference)" if r == "reference" else b
-                for b, r in zip(table["backend"], table.get("role", [""] * len(table)))
-            ],
-            "clean acc.": table["clean_accuracy"].map(_pct),
-            **{f"acc. @ L2 ≤ {c[len('robust_at_') :]}": table[c].map(_pct) for c in budgets},
-            "median L2": table["median_l2"].map(_fmt),
-            "optimality": table["optimality"].map(lambda v: _fmt(v, 2)),
-        }
-    )
-    if out["classifier"].nunique() == 1:
-        out = out.drop(columns="classifier")
-    return out
-
-
-def eps_table_frame(curves: pd.DataFrame) -> pd.DataFrame:
-    """The ε table: one row per classifier, attack and ε; robust accuracy and adversarial
-    F1 per backend."""
-    rows: dict[tuple, dict[str, str]] = {}
-    backends = list(dict.fromkeys(curves["backend"]))
-    for r in curves.itertuples():
-        where = "undefended" if r.defense == "none" else f"{defense_name(r.defense)} ({r.threat})"
-        row = rows.setdefault(
-            (where, r.attack, r.eps),
-            {"classifier": where, "attack": attack_name(r.attack), "ε": f"{r.eps:g}"},
-        )
-        row[f"acc. {r.backend}"] = _pct(r.robust_accuracy)
-        row[f"F1 {r.backend}"] = _fmt(r.adv_f1)
-    columns = ["classifier", "attack", "ε"] + [
-        f"{kind} {b}" for b in backends for kind in ("acc.", "F1")
-    ]
-    out = pd.DataFrame(list(rows.values()), columns=columns).fillna("—")
-    if out["classifier"].nunique() == 1:
-        out = out.drop(columns="classifier")
-    return out
-
-
-# --- attacks named from their records ------------------------------------------------------
 
 
 def attack_names(attacks: Iterable[str], keep: Callable[[AttackRecord], bool]) -> list[str]:
@@ -548,7 +315,7 @@ def eps_curve_names(frame: pd.DataFrame) -> list[str]:
 
 
 def ranking_table_frame(ranking: pd.DataFrame) -> pd.DataFrame:
-    """The ranking table (``advcompare.ranking``): per attack family, its backends best
+    """The ranking table (``advcompare.analysis.ranking``): per attack family, its backends best
     first, with success, passes per image, the median norm in the attack's own norm and
     optimality against the reference of that norm."""
     norm_names = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}

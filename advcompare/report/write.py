@@ -5,37 +5,40 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from advcompare.agreement import agreement_frame
-from advcompare.comparison import attack_conclusions
-from advcompare.controls import judge_controls
-from advcompare.claim_grids import RETRAINED
-from advcompare.claims import claims_frame
-from advcompare.retraining import retraining_frame
-from advcompare.curves import eps_curve_frame, norm_groups, optimality_frame
-from advcompare.ranking import ranking_frame
-from advcompare.defenses.worst_case import with_worst_case
-from advcompare.errors import AdvCompareError
-from advcompare.report.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
-from advcompare.report.latex import render_latex
-from advcompare.report.layout import PAPER_CITATION, report_blocks
-from advcompare.report.markdown import render_markdown_blocks
-from advcompare.report.tables import eps_curve_names
-from advcompare.results import main_cells, results_frame
-from advcompare.results.store import ResultStore, load_samples
-from advcompare.seeds import library_vs_seeds, seed_spread
-from advcompare.statistics import (
+from advcompare.analysis.agreement import agreement_frame
+from advcompare.analysis.comparison import attack_conclusions
+from advcompare.analysis.controls import judge_controls
+from advcompare.analysis.curves import norm_groups, optimality_frame
+from advcompare.analysis.eps_curves import eps_curve_frame
+from advcompare.analysis.ranking import ranking_frame
+from advcompare.analysis.seeds import library_vs_seeds, seed_spread
+from advcompare.analysis.statistics import (
     DEFAULT_ALPHA,
     DEFAULT_CONFIDENCE,
     DEFAULT_MARGIN,
     DEFAULT_MAX_COST_RATIO,
     DEFAULT_RESAMPLES,
 )
-from advcompare.verdict import DEFAULT_TOLERANCE, judge_frame, tolerance_from_meta
+from advcompare.defenses.worst_case import with_worst_case
+from advcompare.errors import AdvCompareError
+from advcompare.paper.claims import claims_frame
+from advcompare.paper.grids import RETRAINED
+from advcompare.paper.retraining import retraining_frame
+from advcompare.paper.verdict import DEFAULT_TOLERANCE, judge_frame, tolerance_from_meta
+from advcompare.report.figures import plot_defenses, plot_eps_curves, plot_f1, plot_norm_curves
+from advcompare.report.latex import render_latex
+from advcompare.report.layout import PAPER_CITATION, report_blocks
+from advcompare.report.markdown import render_markdown_blocks
+from advcompare.report.tables import eps_curve_names
+from advcompare.results import main_cells, results_frame
+from advcompare.storage.store import ResultStore, load_samples
 
 
 def _images_of(main: pd.DataFrame, dataset: str) -> int:
@@ -92,112 +95,108 @@ def render_markdown(
     )
 
 
-def write_report(
-    run_dir: Path,
-    keys: list[str] | None = None,
-    title: str | None = None,
-    tolerance: float | None = None,
-) -> Path:
-    """Render ``report.md``, ``report.tex``, ``results.csv``/``.json``, the curve tables
-    (``optimality.csv``, ``eps_curves.csv``), the implementation ranking (``ranking.csv``)
-    and every figure (PNG and PDF).
+@dataclass(frozen=True)
+class _StoredRun:
+    """What a report reads from a run's store besides its per-image samples."""
 
-    ``tolerance`` defaults to the run's (``fidelity_tolerance`` in the store), else 0.10.
-    """
-    run_dir = Path(run_dir)
+    cells: list[Any]
+    datasets: dict[str, Any]
+    defenses: dict[tuple[str, str], dict]
+    name: str
+    tolerance: float
+    headline: int
+    seed_models: dict[int, Any]
+    provenance: dict[str, Any] | None
+    statistics: dict[str, Any]
+    claim_budgets: tuple[float, ...]
+
+    def stat(self, key: str, default: float) -> float:
+        """A ``[statistics]`` setting of the run (its default where the run stored none)."""
+        return float(self.statistics.get(key, default))
+
+
+def _read_store(run_dir: Path, keys: list[str] | None, tolerance: float | None) -> _StoredRun:
+    """The cells of ``keys`` (the run's latest command when None) and the run's records."""
     with ResultStore(run_dir) as store:
         if keys is None:  # the cells of the run's latest command, not every cell ever stored
             current = store.meta("current_keys")
             keys = json.loads(current) if current else None
         cells = store.cells(keys)
-        datasets = store.datasets()
-        defenses = store.defenses()
-        name = store.meta("name") or run_dir.name
-        if tolerance is None:
-            tolerance = tolerance_from_meta(store.meta("fidelity_tolerance"))
-        headline = store.primary_seed()
-        seed_models = {s: store.datasets(s) for s in store.seeds()}
-        provenance = json.loads(store.meta("provenance") or "null")
-        statistics = json.loads(store.meta("statistics") or "{}")
-        claim_budgets = tuple(json.loads(store.meta("claim_budgets") or "[1.0, 2.0]"))
-        alpha = float(statistics.get("alpha", DEFAULT_ALPHA))
-    if not cells:
-        raise AdvCompareError(f"no stored results in '{run_dir}'; run `advcompare run` first")
-    every_seed = with_worst_case(
-        results_frame(cells, tolerance), lambda key: load_samples(run_dir, key), alpha
-    )
-    spread = seed_spread(every_seed)
-    versus = library_vs_seeds(spread)
-    frame = every_seed[every_seed["seed"] == headline]
-    if not len(frame):  # a store whose cells are all of another seed
-        frame = every_seed
-    main = main_cells(frame)
+        if not cells:
+            raise AdvCompareError(f"no stored results in '{run_dir}'; run `advcompare run` first")
+        return _StoredRun(
+            cells=cells,
+            datasets=store.datasets(),
+            defenses=store.defenses(),
+            name=store.meta("name") or run_dir.name,
+            tolerance=tolerance_from_meta(store.meta("fidelity_tolerance"))
+            if tolerance is None
+            else tolerance,
+            headline=store.primary_seed(),
+            seed_models={s: store.datasets(s) for s in store.seeds()},
+            provenance=json.loads(store.meta("provenance") or "null"),
+            statistics=json.loads(store.meta("statistics") or "{}"),
+            claim_budgets=tuple(json.loads(store.meta("claim_budgets") or "[1.0, 2.0]")),
+        )
 
-    groups, notes = norm_groups(frame, run_dir)
-    # every norm; the L2 curves and table show L2
-    norm_table = optimality_frame(
-        groups, confidence=float(statistics.get("confidence", DEFAULT_CONFIDENCE))
-    )
-    ranking = ranking_frame(
-        frame,
-        norm_table,
-        float(statistics.get("max_cost_ratio", DEFAULT_MAX_COST_RATIO)),
-    )
-    l2_groups = [g for g in groups if g.norm == "l2"]
-    l2_table = norm_table[norm_table["norm"] == "l2"] if len(norm_table) else norm_table
-    eps = eps_curve_frame(frame)
-    every_seed.to_csv(run_dir / "results.csv", index=False)
-    if len(spread):
-        spread.to_csv(run_dir / "seeds.csv", index=False)
-    if len(norm_table):
-        norm_table.to_csv(run_dir / "optimality.csv", index=False)
-    if len(ranking):
-        ranking.to_csv(run_dir / "ranking.csv", index=False)
-    if len(eps):
-        eps.to_csv(run_dir / "eps_curves.csv", index=False)
-    claims = None
+
+def _paper_frames(
+    main: pd.DataFrame, samples: Callable[[str], Any], run: _StoredRun
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The paper's defense claims judged on the grid, and the oblivious gains against plain
+    retraining, where the run has the cells for them."""
+    resamples = int(run.stat("resamples", DEFAULT_RESAMPLES))
+    confidence = run.stat("confidence", DEFAULT_CONFIDENCE)
+    seed = int((run.provenance or {}).get("seed", 0))
+    claims = retraining = None
     if set(main.defense) - {"none"}:
-        claims = claims_frame(
-            main,
-            lambda key: load_samples(run_dir, key),
-            int(statistics.get("resamples", DEFAULT_RESAMPLES)),
-            float(statistics.get("confidence", DEFAULT_CONFIDENCE)),
-            int((provenance or {}).get("seed", 0)),
-            budgets=claim_budgets,
-        )
-        claims.to_csv(run_dir / "claims.csv", index=False)
-    retraining = None
+        claims = claims_frame(main, samples, resamples, confidence, seed, budgets=run.claim_budgets)
     if RETRAINED in set(main.defense):
-        retraining = retraining_frame(
-            main,
-            lambda key: load_samples(run_dir, key),
-            int(statistics.get("resamples", DEFAULT_RESAMPLES)),
-            float(statistics.get("confidence", DEFAULT_CONFIDENCE)),
-            int((provenance or {}).get("seed", 0)),
-        )
-        retraining.to_csv(run_dir / "retraining.csv", index=False)
-    claims_json = {} if claims is None else {"claims": json.loads(claims.to_json(orient="records"))}
-    (run_dir / "results.json").write_text(
-        json.dumps(
-            {
-                "paper": PAPER_CITATION,
-                "fidelity_tolerance": tolerance,
-                "datasets": datasets,
-                "provenance": provenance,
-                "models_by_seed": {str(k): v for k, v in seed_models.items()},
-                "cells": json.loads(every_seed.to_json(orient="records")),
-                "seed_spread": json.loads(spread.to_json(orient="records")) if len(spread) else [],
-                "optimality": json.loads(norm_table.to_json(orient="records"))
-                if len(norm_table)
-                else [],
-                "eps_curves": json.loads(eps.to_json(orient="records")) if len(eps) else [],
-                "ranking": json.loads(ranking.to_json(orient="records")) if len(ranking) else [],
-                **claims_json,
-            },
-            indent=2,
-        )
-    )
+        retraining = retraining_frame(main, samples, resamples, confidence, seed)
+    return claims, retraining
 
+
+def _records(frame: pd.DataFrame | None) -> list[Any]:
+    return json.loads(frame.to_json(orient="records")) if frame is not None and len(frame) else []
+
+
+def _write_data(run_dir: Path, run: _StoredRun, frames: dict[str, pd.DataFrame | None]) -> None:
+    """Every table as CSV (``results``, ``seeds``, ``optimality``, ``ranking``, ``eps_curves``,
+    ``claims``, ``retraining``: those with rows) and ``results.json``."""
+    files = {
+        "results": "results.csv",
+        "spread": "seeds.csv",
+        "optimality": "optimality.csv",
+        "ranking": "ranking.csv",
+        "eps": "eps_curves.csv",
+        "claims": "claims.csv",
+        "retraining": "retraining.csv",
+    }
+    for key, file in files.items():
+        table = frames[key]
+        if table is not None and (len(table) or key in ("results", "claims", "retraining")):
+            table.to_csv(run_dir / file, index=False)
+    claims = frames["claims"]
+    document = {
+        "paper": PAPER_CITATION,
+        "fidelity_tolerance": run.tolerance,
+        "datasets": run.datasets,
+        "provenance": run.provenance,
+        "models_by_seed": {str(k): v for k, v in run.seed_models.items()},
+        "cells": _records(frames["results"]),
+        "seed_spread": _records(frames["spread"]),
+        "optimality": _records(frames["optimality"]),
+        "eps_curves": _records(frames["eps"]),
+        "ranking": _records(frames["ranking"]),
+        **({} if claims is None else {"claims": _records(claims)}),
+    }
+    (run_dir / "results.json").write_text(json.dumps(document, indent=2))
+
+
+def _draw_figures(
+    run_dir: Path, frame: pd.DataFrame, main: pd.DataFrame, l2_groups: list, eps: pd.DataFrame
+) -> dict[str, dict[str, str]]:
+    """Every figure (PNG and PDF) and, per kind, the stems the report embeds."""
     undefended = main[main.defense == "none"]
     plot_f1(undefended if len(undefended) else main, run_dir / "f1_by_attack.png")
     if set(main.defense) - {"none"}:
@@ -221,43 +220,88 @@ def write_report(
                 _paper_f1_by_label(frame, dataset),
             )
             figures["eps"][dataset] = stem
-
     figures["other"] = {
         stem: caption
         for stem, caption in _other_figures(main)
         if (run_dir / f"{stem}.png").is_file() and (run_dir / f"{stem}.pdf").is_file()
     }
+    return figures
 
-    confidence = float(statistics.get("confidence", DEFAULT_CONFIDENCE))
+
+def _library_answers(
+    run_dir: Path, run: _StoredRun, frame: pd.DataFrame, main: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per pair of backends the paired tests and effect sizes, and per attack the answer
+    with its control (``agreement.csv``, ``library_differences.csv``)."""
+    alpha = run.stat("alpha", DEFAULT_ALPHA)
+    confidence = run.stat("confidence", DEFAULT_CONFIDENCE)
     agreement = agreement_frame(main, run_dir, alpha, confidence)
     conclusions = attack_conclusions(
         agreement,
         alpha,
-        float(statistics.get("margin", DEFAULT_MARGIN)),
-        float(statistics.get("max_cost_ratio", DEFAULT_MAX_COST_RATIO)),
+        run.stat("margin", DEFAULT_MARGIN),
+        run.stat("max_cost_ratio", DEFAULT_MAX_COST_RATIO),
     )
     conclusions = judge_controls(conclusions, frame, run_dir, alpha, confidence)
     if len(agreement):
         agreement.to_csv(run_dir / "agreement.csv", index=False)
         conclusions.to_csv(run_dir / "library_differences.csv", index=False)
+    return agreement, conclusions
+
+
+def write_report(
+    run_dir: Path,
+    keys: list[str] | None = None,
+    title: str | None = None,
+    tolerance: float | None = None,
+) -> Path:
+    """Render ``report.md``, ``report.tex``, ``results.csv``/``.json``, the curve tables
+    (``optimality.csv``, ``eps_curves.csv``), the implementation ranking (``ranking.csv``)
+    and every figure (PNG and PDF).
+
+    ``tolerance`` defaults to the run's (``fidelity_tolerance`` in the store), else 0.10.
+    """
+    run_dir = Path(run_dir)
+    run = _read_store(run_dir, keys, tolerance)
+    samples = lambda key: load_samples(run_dir, key)  # noqa: E731
+    every_seed = with_worst_case(
+        results_frame(run.cells, run.tolerance), samples, run.stat("alpha", DEFAULT_ALPHA)
+    )
+    spread = seed_spread(every_seed)
+    frame = every_seed[every_seed["seed"] == run.headline]
+    if not len(frame):  # a store whose cells are all of another seed
+        frame = every_seed
+    main = main_cells(frame)
+    groups, notes = norm_groups(frame, run_dir)  # every norm; the L2 curves and table show L2
+    norm_table = optimality_frame(groups, confidence=run.stat("confidence", DEFAULT_CONFIDENCE))
+    ranking = ranking_frame(frame, norm_table, run.stat("max_cost_ratio", DEFAULT_MAX_COST_RATIO))
+    l2_groups = [g for g in groups if g.norm == "l2"]
+    l2_table = norm_table[norm_table["norm"] == "l2"] if len(norm_table) else norm_table
+    eps = eps_curve_frame(frame)
+    claims, retraining = _paper_frames(main, samples, run)
+    tables = {"results": every_seed, "spread": spread, "optimality": norm_table}
+    tables |= {"ranking": ranking, "eps": eps, "claims": claims, "retraining": retraining}
+    _write_data(run_dir, run, tables)
+    figures = _draw_figures(run_dir, frame, main, l2_groups, eps)
+    agreement, conclusions = _library_answers(run_dir, run, frame, main)
     blocks = report_blocks(
         frame,
-        datasets,
-        title or f"advcompare: {name}",
+        run.datasets,
+        title or f"advcompare: {run.name}",
         agreement,
-        defenses,
-        tolerance,
+        run.defenses,
+        run.tolerance,
         (l2_groups, l2_table, notes, eps),
         figures,
         conclusions,
-        (spread, versus),
-        provenance,
+        (spread, library_vs_seeds(spread)),
+        run.provenance,
         claims,
-        confidence=confidence,
+        confidence=run.stat("confidence", DEFAULT_CONFIDENCE),
         ranking=ranking,
         retraining=retraining,
     )
-    (run_dir / "report.tex").write_text(render_latex(blocks, _slug(name)))
+    (run_dir / "report.tex").write_text(render_latex(blocks, _slug(run.name)))
     report = run_dir / "report.md"
     report.write_text(render_markdown_blocks(blocks))
     return report

@@ -7,15 +7,15 @@ import json
 
 import pandas as pd
 
-from advcompare.paper import paper_value
-from advcompare.results.record import MAIN, CellRecord
-from advcompare.verdict import DEFAULT_TOLERANCE, judge_frame
+from advcompare.paper.reference import paper_value
+from advcompare.paper.verdict import DEFAULT_TOLERANCE, judge_frame
+from advcompare.storage.record import MAIN, CellRecord
 
 
 def results_frame(cells: list[CellRecord], tolerance: float = DEFAULT_TOLERANCE) -> pd.DataFrame:
     """One flat row per cell: identity, spec, notes, how it ran, every metric, the paper's
     figures and the verdict against the paper at ``tolerance`` (``verdict``,
-    ``verdict_gap``, ``verdict_cause``, ``verdict_tolerance``; see ``advcompare.verdict``).
+    ``verdict_gap``, ``verdict_cause``, ``verdict_tolerance``; see ``advcompare.paper.verdict``).
 
     Verdicts are recomputed from the cells here, so a re-rendered report applies the
     current cause table and the tolerance asked for.

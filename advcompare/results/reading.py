@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from advcompare.analysis.metrics import OUTCOMES
 from advcompare.errors import AdvCompareError, RunDirError
-from advcompare.metrics import OUTCOMES
 from advcompare.results.frame import results_frame
-from advcompare.results.record import CellRecord
-from advcompare.results.store import ResultStore
+from advcompare.storage.record import CellRecord
+from advcompare.storage.store import ResultStore
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Results:
     the attacked subset, ``correct`` (clean prediction right), ``success`` (made wrong),
     the perturbation norms ``l0``, ``l2``, ``linf`` (pixel units; NaN in runs stored before
     per-sample norms were kept), ``outcome`` (skipped, fooled, unchanged or perturbed),
-    ``repaired`` and ``over_budget`` (see :func:`advcompare.metrics.image_outcomes`), the
+    ``repaired`` and ``over_budget`` (see :func:`advcompare.analysis.metrics.image_outcomes`), the
     label ``y`` and the predictions ``pred_clean``/``pred_adv`` (-1 where not stored).
     ``samples.attrs["missing"]`` lists cells whose per-sample
     file is missing or unreadable.

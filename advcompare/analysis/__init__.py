@@ -1,0 +1,1 @@
+"""Grading and statistics: metrics, intervals, curves, agreement, controls, seeds."""

@@ -1,0 +1,1 @@
+"""The experiment config: parsing, its tables and values, and run settings."""

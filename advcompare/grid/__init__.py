@@ -1,0 +1,1 @@
+"""The grid of cells: plan, tasks, crafting, runner, driver, locks and executors."""

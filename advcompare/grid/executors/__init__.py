@@ -1,0 +1,22 @@
+"""Executors by name: ``serial`` (in-process, the default) and ``ray`` (Ray core tasks on
+this machine's cores, its GPUs, or a cluster)."""
+
+from __future__ import annotations
+
+from advcompare.errors import require_known
+from advcompare.grid.executors.base import EXECUTORS, Executor, ExecutorConfig
+
+
+def make_executor(config: ExecutorConfig) -> Executor:
+    """The executor ``config`` names, ready to run tasks (close it when done)."""
+    require_known("executor", config.name, list(EXECUTORS))
+    if config.name == "ray":
+        from advcompare.grid.executors.ray_executor import RayExecutor
+
+        return RayExecutor(config)
+    from advcompare.grid.executors.serial import SerialExecutor
+
+    return SerialExecutor(config.cpus_per_cell)
+
+
+__all__ = ["EXECUTORS", "Executor", "ExecutorConfig", "make_executor"]

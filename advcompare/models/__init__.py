@@ -1,0 +1,1 @@
+"""The paper CNN, its training and weights cache, user models and preflight checks."""

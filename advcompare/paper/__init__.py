@@ -1,0 +1,1 @@
+"""The paper check: its reference figures, verdicts, causes and claims."""

@@ -1,0 +1,1 @@
+"""The run store: cell records and their per-image samples, in SQLite and files."""
