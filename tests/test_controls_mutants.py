@@ -135,7 +135,7 @@ def test_a_control_that_removes_the_difference_confirms_the_cause(tmp_path, stor
     # Tango's 95% interval for 0 of 20 is ±16.1 points, its TOST one (90%) ±11.9 < 20
     assert row["control"] == (
         "halfstep with step_size = 0.04 vs torchattacks: agree within ±20.0 points: "
-        "+0.0 points (−16.1 to +16.1)"
+        "+0.0 points (−16.1 to +16.1); median L2 ratio 1.00 (1.00 to 1.00)"
     )
 
 
@@ -152,7 +152,7 @@ def test_a_difference_the_control_leaves_is_unexplained(tmp_path, stored):
     # 3 against 10 fooled: the control fooled 7 fewer, McNemar 2·2⁻⁷ uncorrected
     assert row["control"] == (
         "halfboth with step_size = 0.04 vs torchattacks: differ by −35.0 points "
-        "(−56.7 to −13.2), McNemar p = 0.016"
+        "(−56.7 to −13.2), McNemar p = 0.016; median L2 ratio 1.00 (1.00 to 1.00)"
     )
 
 
@@ -220,7 +220,7 @@ def test_where_both_backends_declare_a_cause_their_control_cells_are_paired(tmp_
     row = _judge(tmp_path, cells, [_conclusion("torchattacks vs halfstep")]).iloc[0]
     assert row["control"] == (
         "torchattacks with steps = 12 vs halfstep with step_size = 0.04: differ by −30.0 "
-        "points (−51.9 to −9.1), McNemar p = 0.031"
+        "points (−51.9 to −9.1), McNemar p = 0.031; median L2 ratio 1.00 (1.00 to 1.00)"
     )
     assert row["cause_status"] == UNEXPLAINED
     # 10 against 10 fooled: the difference vanished with both causes undone
@@ -302,7 +302,15 @@ def test_a_difference_in_l2_is_confirmed_only_when_the_ratio_holds_one(tmp_path)
     row = _judge(tmp_path, bounded, [{**in_success, "attack": "ifgsm"}]).iloc[0]
     assert row["cause_status"] == CONFIRMED and "Wilcoxon" not in row["control"]
     same = _conclusion("a vs b", differ_in="l2", label="same")
-    assert _judge(tmp_path, cells, [same]).iloc[0]["cause_status"] == CONFIRMED
+    row = _judge(tmp_path, cells, [same]).iloc[0]
+    assert row["cause_status"] == CONFIRMED
+    # the ratio that confirmed it is in the sentence, beside the success difference
+    assert row["control"].endswith("; median L2 ratio 1.00 (1.00 to 1.00)")
+    # an ε-bounded attack's sentence has none (its ratio is not asked)
+    assert (
+        "ratio"
+        not in _judge(tmp_path, bounded, [{**in_success, "attack": "ifgsm"}]).iloc[0]["control"]
+    )
 
 
 def test_the_sentence_names_only_the_parameters_the_control_changed(tmp_path, stored):

@@ -98,9 +98,16 @@ def _judge(
             float(row["margin"]),
             float(row["max_cost_ratio"]),
         )
-        status = control_status(pair, distance_is_tested(str(row["attack"])))
+        tested = distance_is_tested(str(row["attack"]))
+        status = control_status(pair, tested)
         if answer == NOT_COMPARABLE:
             status = NOT_COMPARABLE
+        if tested and np.isfinite(pair["l2_ratio"]) and "L2" not in sentence:
+            # the status asked the ratio too: say what it was
+            sentence += (
+                f"; median L2 ratio {pair['l2_ratio']:.2f} "
+                f"({pair['l2_ratio_lo']:.2f} to {pair['l2_ratio_hi']:.2f})"
+            )
         return status, f"{a} vs {b}: {sentence}"
     return NO_CONTROL, "neither backend's entry names a parameter that equalises its cause"
 
