@@ -16,7 +16,6 @@ from advcompare.analysis.curves import (
     curve_area,
     curve_points,
     envelope,
-    eps_curve_frame,
     has_eps_curve,
     is_minimum_norm,
     needed_norms,
@@ -25,6 +24,7 @@ from advcompare.analysis.curves import (
     optimality_frame,
     robust_accuracy,
 )
+from advcompare.analysis.eps_curves import eps_curve_frame
 from advcompare.attacks import spec
 from advcompare.attacks.spec import MINIMUM_NORM, AttackRecord
 from advcompare.report.figures import LINE_STYLES, attack_style
