@@ -110,9 +110,29 @@ class _StoredRun:
     statistics: dict[str, Any]
     claim_budgets: tuple[float, ...]
 
-    def stat(self, key: str, default: float) -> float:
+    def _stat(self, key: str, default: float) -> float:
         """A ``[statistics]`` setting of the run (its default where the run stored none)."""
         return float(self.statistics.get(key, default))
+
+    @property
+    def alpha(self) -> float:
+        return self._stat("alpha", DEFAULT_ALPHA)
+
+    @property
+    def confidence(self) -> float:
+        return self._stat("confidence", DEFAULT_CONFIDENCE)
+
+    @property
+    def margin(self) -> float:
+        return self._stat("margin", DEFAULT_MARGIN)
+
+    @property
+    def max_cost_ratio(self) -> float:
+        return self._stat("max_cost_ratio", DEFAULT_MAX_COST_RATIO)
+
+    @property
+    def resamples(self) -> int:
+        return int(self._stat("resamples", DEFAULT_RESAMPLES))
 
 
 def _read_store(run_dir: Path, keys: list[str] | None, tolerance: float | None) -> _StoredRun:
@@ -145,8 +165,7 @@ def _paper_frames(
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """The paper's defense claims judged on the grid, and the oblivious gains against plain
     retraining, where the run has the cells for them."""
-    resamples = int(run.stat("resamples", DEFAULT_RESAMPLES))
-    confidence = run.stat("confidence", DEFAULT_CONFIDENCE)
+    resamples, confidence = run.resamples, run.confidence
     seed = int((run.provenance or {}).get("seed", 0))
     claims = retraining = None
     if set(main.defense) - {"none"}:
@@ -233,14 +252,13 @@ def _library_answers(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per pair of backends the paired tests and effect sizes, and per attack the answer
     with its control (``agreement.csv``, ``library_differences.csv``)."""
-    alpha = run.stat("alpha", DEFAULT_ALPHA)
-    confidence = run.stat("confidence", DEFAULT_CONFIDENCE)
+    alpha, confidence = run.alpha, run.confidence
     agreement = agreement_frame(main, run_dir, alpha, confidence)
     conclusions = attack_conclusions(
         agreement,
         alpha,
-        run.stat("margin", DEFAULT_MARGIN),
-        run.stat("max_cost_ratio", DEFAULT_MAX_COST_RATIO),
+        run.margin,
+        run.max_cost_ratio,
     )
     conclusions = judge_controls(conclusions, frame, run_dir, alpha, confidence)
     if len(agreement):
@@ -264,17 +282,15 @@ def write_report(
     run_dir = Path(run_dir)
     run = _read_store(run_dir, keys, tolerance)
     samples = lambda key: load_samples(run_dir, key)  # noqa: E731
-    every_seed = with_worst_case(
-        results_frame(run.cells, run.tolerance), samples, run.stat("alpha", DEFAULT_ALPHA)
-    )
+    every_seed = with_worst_case(results_frame(run.cells, run.tolerance), samples, run.alpha)
     spread = seed_spread(every_seed)
     frame = every_seed[every_seed["seed"] == run.headline]
     if not len(frame):  # a store whose cells are all of another seed
         frame = every_seed
     main = main_cells(frame)
     groups, notes = norm_groups(frame, run_dir)  # every norm; the L2 curves and table show L2
-    norm_table = optimality_frame(groups, confidence=run.stat("confidence", DEFAULT_CONFIDENCE))
-    ranking = ranking_frame(frame, norm_table, run.stat("max_cost_ratio", DEFAULT_MAX_COST_RATIO))
+    norm_table = optimality_frame(groups, confidence=run.confidence)
+    ranking = ranking_frame(frame, norm_table, run.max_cost_ratio)
     l2_groups = [g for g in groups if g.norm == "l2"]
     l2_table = norm_table[norm_table["norm"] == "l2"] if len(norm_table) else norm_table
     eps = eps_curve_frame(frame)
@@ -297,7 +313,7 @@ def write_report(
         (spread, library_vs_seeds(spread)),
         run.provenance,
         claims,
-        confidence=run.stat("confidence", DEFAULT_CONFIDENCE),
+        confidence=run.confidence,
         ranking=ranking,
         retraining=retraining,
     )
