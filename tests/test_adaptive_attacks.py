@@ -20,7 +20,7 @@ from advcompare.defenses.distillation import MarginOverT, distill
 from advcompare.defenses.registry import assemble_defense, defense_params, threat_key
 from advcompare.defenses.worst_case import OBFUSCATION_NOTE, TRANSFER, WHITE_BOX, with_worst_case
 from advcompare.grid.crafting import craft, grade_crafted
-from advcompare.grid.plan import CellSpec
+from advcompare.grid.plan import CellId, CellSpec
 from advcompare.grid.tasks import CellResult, attack_cell, oblivious_cell
 from advcompare.models.cnn import predict
 from advcompare.models.preflight import preflight, raised
@@ -53,19 +53,16 @@ def base(trained_digits):
 
 def cell(defense: str, threat: str, params=None, entry: AttackEntry = IFGSM) -> CellSpec:
     return CellSpec(
-        f"digits/{defense}:{threat}/{entry.label}",
-        f"{defense}-{threat}-{entry.label}",
-        "digits",
-        10,
-        defense,
-        dict(params or {}),
-        f"key-{defense}",
-        "base",
-        threat,
-        entry,
-        BATCH,
-        0,
-        "cpu",
+        id=CellId("digits", defense, threat, entry.label, entry.backend),
+        key=f"{defense}-{threat}-{entry.label}",
+        entry=entry,
+        num_classes=10,
+        params=dict(params or {}),
+        defense_key=f"key-{defense}",
+        base_key="base",
+        batch_size=BATCH,
+        seed=0,
+        device="cpu",
     )
 
 
@@ -177,7 +174,8 @@ def test_a_changed_adaptive_attack_changes_its_cells_keys_only(monkeypatch):
     entry = cfg.attacks[0]
 
     def key(defense: str, threat: str) -> str:
-        return plan._key(cfg, "model", defense, threat, entry, 200, 0)
+        where = CellId("mnist", defense, threat, entry.label, entry.backend)
+        return plan._key(cfg, "model", where, entry, 200, 0)
 
     before = {
         (d, t): key(d, t) for d in ("none", "gradient_masking") for t in (ADAPTIVE, OBLIVIOUS)

@@ -33,12 +33,12 @@ def test_an_attack_with_fewer_samples_attacks_a_prefix_of_the_runs_images(tmp_pa
     sizes = {}
     for task in plan.cells():
         data = plan.values[task.args[1].key]
-        sizes[(task.cell.entry.label, task.cell.role)] = len(data)
+        sizes[(task.cell.id.label, task.cell.id.role)] = len(data)
         assert torch.equal(data.y, attacked.y[: len(data)])  # a prefix, in order
         assert task.images == len(data)
     assert sizes[("pgd", MAIN)] == 25 and sizes[("fgsm", MAIN)] == 60
     # its budget curve attacks the same images
-    assert {v for (label, role), v in sizes.items() if label.startswith("pgd@")} == {25}
+    assert {v for (label, role), v in sizes.items() if label == "pgd" and role == EPS_CURVE} == {25}
     assert any(role == EPS_CURVE for _, role in sizes)
     # keys depend on the images: the same attack on all 60 is another cell
     whole = build_plan(

@@ -155,6 +155,7 @@ def _metric_row(key, label, backend, eps, role, success, clean=0.9, f1=0.5):
         "ifgsm",
         backend,
         role=role,
+        eps=eps,
         spec={"eps": eps},
         clean_accuracy=clean,
         clean_f1=0.95,
@@ -167,8 +168,8 @@ def test_the_eps_curve_joins_the_main_cell_and_its_eps_cells():
     frame = pd.DataFrame(
         [
             _metric_row("m", "ifgsm", "art", 0.1, "main", 0.5),
-            _metric_row("e1", "ifgsm@eps=0.05", "art", 0.05, "eps_curve", 0.2),
-            _metric_row("e2", "ifgsm@eps=0.2", "art", 0.2, "eps_curve", 1.0),
+            _metric_row("e1", "ifgsm", "art", 0.05, "eps_curve", 0.2),
+            _metric_row("e2", "ifgsm", "art", 0.2, "eps_curve", 1.0),
             _metric_row("m2", "ifgsm", "foolbox", 0.1, "main", 0.6),
             _metric_row("bim", "bim", "art", 0.1, "main", 0.7),  # no ε cells: no curve
         ]

@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -256,11 +257,11 @@ defenses = ["none", "feature_smoothing", "defensive_distillation"]""",
     assert len(oblivious) == 10
     for task in oblivious:  # each reuses the undefended cell of the same attack
         crafted = by_key[crafted_key(task)]
-        assert crafted.cell.defense == "none" and crafted.cell.entry == task.cell.entry
+        assert crafted.cell.id.defense == "none" and crafted.cell.entry == task.cell.entry
     distilled = [
         t
         for t in plan.tasks
-        if t.kind in (ATTACK, OBLIVIOUS_CELL) and t.cell.defense == "defensive_distillation"
+        if t.kind in (ATTACK, OBLIVIOUS_CELL) and t.cell.id.defense == "defensive_distillation"
     ]
     assert len(distilled) == 10  # the oblivious cells classify with the distilled model too
     assert all(Dep(t.key) in d.args for d in distilled for t in plan.tasks if t.kind == DEFENSE)
@@ -274,16 +275,24 @@ def test_eps_curve_adds_ifgsm_cells_at_each_eps(tmp_path, shared_cache, monkeypa
     cfg = load_config(_config(tmp_path, text))
     data = {"digits": load_dataset("digits", seed=0)}
     plan = build_plan(cfg, data, {"digits": data["digits"].test})
-    curve = [t.cell for t in plan.cells() if t.cell.role == "eps_curve"]
-    # ifgsm and bim, each at 0.05 and 0.2 (0.1 is the main cell itself)
-    assert sorted(c.entry.label for c in curve) == [
+    curve = [t.cell for t in plan.cells() if t.cell.id.role == "eps_curve"]
+    # ifgsm and bim, each at 0.05 and 0.2 (0.1 is the main cell itself): the row's label,
+    # the ε typed in the cell's identity and spec; names and keys compose the two
+    assert sorted((c.id.label, c.id.eps) for c in curve) == [
+        ("bim", 0.05),
+        ("bim", 0.2),
+        ("ifgsm", 0.05),
+        ("ifgsm", 0.2),
+    ]
+    assert sorted(c.id.key_label for c in curve) == [
         "bim@eps=0.05",
         "bim@eps=0.2",
         "ifgsm@eps=0.05",
         "ifgsm@eps=0.2",
     ]
-    wide = next(c for c in curve if c.entry.label == "ifgsm@eps=0.2")
+    wide = next(c for c in curve if c.id == replace(c.id, label="ifgsm", eps=0.2))
     assert wide.entry.spec["eps"] == 0.2 and wide.entry.spec["step_size"] == pytest.approx(0.04)
+    assert wide.name == "digits/ifgsm@eps=0.2/torchattacks"
 
 
 def test_serial_executor_sets_and_restores_torch_threads(tmp_path, monkeypatch):

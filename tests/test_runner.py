@@ -265,3 +265,41 @@ def test_a_store_from_another_version_is_a_one_line_error(tmp_path):
     db.close()
     with pytest.raises(AdvCompareError, match="written by another advcompare version"):
         ResultStore(tmp_path)
+
+
+def test_a_schema_4_store_is_migrated_to_typed_budget_points(tmp_path):
+    """Schema 4 wrote a budget-curve cell's label as ``ifgsm@eps=0.05``; schema 5 keeps the
+    row's label and reads ε from the spec. A read-only open migrates a copy in memory (the
+    file stays as it was); a writable open migrates the file. Keys never change."""
+    import sqlite3
+
+    from advcompare.storage.record import CellRecord
+    from advcompare.storage.store import SCHEMA_VERSION
+
+    def cell(key, label, role, eps):
+        spec = {"attack": "ifgsm", "eps": eps}
+        return CellRecord(key, "digits", label, "ifgsm", "art", spec, [], {}, "m", role=role)
+
+    with ResultStore(tmp_path) as store:
+        store.add_cell(cell("main", "ifgsm", "main", 0.1))
+        store.add_cell(cell("point", "ifgsm@eps=0.05", "eps_curve", 0.05))
+        store.add_cell(cell("odd", "my@eps=label", "main", 0.1))  # not a curve point: kept
+    db = sqlite3.connect(tmp_path / "results.sqlite")
+    db.execute("PRAGMA user_version = 4")
+    db.commit()
+    db.close()
+
+    def labels(store):
+        return {c.key: (c.label, c.cell_id.eps) for c in store.cells()}
+
+    expected = {"main": ("ifgsm", 0.1), "point": ("ifgsm", 0.05), "odd": ("my@eps=label", 0.1)}
+    with ResultStore(tmp_path, readonly=True) as store:
+        assert labels(store) == expected
+    db = sqlite3.connect(tmp_path / "results.sqlite")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4  # reading wrote nothing
+    db.close()
+    with ResultStore(tmp_path) as store:
+        assert labels(store) == expected
+    db = sqlite3.connect(tmp_path / "results.sqlite")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()

@@ -236,7 +236,7 @@ def test_plan_trains_one_model_per_seed_and_keeps_the_first_seeds_keys(digits):
     assert len(plan_two.cells()) == 2 * len(plan_one.cells())
     first = {t.key for t in plan_two.cells() if t.seed == 0}
     assert first == {t.key for t in plan_one.cells()}  # a one-seed run's cells are reused
-    assert any(t.cell.role == REFERENCE for t in plan_one.cells())  # DeepFool/CW: curves
+    assert any(t.cell.id.role == REFERENCE for t in plan_one.cells())  # DeepFool/CW: curves
 
 
 def test_seeds_run_and_report_mean_and_sd_with_the_reproducibility_record(tmp_path):

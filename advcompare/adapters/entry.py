@@ -28,6 +28,13 @@ class AttackEntry:
     curve: bool = True  # a bounded attack also runs at the budget curve's other ε
     samples: int = 0  # attack only the first this many of the run's images (0: all of them)
 
+    @property
+    def eps(self) -> float | None:
+        """The budget ε of a bounded attack (None for a minimum-norm or unbounded one: only a
+        bounded attack's spec has ``eps``)."""
+        value = self.spec.params.get("eps")
+        return None if value is None else float(value)
+
 
 def no_duplicates(where: str, values: Any) -> None:
     """Fail naming the first value listed twice under config key ``where``."""

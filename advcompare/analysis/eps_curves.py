@@ -6,7 +6,6 @@ is the clean accuracy."""
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -14,11 +13,6 @@ import pandas as pd
 
 from advcompare.analysis.curves import has_eps_curve
 from advcompare.attacks.spec import ATTACKS
-
-
-def base_label(label: str) -> str:
-    """``"ifgsm@eps=0.05"`` → ``"ifgsm"``."""
-    return str(label).split("@")[0]
 
 
 COLUMNS = [
@@ -45,12 +39,10 @@ def eps_curve_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if "role" not in frame or not (frame["role"] == "eps_curve").any():
         return pd.DataFrame(columns=COLUMNS)
-    part = frame[frame["attack"].map(has_eps_curve).astype(bool)].assign(
-        base=lambda f: f["label"].map(base_label)
-    )
+    part = frame[frame["attack"].map(has_eps_curve).astype(bool)]
     rows = []
     for (dataset, defense, threat, label, backend), cells in part.groupby(
-        ["dataset", "defense", "threat", "base", "backend"], sort=False
+        ["dataset", "defense", "threat", "label", "backend"], sort=False
     ):
         if (cells["role"] == "eps_curve").any():
             where = {"dataset": dataset, "defense": defense, "threat": threat, "attack": label}
@@ -65,7 +57,7 @@ def _curve_points(cells: pd.DataFrame, where: dict[str, Any]) -> list[dict[str, 
     clean = {"robust_accuracy": first["clean_accuracy"], "adv_f1": first["clean_f1"]}
     points = {0.0: {**where, "eps": 0.0, **clean, "role": "clean"}}
     for row in cells.itertuples():
-        eps = _eps_of(row)
+        eps = None if _nan(row.eps) else float(row.eps)
         if eps is None or eps in points:
             continue
         success = 0.0 if _nan(row.success_rate) else row.success_rate
@@ -81,13 +73,3 @@ def _curve_points(cells: pd.DataFrame, where: dict[str, Any]) -> list[dict[str, 
 
 def _nan(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _eps_of(row: Any) -> float | None:
-    spec = row.spec if isinstance(row.spec, dict) else json.loads(row.spec)
-    if "eps" in spec and spec["eps"] is not None:
-        return float(spec["eps"])
-    label = str(row.label)
-    if "@eps=" in label:
-        return float(label.split("@eps=")[1])
-    return None

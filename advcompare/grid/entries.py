@@ -72,7 +72,8 @@ def curve_eps(cfg: ExperimentConfig, attack: str) -> tuple[float, ...]:
 def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list[AttackEntry]:
     """A bounded attack at each ε of its budget (security-evaluation) curve (unless its
     table says ``curve = false``), its own ε excluded; a step size is scaled in proportion
-    so every ε gets the same number of steps to reach its bound."""
+    so every ε gets the same number of steps to reach its bound. Each keeps its row's label:
+    its ε is part of its typed identity (:class:`~advcompare.storage.record.CellId`)."""
     record = attack_record(entry.spec.attack)
     if not record.has_eps_curve or not entry.curve:
         return []
@@ -87,7 +88,5 @@ def eps_curve_entries(entry: AttackEntry, eps_values: tuple[float, ...]) -> list
             if record.norm == "linf":
                 scaled["step_size"] = min(1.0, scaled["step_size"])
         spec = AttackSpec.create(entry.spec.attack, **{**params, **scaled})
-        out.append(
-            AttackEntry(f"{entry.label}@eps={eps:g}", spec, entry.backend, samples=entry.samples)
-        )
+        out.append(AttackEntry(entry.label, spec, entry.backend, samples=entry.samples))
     return out

@@ -32,11 +32,13 @@ from advcompare.grid.entries import control_entries, curve_eps, eps_curve_entrie
 from advcompare.grid.shards import images_per_shard, shard_bounds
 from advcompare.models.train import cache_key
 from advcompare.models.user_model import model_key, weights_digest
+from advcompare.storage.record import CONTROL, EPS_CURVE, MAIN, REFERENCE, CellId
 from advcompare.storage.store import cell_key
+
+__all__ = ["CONTROL", "EPS_CURVE", "MAIN", "REFERENCE", "CellId"]  # the roles, re-exported
 
 MODEL, DEFENSE, ATTACK, OBLIVIOUS_CELL = "model", "defense", "attack", "oblivious"
 SHARD = "shard"  # crafts part of an attack cell's images; the cell's task grades the parts
-MAIN, EPS_CURVE, REFERENCE, CONTROL = "main", "eps_curve", "reference", "control"
 # The strength reference of the L2 curves (``[curves]`` reference): Foolbox's FMN and DDN.
 
 
@@ -49,22 +51,24 @@ class Dep:
 
 @dataclass(frozen=True)
 class CellSpec:
-    """Everything a worker needs to compute one attack cell, besides data and weights."""
+    """Everything a worker needs to compute one attack cell, besides data and weights: where
+    the cell sits (its typed :class:`~advcompare.storage.record.CellId`), its key, the entry
+    to run, the defense's parameters and the keys of the models it attacks."""
 
-    name: str
+    id: CellId
     key: str
-    dataset: str
+    entry: AttackEntry
     num_classes: int
-    defense: str
     params: dict[str, Any]
     defense_key: str
     base_key: str
-    threat: str
-    entry: AttackEntry
     batch_size: int
     seed: int
     device: str
-    role: str = MAIN
+
+    @property
+    def name(self) -> str:
+        return self.id.name
 
 
 @dataclass
@@ -82,6 +86,7 @@ class Task:
     images: int = 0  # images the task attacks (attack cells and shards), for ordering work
     light: bool = False  # a cheap task (joining and grading shards): needs no CPU of its own
     seed: int = 0  # the training seed of the model the task trains or attacks
+    reuses: str = ""  # an oblivious cell: the key of the undefended cell whose examples it reuses
 
     @property
     def deps(self) -> list[str]:
@@ -118,14 +123,6 @@ def entry_images(entry: AttackEntry, n: int) -> int:
     return entry.samples if 0 < entry.samples < n else n
 
 
-def cell_name(
-    dataset: str, defense: str, threat: str, label: str, backend: str, seed: int | None = None
-) -> str:
-    where = dataset if seed is None else f"{dataset}#seed{seed}"
-    where = where if defense == "none" else f"{where}/{defense}:{threat}"
-    return f"{where}/{label}/{backend}"
-
-
 # Part of every cell key: bump it when a change to the attack, grading or adapter code can
 # change a stored cell's figures, so stale cells are recomputed rather than reused.
 CELL_CODE_VERSION = "cells-v2"  # v2: every batch seeded on its own (crafting.seed_batch)
@@ -142,25 +139,19 @@ def library_version(backend: str) -> str:
 
 
 def _key(
-    cfg: ExperimentConfig,
-    model_key: str,
-    defense: str,
-    threat: str,
-    entry: AttackEntry,
-    n: int,
-    seed: int,
-    role: str = MAIN,
+    cfg: ExperimentConfig, model_key: str, cell: CellId, entry: AttackEntry, n: int, seed: int
 ) -> str:
-    """Everything that determines a cell's figures: model, defense, threat, label, spec,
-    backend and its library's version, attacked images, seed, batch size, code version;
-    and for a control cell its role (the other roles' keys predate it)."""
-    extra = {"role": role} if role == CONTROL else {}
+    """Everything that determines a cell's figures: model, defense, threat, label (a budget
+    point's with its ε), spec, backend and its library's version, attacked images, seed,
+    batch size, code version; and for a control cell its role (the other roles' keys predate
+    it)."""
+    extra = {"role": cell.role} if cell.role == CONTROL else {}
     return cell_key(
         **extra,
         model=model_key,
-        defense=defense,
-        threat=threat_key(defense, threat),
-        label=entry.label,
+        defense=cell.defense,
+        threat=threat_key(cell.defense, cell.threat),
+        label=cell.key_label,
         spec=entry.spec.as_dict(),
         backend=entry.backend,
         library=library_version(entry.backend),
@@ -180,7 +171,9 @@ def _attack_tasks(
     bounds = shard_bounds(n, cell.batch_size, per_shard)
     if len(bounds) == 1:
         return [
-            Task(cell.key, ATTACK, cell.name, fn.attack_cell, args, cell.dataset, cell, defense, n)
+            Task(
+                cell.key, ATTACK, cell.name, fn.attack_cell, args, cell.id.dataset, cell, defense, n
+            )
         ]
     shards = [
         Task(
@@ -189,7 +182,7 @@ def _attack_tasks(
             f"{cell.name}[{start}:{stop}]",
             fn.attack_shard,
             (*args, start, stop),
-            cell.dataset,
+            cell.id.dataset,
             cell,
             defense,
             stop - start,
@@ -202,7 +195,7 @@ def _attack_tasks(
         cell.name,
         fn.grade_shards,
         (*args, *(Dep(s.key) for s in shards)),
-        cell.dataset,
+        cell.id.dataset,
         cell,
         defense,
         light=True,
@@ -313,30 +306,27 @@ def _cell_tasks(
     for entry, role in _cell_rows(cfg, defense):
         images = entry_images(entry, scope.n)
         data = Dep(attacked_key(name, images if images < scope.n else 0))
-        key = _key(cfg, dkey, defense, threat, entry, images, scope.seed, role)
+        where = CellId(
+            name, defense, threat, entry.label, entry.backend, role, entry.eps, scope.shown
+        )
         cell = CellSpec(
-            name=cell_name(name, defense, threat, entry.label, entry.backend, scope.shown)
-            + (" (control)" if role == CONTROL else ""),
-            key=key,
-            dataset=name,
+            id=where,
+            key=_key(cfg, dkey, where, entry, images, scope.seed),
+            entry=entry,
             num_classes=scope.dataset.num_classes,
-            defense=defense,
             params=params,
             defense_key=dkey,
             base_key=scope.base,
-            threat=threat,
-            entry=entry,
             batch_size=cfg.batch_size,
             seed=scope.seed,
             device=cfg.device,
-            role=role,
         )
         if threat == OBLIVIOUS and any(d == "none" for d, _ in cfg.defenses):
-            crafted = _key(cfg, scope.base, "none", ADAPTIVE, entry, images, scope.seed)
+            source = replace(where, defense="none", threat=ADAPTIVE)
+            crafted = _key(cfg, scope.base, source, entry, images, scope.seed)
             reuse = (cell, data, Dep(scope.base), Dep(crafted), trained_dep)
-            tasks.append(
-                Task(key, OBLIVIOUS_CELL, cell.name, fn.oblivious_cell, reuse, name, cell, defense)
-            )
+            task = Task(cell.key, OBLIVIOUS_CELL, cell.name, fn.oblivious_cell, reuse, name, cell)
+            tasks.append(replace(task, defense=defense, reuses=crafted))
         else:
             args = (cell, data, Dep(scope.base), trained_dep)
             tasks += _attack_tasks(cell, args, images, scope.per_shard, defense)
@@ -376,13 +366,11 @@ def _dataset_tasks(
 
 def crafted_key(task: Task) -> str:
     """The key of the undefended cell whose adversarial examples an oblivious cell reuses."""
-    dep = task.args[3]
-    assert isinstance(dep, Dep)
-    return dep.key
+    return task.reuses
 
 
 def without_dep(task: Task) -> Task:
     """An oblivious cell whose undefended cell's samples are gone: it attacks the base
     model itself instead of reusing them."""
-    cell, data, base, _, trained = task.args
-    return replace(task, kind=ATTACK, fn=fn.attack_cell, args=(cell, data, base, trained))
+    args = tuple(a for a in task.args if a != Dep(task.reuses))
+    return replace(task, kind=ATTACK, fn=fn.attack_cell, args=args, reuses="")

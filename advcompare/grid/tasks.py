@@ -123,21 +123,21 @@ def _cell_models(cell, base: Weights, trained: Weights | None):
     model = base_model(base, device)
     trained_model = None if trained is None else base_model(trained, device)
     defended = assemble_defense(
-        cell.defense,
+        cell.id.defense,
         cell.params,
         model,
         cell.defense_key,
         trained_model,
         None if trained is None else trained.history,
     )
-    return defended, defended.attacked_model(cell.threat, cell.entry.spec.attack), device
+    return defended, defended.attacked_model(cell.id.threat, cell.entry.spec.attack), device
 
 
 def _graded(cell, data: Split, defended, attacked, crafted: Crafted, device) -> CellResult:
     metrics, notes, samples = grade_crafted(
         defended.classifier, data, crafted, device, budget_of(cell.entry)
     )
-    note = defended.attack_note(cell.threat, cell.entry.spec.attack)
+    note = defended.attack_note(cell.id.threat, cell.entry.spec.attack)
     if note:
         notes = notes + [note]
     return CellResult(metrics, notes, samples, crafted.node or node_name())

@@ -13,8 +13,9 @@ from advcompare.storage.record import MAIN, CellRecord
 
 
 def results_frame(cells: list[CellRecord], tolerance: float = DEFAULT_TOLERANCE) -> pd.DataFrame:
-    """One flat row per cell: identity, spec, notes, how it ran, every metric, the paper's
-    figures and the verdict against the paper at ``tolerance`` (``verdict``,
+    """One flat row per cell: identity (:class:`~advcompare.storage.record.CellId`: ``eps``
+    is a bounded attack's budget, a budget-curve point's own), spec, notes, how it ran, every
+    metric, the paper's figures and the verdict against the paper at ``tolerance`` (``verdict``,
     ``verdict_gap``, ``verdict_cause``, ``verdict_tolerance``; see ``advcompare.paper.verdict``).
 
     Verdicts are recomputed from the cells here, so a re-rendered report applies the
@@ -22,17 +23,19 @@ def results_frame(cells: list[CellRecord], tolerance: float = DEFAULT_TOLERANCE)
     """
     rows = []
     for cell in cells:
-        main = cell.role == MAIN
+        where = cell.cell_id
+        main = where.role == MAIN
         rows.append(
             {
                 "key": cell.key,
                 "dataset": cell.dataset,
-                "defense": cell.defense,
-                "threat": cell.threat,
-                "label": cell.label,
+                "defense": where.defense,
+                "threat": where.threat,
+                "label": where.label,
                 "attack": cell.attack,
-                "backend": cell.backend,
-                "role": cell.role,
+                "backend": where.backend,
+                "eps": where.eps,
+                "role": where.role,
                 "seed": int(cell.seed),
                 "executor": cell.executor,
                 "concurrency": int(cell.concurrency),

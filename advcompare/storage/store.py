@@ -73,8 +73,16 @@ def cell_key(**parts: Any) -> str:
 
 
 # 2: cells carry defense and threat model; 3: role, executor, concurrency, node, verdict;
-# 4: the training seed of cells, models and defenses
-SCHEMA_VERSION = 4
+# 4: the training seed of cells, models and defenses; 5: a budget-curve cell's label is its
+# row's (its ε is in its spec and its CellId), no longer "label@eps=…"
+SCHEMA_VERSION = 5
+# What brings a store of each older version up to the next one, in place (keys unchanged)
+MIGRATIONS = {
+    4: (
+        "UPDATE cells SET label = substr(label, 1, instr(label, '@eps=') - 1) "
+        "WHERE role = 'eps_curve' AND instr(label, '@eps=') > 1",
+    ),
+}
 TABLES = {"cells", "defenses", "meta", "datasets"}
 
 
@@ -109,6 +117,8 @@ class ResultStore:
                 f"{', '.join(sorted(tables - TABLES))}); pass another --out"
             )
         has_cells = "cells" in tables
+        if has_cells and version in MIGRATIONS:
+            version = self._migrate(version, readonly)
         if has_cells and version != SCHEMA_VERSION:
             self._db.close()
             raise AdvCompareError(
@@ -126,6 +136,22 @@ class ResultStore:
             raise AdvCompareError(
                 f"cannot write the results store '{self.path}' ({exc}); pass a writable --out"
             ) from exc
+
+    def _migrate(self, version: int, readonly: bool) -> int:
+        """Bring an older store up to :data:`SCHEMA_VERSION` (a read-only one in a copy in
+        memory, so reading never writes); returns the version reached."""
+        if readonly:
+            memory = sqlite3.connect(":memory:")
+            self._db.backup(memory)
+            self._db.close()
+            self._db = memory
+        while version in MIGRATIONS:
+            for statement in MIGRATIONS[version]:
+                self._db.execute(statement)
+            version += 1
+            self._db.execute(f"PRAGMA user_version = {version}")
+        self._db.commit()
+        return version
 
     def close(self) -> None:
         self._db.close()
