@@ -20,19 +20,18 @@ Normalisation belongs inside the model (inputs and every eps stay in pixel units
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 import pandas as pd
 import torch
 from torch import nn
 
-from advcompare.adapters.base import model_guard
+from advcompare.adapters.base import model_guard, parameters_frozen
 from advcompare.adapters.entry import AttackEntry, AttackLike, attack_entries
 from advcompare.analysis.agreement import pairs_frame, samples_groups
 from advcompare.analysis.comparison import with_answers
@@ -97,21 +96,6 @@ def _on_device(model: nn.Module, device: torch.device) -> nn.Module:
             f"could not copy the model from {current} to {device} ({exc}); "
             f'move it there yourself or pass device="{current.type}"'
         ) from None
-
-
-@contextlib.contextmanager
-def _parameters_frozen(model: nn.Module) -> Iterator[None]:
-    """No parameter gradients during attacks (they only need input gradients): restores
-    every parameter's ``requires_grad`` and ``.grad`` afterwards (ART zeroes ``.grad``)."""
-    state = [(p, p.requires_grad, p.grad) for p in model.parameters()]
-    for param, _, _ in state:
-        param.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for param, flag, grad in state:
-            param.requires_grad_(flag)
-            param.grad = grad
 
 
 def _fingerprint(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> str:
@@ -192,7 +176,7 @@ def evaluate(
     y = check_labels(y, len(x))
     work = _on_device(model, target)
     x = x.to(_model_dtype(work))
-    with model_guard(work), _parameters_frozen(work):
+    with model_guard(work), parameters_frozen(work):
         xb = x[:PROBE_SAMPLES].to(target)
         num_classes = probe(work, xb)
         y = check_labels(y, len(x), num_classes)

@@ -53,7 +53,12 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/test_report.py::test_report_tex_compiles_with_pdflatex",
         KILLERS,
     ),
-    "paper/claims": ("tests/test_claims.py", "tests/test_claims_mutants.py", KILLERS),
+    "paper/claims": (
+        "tests/test_claims_judging.py",
+        "tests/test_claims_mutants.py",
+        "tests/test_claims.py",
+        KILLERS,
+    ),
     "paper/judged": ("tests/test_claims_mutants.py", KILLERS),
 }
 # exit codes mutmut stores per mutant (mutmut.stats.status_by_exit_code)

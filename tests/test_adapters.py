@@ -206,9 +206,10 @@ def test_an_adapter_that_returns_its_input_fails_the_contract(model, batch):
     """A stand-in adapter that hands back its input unchanged keeps every clause of the
     contract but one: on each attack that must fool, the contract test fails it."""
     x, y = batch[0][:8], batch[1][:8]
-    assert MUST_FOOL <= set(FAST_SPECS)
+    correct = int((predict(model, x) == y).sum())
+    assert correct >= 6 and MUST_FOOL <= set(FAST_SPECS)
     for attack in sorted(MUST_FOOL):
-        with pytest.raises(AssertionError, match=f"{attack} fooled none of 7"):
+        with pytest.raises(AssertionError, match=f"{attack} fooled none of {correct}\\b"):
             _assert_output_contract(model, x, y, x.clone(), attack)
 
 

@@ -288,3 +288,21 @@ def as_adversarial(x_adv: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     out = torch.as_tensor(x_adv).detach().to(device=x.device, dtype=x.dtype).reshape(x.shape)
     out = torch.where(torch.isfinite(out), out, x.detach())
     return out.clamp(0.0, 1.0)
+
+
+@contextlib.contextmanager
+def parameters_frozen(model: nn.Module) -> Iterator[None]:
+    """No parameter gradients during attacks: they need input gradients only, and a library
+    that calls ``loss.backward()`` (Foolbox through EagerPy, ART) would otherwise compute
+    every weight's gradient too (~1.3x per pass on the paper CNN: benchmarks/default_run.py).
+    Restores every parameter's ``requires_grad`` and ``.grad`` afterwards (ART zeroes
+    ``.grad``)."""
+    state = [(p, p.requires_grad, p.grad) for p in model.parameters()]
+    for param, _, _ in state:
+        param.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for param, flag, grad in state:
+            param.requires_grad_(flag)
+            param.grad = grad

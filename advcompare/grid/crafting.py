@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from advcompare.adapters.base import Adapter, repair_note
+from advcompare.adapters.base import Adapter, parameters_frozen, repair_note
 from advcompare.adapters.entry import AttackEntry
 from advcompare.adapters.registry import check_spec, get_backend
 from advcompare.analysis.metrics import PassCounter, grade_attack_samples, sync
@@ -62,17 +62,18 @@ def craft(
     counter = PassCounter(model)
     batches, repairs, seconds = [], [], 0.0
     starts = range(0, len(data), batch_size)
-    for index, i in enumerate(bar(starts, desc=desc, unit="batch", leave=False), first_batch):
-        seed_batch(seed, index)
-        xb = data.x[i : i + batch_size].to(device)
-        yb = data.y[i : i + batch_size].to(device)
-        sync(device)
-        start = time.perf_counter()
-        adv, repaired = _craft_batch(backend, counter, xb, yb, entry)
-        sync(device)
-        seconds += time.perf_counter() - start
-        batches.append(adv.cpu())
-        repairs.append(repaired)
+    with parameters_frozen(model):  # attacks need input gradients only
+        for index, i in enumerate(bar(starts, desc=desc, unit="batch", leave=False), first_batch):
+            seed_batch(seed, index)
+            xb = data.x[i : i + batch_size].to(device)
+            yb = data.y[i : i + batch_size].to(device)
+            sync(device)
+            start = time.perf_counter()
+            adv, repaired = _craft_batch(backend, counter, xb, yb, entry)
+            sync(device)
+            seconds += time.perf_counter() - start
+            batches.append(adv.cpu())
+            repairs.append(repaired)
     return Crafted(
         torch.cat(batches),
         seconds,

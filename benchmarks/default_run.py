@@ -1,0 +1,193 @@
+"""Where the default run's time goes, before and after a change, with the figures compared.
+
+    python benchmarks/default_run.py [--before REV] [--out reports/benchmarks/default_run.md]
+
+Runs ``advcompare run`` (the default experiment, ``configs/default.toml``) as a fresh clone
+does: an empty weights cache, so the model is trained. Each line the run prints is
+timestamped as it arrives, which splits the wall time into start-up, training (from the
+every-5-epochs lines), each cell (the time between its line and the one before) and the
+report. With ``--before REV`` the same is done first for commit ``REV`` (a git worktree,
+imported ahead of this checkout), one run after the other on the same machine, and the two
+runs' figures (adversarial F1, success, median L2 per cell) and verdicts are compared.
+One run each: timings on a shared 2-core machine vary, so run it on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+EPOCH = re.compile(r"epoch (\d+)/(\d+)")
+CELL = re.compile(r"^\[([^\]]+)\] adversarial F1")
+VERDICT = re.compile(
+    r"^\| (.+?) +\| (\S+) +\| (\d\.\d{3}) \(.*?\| (reproduces|differs|inconclusive)"
+)
+FIGURES = ["adv_f1", "success_rate", "l2_median"]
+
+
+@dataclass
+class Profile:
+    """One run's wall time, split by the lines it printed."""
+
+    source: str
+    wall: float = 0.0
+    lines: list[tuple[float, str]] = field(default_factory=list)
+    out: Path = Path()
+
+    def phases(self) -> dict[str, float]:
+        """start-up, training, each cell, report: seconds each (they sum to ``wall``)."""
+        epochs = [(t, int(m[1]), int(m[2])) for t, s in self.lines if (m := EPOCH.search(s))]
+        cells = [(t, m[1]) for t, s in self.lines if (m := CELL.match(s))]
+        model = next(t for t, s in self.lines if "] model " in s)
+        if len(epochs) >= 2:  # the first epoch line comes after `period` epochs
+            (t0, e0, _), (t1, e1, _) = epochs[0], epochs[-1]
+            train_start = t0 - (t1 - t0) / (e1 - e0) * e0
+        else:
+            train_start = model
+        phases = {"start-up (imports, data)": train_start, "training": model - train_start}
+        previous = model
+        for t, name in cells:
+            phases[name] = t - previous
+            previous = t
+        phases["report (intervals, tables, figures)"] = self.wall - previous
+        return phases
+
+
+def _run(source: str, tree: Path, workdir: Path) -> Profile:
+    """``advcompare run`` of the code in ``tree`` with an empty weights cache, each output line
+    timestamped (``python -m`` imports the package from its working directory first)."""
+    env = dict(os.environ, ADVCOMPARE_CACHE=str(workdir / "cache"), PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = str(tree)
+    profile = Profile(source, out=workdir / "out")
+    argv = [sys.executable, "-m", "advcompare", "run", "--out", str(profile.out)]
+    start = time.monotonic()
+    with subprocess.Popen(
+        argv, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            profile.lines.append((time.monotonic() - start, raw.rstrip()))
+            print(f"{profile.lines[-1][0]:7.1f} s  {raw.rstrip()}", flush=True)
+    profile.wall = time.monotonic() - start
+    if proc.returncode:
+        raise SystemExit(f"default_run: {source} failed ({proc.returncode})")
+    return profile
+
+
+def _verdicts(profile: Profile) -> list[tuple[str, ...]]:
+    text = (profile.out / "report.md").read_text()
+    return [m.groups() for line in text.splitlines() if (m := VERDICT.match(line))]
+
+
+def _figures(profile: Profile) -> pd.DataFrame:
+    frame = pd.read_csv(profile.out / "results.csv")
+    return frame.set_index(["label", "backend", "role"])[FIGURES].round(3)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+def _table(profiles: list[Profile]) -> list[str]:
+    phases = [p.phases() for p in profiles]
+    names = list(dict.fromkeys(name for ph in phases for name in ph))
+    head = "| phase | " + " | ".join(f"{p.source} (s)" for p in profiles)
+    rows = [head + (" | after / before |" if len(profiles) == 2 else " |")]
+    rows.append("|---" * (len(profiles) + 1 + (len(profiles) == 2)) + "|")
+    for name in [*names, "total"]:
+        values = [
+            p.wall if name == "total" else ph.get(name, float("nan"))
+            for p, ph in zip(profiles, phases)
+        ]
+        cells = " | ".join(f"{v:.1f}" for v in values)
+        ratio = f" | {values[1] / values[0]:.2f}" if len(values) == 2 and values[0] else ""
+        bold = "**" if name == "total" else ""
+        rows.append(f"| {bold}{name}{bold} | {cells}{ratio} |")
+    return rows
+
+
+def _comparison(before: Profile, after: Profile) -> list[str]:
+    fb, fa = _figures(before), _figures(after)
+    diff = (fa - fb).abs().max()
+    same = fb.equals(fa)
+    vb, va = _verdicts(before), _verdicts(after)
+    lines = [
+        f"Figures (adversarial F1, success rate, median L2 of {len(fa)} cells, 3 decimals): "
+        + (
+            "identical."
+            if same
+            else "largest differences " + ", ".join(f"{k} {v:.3f}" for k, v in diff.items()) + "."
+        ),
+        f"Verdicts: {sum(a[3] == 'reproduces' for a in va)} of {len(va)} cells reproduce the "
+        f"paper after, {sum(b[3] == 'reproduces' for b in vb)} of {len(vb)} before; "
+        + (
+            "the same verdict on every cell."
+            if [v[3] for v in va] == [v[3] for v in vb]
+            else "verdicts differ: " + str(list(zip(vb, va)))
+        ),
+    ]
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", help="a commit to time first, for the before/after table")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports/benchmarks/default_run.md")
+    args = parser.parse_args()
+    profiles = []
+    with tempfile.TemporaryDirectory(prefix="advcompare-default-run-") as tmp:
+        if args.before:
+            tree = Path(tmp) / "before"
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(tree), args.before],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            try:
+                profiles.append(_run(f"before ({args.before})", tree, Path(tmp) / "b"))
+            finally:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "advcompare"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        profiles.append(
+            _run(f"after ({head}{' + changes' if dirty else ''})", ROOT, Path(tmp) / "a")
+        )
+        report = [
+            "# The default run: where the time goes",
+            "",
+            f"`python benchmarks/default_run.py{' --before ' + args.before if args.before else ''}`"
+            f", {date.today()}, {os.cpu_count()} CPU cores, no GPU, one run each, one after the "
+            "other; `advcompare run` with an empty weights cache (the model is trained), as on "
+            "a fresh clone. Phases from the time each line of the run's output arrived; "
+            "training from its every-5-epochs lines.",
+            "",
+            *_table(profiles),
+            "",
+            *[f"{p.source}: {_clock(p.wall)}." for p in profiles],
+        ]
+        if len(profiles) == 2:
+            report += ["", *_comparison(*profiles)]
+    args.out.write_text("\n".join(report) + "\n")
+    print("\n".join(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
