@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -169,21 +170,27 @@ def main() -> int:
         profiles.append(
             _run(f"after ({head}{' + changes' if dirty else ''})", ROOT, Path(tmp) / "a")
         )
-        report = [
-            "# The default run: where the time goes",
-            "",
+        header = (
             f"`python benchmarks/default_run.py{' --before ' + args.before if args.before else ''}`"
             f", {date.today()}, {os.cpu_count()} CPU cores, no GPU, one run each, one after the "
             "other; `advcompare run` with an empty weights cache (the model is trained), as on "
             "a fresh clone. Phases from the time each line of the run's output arrived; "
-            "training from its every-5-epochs lines.",
+            "training from its every-5-epochs lines."
+        )
+        report = [
+            "# The default run: where the time goes",
+            "",
+            *textwrap.wrap(header, 100, break_on_hyphens=False),
             "",
             *_table(profiles),
             "",
             *[f"{p.source}: {_clock(p.wall)}." for p in profiles],
         ]
         if len(profiles) == 2:
-            report += ["", *_comparison(*profiles)]
+            report += [
+                "",
+                *(w for line in _comparison(*profiles) for w in textwrap.wrap(line, 100)),
+            ]
     args.out.write_text("\n".join(report) + "\n")
     print("\n".join(report))
     return 0

@@ -100,7 +100,7 @@ def _configure(dest: Path, module: str, tests: tuple[str, ...]) -> None:
         # a fork server free of pytest: state the clean run leaves (mcnemar_power's lru_cache)
         # must not reach the mutants, or a mutant in a cached function is never called
         'process_isolation = "forkserver"\n'
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-n", "0"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n\n"
     )
     text = re.sub(r"\[tool\.mutmut\]\n.*?(?=\n\[tool\.)", section.rstrip("\n"), text, flags=re.S)

@@ -3,14 +3,32 @@ trained on it once per test session."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
 
 from advcompare.data.datasets import load_dataset
+from advcompare.grid.locks import file_lock
 from advcompare.models.train import TrainConfig, train_or_load
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``-n auto`` in pyproject's addopts) the cores are shared among
+    the workers: each worker's torch and BLAS get their share of them, at most the threads
+    they were given, so two workers on two cores do not each spin two threads (4 threads
+    on 2 cores made the suite ~3x slower)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+    if workers > 1:
+        from threadpoolctl import threadpool_limits  # scikit-learn's: NumPy's BLAS, OpenMP
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        share = max(1, min(torch.get_num_threads(), (cores or 1) // workers))
+        torch.set_num_threads(share)
+        threadpool_limits(share)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -30,14 +48,31 @@ def digits():
 
 
 @pytest.fixture(scope="session")
-def model_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("model-cache")
+def _shared_root(tmp_path_factory) -> Path:
+    """A folder all pytest-xdist workers of this session share (the session's own without
+    xdist): each small model is trained by one worker and loaded by the others."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def _one_worker_at_a_time(root: Path, name: str):
+    with file_lock(root / f".{name}.lock", busy="", wait=True):
+        yield
+
+
+@pytest.fixture(scope="session")
+def model_cache(_shared_root):
+    cache = _shared_root / "model-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 @pytest.fixture(scope="session")
 def trained_digits(digits, model_cache):
     """The paper CNN trained 5 epochs on the digits (≈95% test accuracy, a few seconds)."""
-    return train_or_load(digits, TrainConfig(epochs=5), model_cache, torch.device("cpu"))
+    with _one_worker_at_a_time(model_cache.parent, "model-cache"):
+        return train_or_load(digits, TrainConfig(epochs=5), model_cache, torch.device("cpu"))
 
 
 @pytest.fixture()
@@ -52,24 +87,28 @@ def batch(digits):
 
 
 @pytest.fixture(scope="session")
-def _session_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("session-cache")
+def _session_cache(_shared_root):
+    cache = _shared_root / "session-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 def copy_models_in(session_cache, cache) -> None:
     """Give ``cache`` a copy of every model an earlier test of the session trained."""
-    shutil.copytree(session_cache, cache, dirs_exist_ok=True)
+    with _one_worker_at_a_time(session_cache.parent, "session-cache"):
+        shutil.copytree(session_cache, cache, dirs_exist_ok=True)
 
 
 def copy_models_back(cache, session_cache) -> None:
-    """Keep, for the tests that follow, each complete model ``cache`` gained (not one set
-    aside as corrupt, nor a lock)."""
-    for entry in cache.iterdir() if cache.is_dir() else ():
-        kept = session_cache / entry.name
-        complete = (entry / "model.safetensors").is_file() and (entry / "record.json").is_file()
-        aside = entry.name.endswith(".corrupt") or entry.name.startswith(".")
-        if entry.is_dir() and complete and not aside and not kept.exists():
-            shutil.copytree(entry, kept)
+    """Keep, for the tests that follow (in any worker), each complete model ``cache`` gained
+    (not one set aside as corrupt, nor a lock)."""
+    with _one_worker_at_a_time(session_cache.parent, "session-cache"):
+        for entry in cache.iterdir() if cache.is_dir() else ():
+            kept = session_cache / entry.name
+            complete = (entry / "model.safetensors").is_file() and (entry / "record.json").is_file()
+            aside = entry.name.endswith(".corrupt") or entry.name.startswith(".")
+            if entry.is_dir() and complete and not aside and not kept.exists():
+                shutil.copytree(entry, kept)
 
 
 @pytest.fixture()
