@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from advcompare.analysis.proportions import tango_interval
@@ -24,10 +25,17 @@ from advcompare.paper.claims import (
     _vague,
     _view,
     _zero_on_every_image,
+    claims_frame,
     judge_claim,
     judge_condition,
 )
-from advcompare.paper.conditions import HOLDS_AT_BOTH, Claim, parse_condition, parse_group
+from advcompare.paper.conditions import (
+    HOLDS_AT_BOTH,
+    Claim,
+    paper_claims,
+    parse_condition,
+    parse_group,
+)
 from advcompare.paper.grids import Grid, MissingCells
 from advcompare.paper.judged import (
     BY_CONSTRUCTION,
@@ -337,3 +345,105 @@ def test_a_view_reads_the_target_or_the_named_dataset_at_the_budget_once():
     with pytest.raises(MissingCells, match="a dataset"):
         across(None)
     assert across("mnist").budget is None
+
+
+# --- claims_frame: one row per claim × dataset × threat model × L2 budget --------------------
+
+FORTY = np.arange(40)
+LABELS_40 = FORTY % 5
+
+
+def _frame_cells() -> tuple[pd.DataFrame, dict]:
+    """40 images: undefended 8 right, adversarial training 20 right under both attacks and
+    both threat models; CW's fooled images need L2 1.5 (within 2, beyond 1)."""
+    rows, arrays = [], {}
+    for defense, threats, right in (
+        ("none", ["adaptive"], 8),
+        ("adversarial_training", ["oblivious", "adaptive"], 20),
+    ):
+        for threat in threats:
+            for attack in ("ifgsm", "cw"):
+                key = f"{defense}-{threat}-{attack}"
+                cell = {"defense": defense, "threat": threat, "label": attack, "attack": attack}
+                rows.append({"key": key, "dataset": "mnist-sample", "role": "main", **cell})
+                ok = FORTY < right
+                arrays[key] = {
+                    "y": LABELS_40,
+                    "pred_adv": np.where(ok, LABELS_40, (LABELS_40 + 1) % 5),
+                    "pred_clean": LABELS_40,
+                    "l2": np.where(ok, 0.0, 1.5),
+                }
+    return pd.DataFrame(rows), arrays
+
+
+def _frame_claim(cid: str, *groups: str, **kw) -> Claim:
+    return Claim(cid, "3.5", f"label {cid}", f"quote {cid}",
+                 tuple(parse_group(g) for g in groups), **kw)  # fmt: skip
+
+
+FRAME_CLAIMS = (
+    _frame_claim("bounded", "ACC(adversarial_training, cw) > 0.75"),
+    _frame_claim("plain", "ACC(adversarial_training, ifgsm) > 0.2"),
+    _frame_claim("elsewhere", "ACC(adversarial_training, ifgsm) > 0.2", datasets=("cifar10",)),
+    _frame_claim("across", "ACC(adversarial_training, ifgsm)@mnist > 0.2", scope="across"),
+)
+
+
+def _claims(**kw) -> pd.DataFrame:
+    cells, arrays = _frame_cells()
+    return claims_frame(cells, arrays.get, claims=FRAME_CLAIMS, **{"resamples": 200, **kw})
+
+
+def test_the_claims_frame_has_a_row_per_claim_dataset_threat_and_budget():
+    frame = _claims()
+    assert list(frame.columns) == [
+        "id", "section", "claim", "quote", "threat", "dataset", "budget", "verdict",
+        "deciding", "images_needed", "missing", "sensitivity",
+    ]  # fmt: skip
+    rows = [tuple(r) for r in frame[["threat", "id", "dataset", "budget"]].itertuples(index=False)]
+    per_threat = [
+        ("bounded", "mnist-sample", "L2 ≤ 1"),
+        ("bounded", "mnist-sample", "L2 ≤ 2"),
+        ("bounded", "mnist-sample", "unbounded"),
+        ("plain", "mnist-sample", ""),
+        ("elsewhere", "mnist-sample", ""),
+        ("across", "across datasets", ""),
+    ]
+    assert rows == [(t, *r) for t in ("oblivious", "adaptive") for r in per_threat]
+    first = frame.iloc[0]
+    assert (first["section"], first["claim"], first["quote"]) == (
+        "3.5",
+        "label bounded",
+        "quote bounded",
+    )
+    assert str(frame["images_needed"].dtype) == "Int64"
+
+
+def test_a_budget_keeps_the_clean_prediction_of_an_image_beyond_it():
+    frame = _claims().set_index(["threat", "id", "budget"])
+    # CW's fooled images need L2 1.5: at L2 ≤ 1 every image keeps its clean (right) answer
+    assert frame.loc[("adaptive", "bounded", "L2 ≤ 1"), "verdict"] == SUPPORTED
+    assert frame.loc[("adaptive", "bounded", "L2 ≤ 2"), "verdict"] == CONTRADICTED
+    assert frame.loc[("adaptive", "bounded", "unbounded"), "verdict"] == CONTRADICTED
+    assert "+1.000" in frame.loc[("adaptive", "bounded", "L2 ≤ 1"), "deciding"]
+    assert "+0.500" in frame.loc[("adaptive", "bounded", "unbounded"), "deciding"]
+
+
+def test_claims_for_other_datasets_are_not_run_and_across_claims_read_the_named_one():
+    frame = _claims().set_index(["threat", "id"])
+    elsewhere = frame.loc[("oblivious", "elsewhere")]
+    assert elsewhere["verdict"] == NOT_RUN and elsewhere["missing"] == ["needs cifar10"]
+    assert elsewhere["sensitivity"] == "" and elsewhere["budget"] == ""
+    across = frame.loc[("oblivious", "across")]
+    assert across["verdict"] == SUPPORTED and across["dataset"] == "across datasets"
+    assert across["deciding"].startswith(parse_condition(FRAME_CLAIMS[3].groups[0].text).words())
+    plain = frame.loc[("oblivious", "plain")]
+    assert plain["verdict"] == SUPPORTED and plain["sensitivity"] == HOLDS_AT_BOTH
+
+
+def test_the_bootstrap_follows_the_seed_and_the_claims_given():
+    default, again, other = _claims(), _claims(seed=0), _claims(seed=5)
+    assert default.equals(again)
+    assert not default["deciding"].equals(other["deciding"])  # the resamples moved
+    paper = claims_frame(*(lambda c, a: (c, a.get))(*_frame_cells()), resamples=20)
+    assert set(paper["id"]) == {c.id for c in paper_claims()}  # no claims given: the paper's
