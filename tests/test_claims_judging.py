@@ -165,6 +165,12 @@ def test_prediction_times_are_judged_on_their_range_over_the_attacks():
     assert (doubled.value, doubled.lo, doubled.hi) == pytest.approx((2.4, 1.8, 3.0))
     scaled = _judge("TIME_RATIO(feature_smoothing) <= 1.5", grid, scale=0.5, anchor=1.0)
     assert scaled.threshold == 1.25 and scaled.state == INCONCLUSIVE
+    named = judge_condition(  # a figure @dataset reads that dataset's grid
+        parse_condition("TIME_RATIO(feature_smoothing)@mnist <= 1.5"),
+        lambda d: grid if d == "mnist" else GRID,
+        0.95,
+    )
+    assert named.value == pytest.approx(1.2)
 
 
 def test_missing_cells_are_each_named_in_order():
@@ -342,7 +348,7 @@ def test_a_view_reads_the_target_or_the_named_dataset_at_the_budget_once():
     with pytest.raises(MissingCells, match=r"cifar10 \(dataset not in the run\)"):
         view("cifar10")
     across = _view(grids, ["mnist-sample"], views, None, "adaptive", None)
-    with pytest.raises(MissingCells, match="a dataset"):
+    with pytest.raises(MissingCells, match="^a dataset$"):
         across(None)
     assert across("mnist").budget is None
 
