@@ -27,6 +27,8 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from fresh_clone import _clock  # benchmarks/ is this script's folder, first on sys.path
+from suite_time import _git
 
 ROOT = Path(__file__).resolve().parent.parent
 EPOCH = re.compile(r"epoch (\d+)/(\d+)")
@@ -96,11 +98,6 @@ def _figures(profile: Profile) -> pd.DataFrame:
     return frame.set_index(["label", "backend", "role"])[FIGURES].round(3)
 
 
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
-
-
 def _table(profiles: list[Profile]) -> list[str]:
     phases = [p.phases() for p in profiles]
     names = list(dict.fromkeys(name for ph in phases for name in ph))
@@ -151,22 +148,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="advcompare-default-run-") as tmp:
         if args.before:
             tree = Path(tmp) / "before"
-            subprocess.run(
-                ["git", "worktree", "add", "--detach", str(tree), args.before],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
+            _git("worktree", "add", "--detach", str(tree), args.before)
             try:
                 profiles.append(_run(f"before ({args.before})", tree, Path(tmp) / "b"))
             finally:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "advcompare"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
+                _git("worktree", "remove", "--force", str(tree))
+        head = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "advcompare")
         profiles.append(
             _run(f"after ({head}{' + changes' if dirty else ''})", ROOT, Path(tmp) / "a")
         )
