@@ -83,8 +83,9 @@ def _executor_arguments(run: argparse.ArgumentParser) -> None:
     """How ``advcompare run`` executes its cells: serially or on Ray, and its resources."""
     run.add_argument(
         "--executor",
-        help="serial (default: in this process) or ray (Ray tasks "
-        "on this machine's cores and GPUs, or a cluster)",
+        help="serial (default: in this process), processes (cells side by side in worker "
+        "processes on this machine's cores) or ray (Ray tasks on this machine's cores and "
+        "GPUs, or a cluster)",
     )
     run.add_argument(
         "--ray-address",
@@ -108,7 +109,8 @@ def _executor_arguments(run: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="split each cell into shards of N images (whole batches) that run as separate "
-        "tasks; 0 = never (default: serial never, ray spreads a cell over its workers)",
+        "tasks; 0 = never (default: serial never; processes and ray spread a cell over their "
+        "workers)",
     )
 
 

@@ -32,9 +32,19 @@ def set_quiet(value: bool) -> None:
         os.environ.pop(QUIET_ENV, None)
 
 
+_bars_off = False  # set in worker processes: bars of several processes would overwrite each other
+
+
+def bars_off() -> None:
+    """No bars in this process (a worker beside others); plain lines instead."""
+    global _bars_off
+    _bars_off = True
+
+
 def on_terminal() -> bool:
-    """Whether bars may be drawn: standard error is a terminal and not ``--quiet``."""
-    return not quiet() and sys.stderr.isatty()
+    """Whether bars may be drawn: standard error is a terminal, not ``--quiet``, and this is no
+    worker process (:func:`bars_off`)."""
+    return not quiet() and not _bars_off and sys.stderr.isatty()
 
 
 def bar(iterable: Iterable[T] | None = None, **kwargs: Any) -> Any:

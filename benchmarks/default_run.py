@@ -1,6 +1,7 @@
 """Where the default run's time goes, before and after a change, with the figures compared.
 
-    python benchmarks/default_run.py [--before REV] [--out reports/benchmarks/default_run.md]
+    python benchmarks/default_run.py [--before REV] [--executors serial,processes]
+                                     [--out reports/benchmarks/default_run.md]
 
 Runs ``advcompare run`` (the default experiment, ``configs/default.toml``) as a fresh clone
 does: an empty weights cache, so the model is trained. Each line the run prints is
@@ -9,6 +10,8 @@ every-5-epochs lines), each cell (the time between its line and the one before) 
 report. With ``--before REV`` the same is done first for commit ``REV`` (a git worktree,
 imported ahead of this checkout), one run after the other on the same machine, and the two
 runs' figures (adversarial F1, success, median L2 per cell) and verdicts are compared.
+``--executors`` runs this checkout once per executor named (``serial`` is the default run;
+``processes`` runs its cells side by side, whose times are one phase, not one per cell).
 One run each: timings on a shared 2-core machine vary, so run it on a quiet machine.
 """
 
@@ -44,6 +47,7 @@ class Profile:
     """One run's wall time, split by the lines it printed."""
 
     source: str
+    executor: str = "serial"
     wall: float = 0.0
     lines: list[tuple[float, str]] = field(default_factory=list)
     out: Path = Path()
@@ -60,6 +64,10 @@ class Profile:
             train_start = model
         phases = {"start-up (imports, data)": train_start, "training": model - train_start}
         previous = model
+        if self.executor != "serial" and cells:  # cells overlap: one phase for all of them
+            previous = cells[-1][0]
+            phases[f"attack cells, side by side ({len(cells)})"] = previous - model
+            cells = []
         for t, name in cells:
             phases[name] = t - previous
             previous = t
@@ -67,13 +75,15 @@ class Profile:
         return phases
 
 
-def _run(source: str, tree: Path, workdir: Path) -> Profile:
+def _run(source: str, tree: Path, workdir: Path, executor: str = "serial") -> Profile:
     """``advcompare run`` of the code in ``tree`` with an empty weights cache, each output line
     timestamped (``python -m`` imports the package from its working directory first)."""
     env = dict(os.environ, ADVCOMPARE_CACHE=str(workdir / "cache"), PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = str(tree)
-    profile = Profile(source, out=workdir / "out")
+    profile = Profile(source, executor, out=workdir / "out")
     argv = [sys.executable, "-m", "advcompare", "run", "--out", str(profile.out)]
+    if executor != "serial":
+        argv += ["--executor", executor]
     start = time.monotonic()
     with subprocess.Popen(
         argv, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -102,15 +112,20 @@ def _table(profiles: list[Profile]) -> list[str]:
     phases = [p.phases() for p in profiles]
     names = list(dict.fromkeys(name for ph in phases for name in ph))
     head = "| phase | " + " | ".join(f"{p.source} (s)" for p in profiles)
-    rows = [head + (" | after / before |" if len(profiles) == 2 else " |")]
-    rows.append("|---" * (len(profiles) + 1 + (len(profiles) == 2)) + "|")
+    ratio_head = f" | {profiles[-1].source} / {profiles[0].source} |"
+    rows = [head + (ratio_head if len(profiles) >= 2 else " |")]
+    rows.append("|---" * (len(profiles) + 1 + (len(profiles) >= 2)) + "|")
     for name in [*names, "total"]:
         values = [
             p.wall if name == "total" else ph.get(name, float("nan"))
             for p, ph in zip(profiles, phases)
         ]
-        cells = " | ".join(f"{v:.1f}" for v in values)
-        ratio = f" | {values[1] / values[0]:.2f}" if len(values) == 2 and values[0] else ""
+        cells = " | ".join("–" if v != v else f"{v:.1f}" for v in values)
+        ratio = (
+            f" | {values[-1] / values[0]:.2f}"
+            if len(values) >= 2 and values[0] == values[0] and values[-1] == values[-1]
+            else (" | –" if len(values) >= 2 else "")
+        )
         bold = "**" if name == "total" else ""
         rows.append(f"| {bold}{name}{bold} | {cells}{ratio} |")
     return rows
@@ -142,6 +157,11 @@ def _comparison(before: Profile, after: Profile) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="a commit to time first, for the before/after table")
+    parser.add_argument(
+        "--executors",
+        default="serial",
+        help="comma-separated executors to run this checkout with (default: serial)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports/benchmarks/default_run.md")
     args = parser.parse_args()
     profiles = []
@@ -155,11 +175,16 @@ def main() -> int:
                 _git("worktree", "remove", "--force", str(tree))
         head = _git("rev-parse", "--short", "HEAD")
         dirty = _git("status", "--porcelain", "advcompare")
-        profiles.append(
-            _run(f"after ({head}{' + changes' if dirty else ''})", ROOT, Path(tmp) / "a")
+        executors = args.executors.split(",")
+        for executor in executors:
+            name = f"{head}{' + changes' if dirty else ''}"
+            name = f"after ({name}, {executor})" if len(executors) > 1 else f"after ({name})"
+            profiles.append(_run(name, ROOT, Path(tmp) / f"a-{executor}", executor))
+        flags = (f" --before {args.before}" if args.before else "") + (
+            f" --executors {args.executors}" if args.executors != "serial" else ""
         )
         header = (
-            f"`python benchmarks/default_run.py{' --before ' + args.before if args.before else ''}`"
+            f"`python benchmarks/default_run.py{flags}`"
             f", {date.today()}, {os.cpu_count()} CPU cores, no GPU, one run each, one after the "
             "other; `advcompare run` with an empty weights cache (the model is trained), as on "
             "a fresh clone. Phases from the time each line of the run's output arrived; "
@@ -174,10 +199,11 @@ def main() -> int:
             "",
             *[f"{p.source}: {_clock(p.wall)}." for p in profiles],
         ]
-        if len(profiles) == 2:
+        for other in profiles[1:]:
             report += [
                 "",
-                *(w for line in _comparison(*profiles) for w in textwrap.wrap(line, 100)),
+                f"{other.source} against {profiles[0].source}:",
+                *(w for line in _comparison(profiles[0], other) for w in textwrap.wrap(line, 100)),
             ]
     args.out.write_text("\n".join(report) + "\n")
     print("\n".join(report))

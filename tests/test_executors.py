@@ -405,7 +405,7 @@ def test_executor_flags_and_table_are_validated(tmp_path):
         0.25,
     )
     for table, message in [
-        ('name = "dask"', "unknown executor 'dask'; known executors: serial, ray"),
+        ('name = "dask"', "unknown executor 'dask'; known executors: serial, processes, ray"),
         ("cpus_per_cell = 0", "executor.cpus_per_cell': must be >= 1"),
         ("gpus_per_cell = -1", "executor.gpus_per_cell': must be a finite"),
         ("threads = 2", "unknown config key 'executor.threads'"),

@@ -15,7 +15,7 @@ from advcompare.models.train import TrainConfig
 
 # Device names a user may give: auto (CUDA when torch sees one), cpu, cuda or cuda:N.
 DEVICES = ("auto", "cpu", "cuda")
-EXECUTORS = ("serial", "ray")
+EXECUTORS = ("serial", "processes", "ray")
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,12 @@ class ExecutorConfig:
     """How cells are executed (``[executor]`` in the config, ``--executor`` and friends).
 
     ``cpus_per_cell`` is torch's thread count in each cell (and the CPUs Ray reserves for
-    it); ``None`` keeps torch's default in a serial run and means 1 under Ray.
+    it); ``None`` keeps torch's default in a serial run and means 1 in parallel executors.
     ``gpus_per_cell`` may be fractional (0.25: four small-CNN cells share a GPU).
     ``images_per_shard``: split each attack cell into shards of that many images (rounded
     up to whole batches) that run as separate tasks, then one task joins and grades them;
-    0 never splits; ``None`` never splits serially and, under Ray, spreads a cell over the
-    cells that can run at once. Split or not, a cell's figures are the same.
+    0 never splits; ``None`` never splits serially and, in parallel (processes, Ray),
+    spreads a cell over the cells that can run at once. Split or not, a cell's figures are the same.
     ``shared_cache``: every worker can read the driver's weights cache (a shared
     filesystem), so weights travel as paths rather than through Ray's object store.
     """

@@ -192,7 +192,7 @@ def run_experiment(
         datasets = _load_datasets(cfg)
         attacked = {n: attack_subset(d.test, cfg.samples, cfg.seed) for n, d in datasets.items()}
         if executor is None:
-            executor = make_executor(cfg.executor)
+            executor = make_executor(cfg.executor, str(device))
             stack.callback(executor.close)
         plan = build_plan(cfg, datasets, attacked, executor.name, executor.concurrency)
         summary.executor, summary.concurrency = executor.name, executor.concurrency
