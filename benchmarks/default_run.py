@@ -40,6 +40,7 @@ VERDICT = re.compile(
     r"^\| (.+?) +\| (\S+) +\| (\d\.\d{3}) \(.*?\| (reproduces|differs|inconclusive)"
 )
 FIGURES = ["adv_f1", "success_rate", "l2_median"]
+MS_PER_IMAGE = re.compile(r"([\d.]+) ms/image")
 
 
 @dataclass
@@ -154,6 +155,31 @@ def _comparison(before: Profile, after: Profile) -> list[str]:
     return lines
 
 
+def _cells(profile: Profile) -> dict[str, float]:
+    """Each cell's attack time per image (ms), as its line printed it."""
+    return {
+        m[1]: float(t[1])
+        for _, s in profile.lines
+        if (m := CELL.match(s)) and (t := MS_PER_IMAGE.search(s))
+    }
+
+
+def _side_by_side(serial: Profile, parallel: Profile) -> list[str]:
+    """What running cells side by side gained on the whole and cost each cell's timing."""
+    ms_alone, ms_side = _cells(serial), _cells(parallel)
+    alone = sum(v for k, v in serial.phases().items() if k in ms_alone)
+    side = next(v for k, v in parallel.phases().items() if k.startswith("attack cells"))
+    ratios = {k: ms_side[k] / ms_alone[k] for k in ms_alone if k in ms_side and ms_alone[k]}
+    return [
+        f"{parallel.source} against {serial.source}: the attack cells took {side:.1f} s side by "
+        f"side and {alone:.1f} s one after another ({alone / side:.2f}x); the whole run "
+        f"{parallel.wall / serial.wall:.2f} of the serial one's time. Each cell's time per "
+        f"image side by side over its time alone: "
+        + ", ".join(f"{k.split('/', 1)[1]} {r:.2f}x" for k, r in ratios.items())
+        + "."
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="a commit to time first, for the before/after table")
@@ -205,6 +231,10 @@ def main() -> int:
                 f"{other.source} against {profiles[0].source}:",
                 *(w for line in _comparison(profiles[0], other) for w in textwrap.wrap(line, 100)),
             ]
+        serial = next((p for p in profiles[1:] if p.executor == "serial"), None)
+        for other in profiles[1:]:
+            if serial is not None and other.executor != "serial":
+                report += ["", *textwrap.wrap(_side_by_side(serial, other)[0], 100)]
     args.out.write_text("\n".join(report) + "\n")
     print("\n".join(report))
     return 0
