@@ -164,20 +164,20 @@ def _cells(profile: Profile) -> dict[str, float]:
     }
 
 
-def _side_by_side(serial: Profile, parallel: Profile) -> list[str]:
+def _side_by_side(serial: Profile, parallel: Profile) -> str:
     """What running cells side by side gained on the whole and cost each cell's timing."""
     ms_alone, ms_side = _cells(serial), _cells(parallel)
     alone = sum(v for k, v in serial.phases().items() if k in ms_alone)
     side = next(v for k, v in parallel.phases().items() if k.startswith("attack cells"))
     ratios = {k: ms_side[k] / ms_alone[k] for k in ms_alone if k in ms_side and ms_alone[k]}
-    return [
+    return (
         f"{parallel.source} against {serial.source}: the attack cells took {side:.1f} s side by "
         f"side and {alone:.1f} s one after another ({alone / side:.2f}x); the whole run "
         f"{parallel.wall / serial.wall:.2f} of the serial one's time. Each cell's time per "
         f"image side by side over its time alone: "
         + ", ".join(f"{k.split('/', 1)[1]} {r:.2f}x" for k, r in ratios.items())
         + "."
-    ]
+    )
 
 
 def main() -> int:
@@ -234,7 +234,7 @@ def main() -> int:
         serial = next((p for p in profiles[1:] if p.executor == "serial"), None)
         for other in profiles[1:]:
             if serial is not None and other.executor != "serial":
-                report += ["", *textwrap.wrap(_side_by_side(serial, other)[0], 100)]
+                report += ["", *textwrap.wrap(_side_by_side(serial, other), 100)]
     args.out.write_text("\n".join(report) + "\n")
     print("\n".join(report))
     return 0

@@ -1,26 +1,27 @@
 """The processes executor: independent cells on this machine's cores at once, in a pool of
 worker processes (the standard library's :class:`~concurrent.futures.ProcessPoolExecutor`).
 
-Torch parallelises one small-CNN batch poorly over a few cores; two cells side by side at one
-thread each finish sooner than the same cells one after another at two threads
-(``benchmarks/default_run.py`` measures it). A task that nothing else could run beside
-(training the base model, which every cell waits for) runs in this process with every
-thread instead, so it takes what a serial run takes and trains the same weights. The driver
-remains the only writer of the store and the weights cache: workers return values.
+Cells are independent once their models exist, so on a machine with more cores than one
+cell uses well they can run side by side. On 2 cores it does not pay: the default run's cells
+took as long side by side at one thread each as one after another at two threads
+(``benchmarks/default_run.py --executors serial,processes``), so ``serial`` stays the
+default. A task that nothing else could run beside (training the base model, which every
+cell waits for) runs in this process with every thread instead, so it takes what a serial run
+takes and trains the same weights. The driver remains the only writer of the store and the
+weights cache: workers return values.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Iterable
 
 import torch
 
-from advcompare.grid.executors.base import OnResult
-from advcompare.grid.plan import Dep, Task
+from advcompare.grid.executors.base import OnResult, TaskResults
+from advcompare.grid.plan import Task
 from advcompare.grid.schedule import by_priority
 
 
@@ -76,26 +77,16 @@ class ProcessExecutor:
 
     def run(self, tasks: Iterable[Task], values: dict[str, Any], on_result: OnResult) -> None:
         tasks = by_priority(list(tasks))
-        results = dict(values)
-        waiting = Counter(key for task in tasks for key in task.deps)
+        results = TaskResults(tasks, values)
         running: dict[Future, Task] = {}
 
         def finished(task: Task, result: Any) -> None:
-            results[task.key] = result
+            results.add(task, result)
             on_result(task, result)
-            for key in task.deps:  # free what no later task needs
-                waiting[key] -= 1
-                if waiting[key] == 0 and key not in values:
-                    results.pop(key, None)
-            if waiting[task.key] == 0:
-                results.pop(task.key, None)
-
-        def args_of(task: Task) -> list[Any]:
-            return [results[a.key] if isinstance(a, Dep) else a for a in task.args]
 
         try:
             while tasks or running:
-                ready = [t for t in tasks if all(k in results for k in t.deps)]
+                ready = [t for t in tasks if results.ready(t)]
                 if not ready and not running:
                     raise RuntimeError(f"tasks wait for results no task gives: {tasks[:3]}")
                 here = [t for t in ready if t.light] or (
@@ -104,11 +95,11 @@ class ProcessExecutor:
                 if here:
                     task = here[0]
                     tasks.remove(task)
-                    finished(task, task.fn(*args_of(task)))
+                    finished(task, task.fn(*results.args(task)))
                     continue
                 for task in ready[: self.concurrency - len(running)]:
                     tasks.remove(task)
-                    running[self._workers().submit(task.fn, *args_of(task))] = task
+                    running[self._workers().submit(task.fn, *results.args(task))] = task
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     finished(running.pop(future), future.result())

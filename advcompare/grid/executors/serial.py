@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Iterable
 
 import torch
 
-from advcompare.grid.executors.base import OnResult
-from advcompare.grid.plan import Dep, Task
+from advcompare.grid.executors.base import OnResult, TaskResults
+from advcompare.grid.plan import Task
 
 
 class SerialExecutor:
@@ -29,19 +28,11 @@ class SerialExecutor:
 
     def run(self, tasks: Iterable[Task], values: dict[str, Any], on_result: OnResult) -> None:
         tasks = list(tasks)
-        results = dict(values)
-        waiting = Counter(key for task in tasks for key in task.deps)
+        results = TaskResults(tasks, values)
         for task in tasks:
-            args = [results[a.key] if isinstance(a, Dep) else a for a in task.args]
-            result = task.fn(*args)
-            results[task.key] = result
+            result = task.fn(*results.args(task))
+            results.add(task, result)
             on_result(task, result)
-            for key in task.deps:  # free what no later task needs (per-sample tensors)
-                waiting[key] -= 1
-                if waiting[key] == 0 and key not in values:
-                    results.pop(key, None)
-            if waiting[task.key] == 0:
-                results.pop(task.key, None)
 
     def close(self) -> None:
         if self._limits is not None:
